@@ -1,0 +1,67 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Defaults that point at the embedded local stack (`stream-migrate dev up`), so no file is needed.
+ * Ports sit away from the standard ones a developer machine often uses (PostgreSQL on 5432,
+ * Kafka on 9092, ClickHouse on 8123/9000), and everything listens on loopback.
+ */
+export const DEFAULT_PORTS = {
+  postgres: 55432,
+  kafka: 59092,
+  kafkaController: 59093,
+  connect: 58083,
+  clickhouseHttp: 58123,
+  clickhouseTcp: 59000,
+} as const;
+
+const cacheHome = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+
+/** Output topics and CDC changelog topics are compacted: each key's latest value is the state. */
+const compacted = { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' };
+
+export const DEFAULT_CONFIG = {
+  source: { url: `postgresql://postgres@127.0.0.1:${DEFAULT_PORTS.postgres}/source` },
+  warehouse: { url: `postgresql://postgres@127.0.0.1:${DEFAULT_PORTS.postgres}/warehouse` },
+  kafka: { brokers: [`127.0.0.1:${DEFAULT_PORTS.kafka}`], clientId: 'stream-migrate' },
+  connect: { url: `http://127.0.0.1:${DEFAULT_PORTS.connect}`, timeout: '30s' },
+  clickhouse: { url: `http://127.0.0.1:${DEFAULT_PORTS.clickhouseHttp}`, username: 'default', database: 'stream' },
+  topics: {
+    'cdc.public.orders': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
+    'cdc.public.customers': { partitions: 1, replicationFactor: 1, configs: { ...compacted } },
+    'cdc.public.products': { partitions: 1, replicationFactor: 1, configs: { ...compacted } },
+    'processed-orders': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
+    'order-summaries': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
+    'fraud-alerts': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
+    'stream-migrate.dlq': { partitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'delete', 'retention.ms': '1209600000' } },
+  },
+  connector: {
+    name: 'stream-migrate-source',
+    topicPrefix: 'cdc',
+    slotName: 'stream_migrate',
+    publicationName: 'stream_migrate',
+    tables: ['public.orders', 'public.customers', 'public.products'],
+    snapshotMode: 'initial',
+    heartbeatInterval: '10s',
+    maxBatchSize: 2048,
+    maxQueueSize: 8192,
+    pollInterval: '50ms',
+    config: {},
+  },
+  rules: {
+    tierDiscount: { NEW: '0', BRONZE: '0.02', SILVER: '0.05', GOLD: '0.10', PLATINUM: '0.15' },
+    categoryTax: { default: '0.08', byCategory: { electronics: '0.10', groceries: '0.05', books: '0' } },
+    fraud: { highAbove: '10000.00', newTierMediumAbove: '1000.00' },
+    windowMinutes: 5,
+  },
+  batch: { mode: 'builtin', schedule: '30 2 * * *' },
+  validation: { settle: '5m', samples: 10, tolerances: { missingInStream: 0, missingInBatch: 0, mismatched: 0 } },
+  cutover: { requiredReports: 3, minCoverage: '72h', maxReportAge: '24h', maxConsumerLag: 1000, maxDeadLetterGrowth: 0 },
+  dev: {
+    dir: '.stream-migrate',
+    cacheDir: path.join(cacheHome, 'stream-migrate'),
+    ports: { ...DEFAULT_PORTS },
+    versions: { kafka: '4.3.0', debezium: '3.6.1.Final' },
+    javaHeap: '768m',
+  },
+};

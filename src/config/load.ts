@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../core/errors.ts';
+import { DEFAULT_CONFIG } from './defaults.ts';
+import { redactConfig } from './redact.ts';
+import { configSchema, type Config } from './schema.ts';
+import { isPlainObject, resolveSecrets } from './secrets.ts';
+
+export const CONFIG_FILE_NAME = 'stream-migrate.yaml';
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** The file read, or undefined when the defaults alone apply. */
+  readonly file: string | undefined;
+  /** The effective configuration with every secret masked, for `config show` and reports. */
+  readonly redacted: unknown;
+  readonly secretValues: readonly string[];
+}
+
+export interface LoadOptions {
+  readonly cwd: string;
+  /** `--config PATH`; when given the file must exist. */
+  readonly explicitPath?: string | undefined;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Reads stream-migrate.yaml (or --config), merges it over the defaults, resolves secrets, validates. */
+export function loadConfig(options: LoadOptions): LoadedConfig {
+  const file = locate(options);
+  const fromFile = file === undefined ? {} : readYaml(file);
+  return buildConfig(fromFile, file, options.env);
+}
+
+/** Validates an already-parsed document (used by tests and by `init` to check its own output). */
+export function buildConfig(document: unknown, file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  if (!isPlainObject(document)) {
+    throw new ConfigError(`${file ?? 'configuration'}: expected a mapping of keys at the top level`, { details: { path: '' } });
+  }
+  const merged = deepMerge(DEFAULT_CONFIG, document);
+  const { value, references, secretValues } = resolveSecrets(merged, env);
+  const parsed = configSchema.safeParse(value);
+  if (!parsed.success) throw toConfigError(parsed.error, file);
+  const config = deepFreeze(parsed.data);
+  return { config, file, redacted: redactConfig(config, references), secretValues };
+}
+
+function locate(options: LoadOptions): string | undefined {
+  if (options.explicitPath !== undefined) {
+    const file = path.resolve(options.cwd, options.explicitPath);
+    if (!fs.existsSync(file)) {
+      throw new ConfigError(`--config ${options.explicitPath}: file not found; create it with \`stream-migrate init\``, {
+        details: { path: file },
+      });
+    }
+    return file;
+  }
+  const file = path.join(options.cwd, CONFIG_FILE_NAME);
+  return fs.existsSync(file) ? file : undefined;
+}
+
+function readYaml(file: string): unknown {
+  try {
+    return parseYaml(fs.readFileSync(file, 'utf8')) ?? {};
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      const where = error.linePos?.[0] ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : 'unknown position';
+      throw new ConfigError(`${file}: not valid YAML at ${where}: ${error.message.split('\n')[0]}`, { details: { file } });
+    }
+    throw new ConfigError(`${file}: cannot be read: ${(error as Error).message}`, { details: { file } });
+  }
+}
+
+function toConfigError(error: z.ZodError, file: string | undefined): ConfigError {
+  const issue = error.issues[0];
+  const keyPath = issue?.path.map(String).join('.') || '(top level)';
+  let message = issue?.message ?? 'invalid value';
+  if (issue?.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => (keyPath === '(top level)' ? k : `${keyPath}.${k}`));
+    return new ConfigError(`${file ?? 'configuration'}: unknown key ${keys.join(', ')}; check its spelling against \`stream-migrate init\``, {
+      details: { path: keys[0], issues: error.issues.length },
+    });
+  }
+  message = message.replace(/^Invalid input: /, '');
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
+  return new ConfigError(`${file ?? 'configuration'}: ${keyPath}: ${message}${more}`, { details: { path: keyPath } });
+}
+
+/** Objects merge key by key; arrays and scalars from `override` replace the default. */
+function deepMerge(base: unknown, override: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) out[key] = key in base ? deepMerge(base[key], value) : value;
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

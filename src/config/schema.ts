@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.ts';
+
+/**
+ * The configuration schema: the single source of the configuration's types. Every object is
+ * strict, so a misspelt key is an error naming its path. Numbers also accept numeric strings,
+ * because a `${env:...}` reference always resolves to text.
+ */
+const numeric = (inner: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), inner);
+const port = numeric(z.number().int().min(1).max(65_535));
+const positiveInt = numeric(z.number().int().min(1));
+const nonNegativeInt = numeric(z.number().int().min(0));
+const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+const duration = z.string().refine((v) => parseDuration(v) !== undefined, {
+  message: 'expected a duration such as 200ms, 30s, 5m, 24h or 3d',
+});
+const httpUrl = z.string().regex(/^https?:\/\/\S+$/, 'expected an http:// or https:// URL');
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// URL');
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
+const decimal = z.string().regex(/^\d+(\.\d+)?$/, 'expected a non-negative decimal written as a string, e.g. "0.05"');
+
+const postgresTarget = z.strictObject({ url: postgresUrl, password: z.string().optional() });
+
+const topicSpec = z.strictObject({
+  partitions: positiveInt,
+  replicationFactor: positiveInt,
+  configs: z.record(z.string(), z.string()),
+});
+
+const tierRates = z.strictObject({ NEW: decimal, BRONZE: decimal, SILVER: decimal, GOLD: decimal, PLATINUM: decimal });
+
+export const configSchema = z.strictObject({
+  source: postgresTarget,
+  warehouse: postgresTarget,
+  kafka: z.strictObject({
+    brokers: z.array(hostPort).min(1),
+    clientId: z.string().min(1),
+    sasl: z
+      .strictObject({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+        username: z.string().min(1),
+        password: z.string(),
+      })
+      .optional(),
+    ssl: z
+      .union([
+        bool,
+        z.strictObject({
+          ca: z.string().optional(),
+          cert: z.string().optional(),
+          key: z.string().optional(),
+          rejectUnauthorized: bool.optional(),
+        }),
+      ])
+      .optional(),
+  }),
+  connect: z.strictObject({
+    url: httpUrl,
+    username: z.string().optional(),
+    password: z.string().optional(),
+    timeout: duration,
+  }),
+  clickhouse: z.strictObject({
+    url: httpUrl,
+    username: z.string().min(1),
+    password: z.string().optional(),
+    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a plain identifier'),
+  }),
+  topics: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a valid Kafka topic name'), topicSpec),
+  connector: z.strictObject({
+    name: z.string().min(1),
+    topicPrefix: z.string().min(1),
+    slotName: z.string().regex(/^[a-z0-9_]{1,63}$/, 'expected lower-case letters, digits and _'),
+    publicationName: z.string().regex(/^[a-z0-9_]{1,63}$/, 'expected lower-case letters, digits and _'),
+    tables: z.array(z.string().regex(/^\w+\.\w+$/, 'expected schema.table')).min(1),
+    snapshotMode: z.enum(['initial', 'no_data', 'when_needed', 'always', 'initial_only']),
+    heartbeatInterval: duration,
+    maxBatchSize: positiveInt,
+    maxQueueSize: positiveInt,
+    pollInterval: duration,
+    /** Extra Debezium/Connect properties, passed through as they are. */
+    config: z.record(z.string(), z.string()),
+  }),
+  rules: z.strictObject({
+    tierDiscount: tierRates,
+    categoryTax: z.strictObject({ default: decimal, byCategory: z.record(z.string(), decimal) }),
+    fraud: z.strictObject({ highAbove: decimal, newTierMediumAbove: decimal }),
+    windowMinutes: positiveInt,
+  }),
+  batch: z.strictObject({
+    mode: z.enum(['builtin', 'external']),
+    command: z.array(z.string()).optional(),
+    schedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'expected a five-field cron expression'),
+  }),
+  validation: z.strictObject({
+    settle: duration,
+    samples: nonNegativeInt,
+    tolerances: z.strictObject({ missingInStream: nonNegativeInt, missingInBatch: nonNegativeInt, mismatched: nonNegativeInt }),
+  }),
+  cutover: z.strictObject({
+    requiredReports: positiveInt,
+    minCoverage: duration,
+    maxReportAge: duration,
+    maxConsumerLag: nonNegativeInt,
+    maxDeadLetterGrowth: nonNegativeInt,
+  }),
+  dev: z.strictObject({
+    dir: z.string().min(1),
+    cacheDir: z.string().min(1),
+    ports: z.strictObject({
+      postgres: port,
+      kafka: port,
+      kafkaController: port,
+      connect: port,
+      clickhouseHttp: port,
+      clickhouseTcp: port,
+    }),
+    versions: z.strictObject({ kafka: z.string(), debezium: z.string() }),
+    javaHeap: z.string().regex(/^\d+[mg]$/, 'expected a JVM heap size such as 512m or 1g'),
+  }),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
