@@ -80,6 +80,12 @@ describe('loadConfig', () => {
     expect(errorOf(() => buildConfig({ rules: { tierDiscount: { GOLD: 0.1 } } }, undefined)).message).toContain('rules.tierDiscount.GOLD');
   });
 
+  it('checks the meaning of business rules, not only their shape', () => {
+    const error = errorOf(() => buildConfig({ rules: { tierDiscount: { GOLD: '1.5' } } }, 'f.yaml'));
+    expect(error.message).toContain('rules.tierDiscount.GOLD');
+    expect(error.details.path).toBe('rules.tierDiscount.GOLD');
+  });
+
   it('reports invalid YAML with its line', () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'stream-migrate.yaml'), 'kafka:\n  brokers: [a:1\n');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
+import { compileRules, InvalidRulesError } from '../domain/rules.ts';
 import { DEFAULT_CONFIG } from './defaults.ts';
 import { redactConfig } from './redact.ts';
 import { configSchema, type Config } from './schema.ts';
@@ -42,8 +43,21 @@ export function buildConfig(document: unknown, file: string | undefined, env: No
   const { value, references, secretValues } = resolveSecrets(merged, env);
   const parsed = configSchema.safeParse(value);
   if (!parsed.success) throw toConfigError(parsed.error, file);
+  checkRules(parsed.data.rules, file);
   const config = deepFreeze(parsed.data);
   return { config, file, redacted: redactConfig(config, references), secretValues };
+}
+
+/** The schema checks the shape of the rules; the domain module checks their meaning (rates in [0, 1]). */
+function checkRules(rules: Config['rules'], file: string | undefined): void {
+  try {
+    compileRules(rules);
+  } catch (error) {
+    if (error instanceof InvalidRulesError) {
+      throw new ConfigError(`${file ?? 'configuration'}: ${error.message}`, { details: { path: `rules.${error.path}` } });
+    }
+    throw error;
+  }
 }
 
 function locate(options: LoadOptions): string | undefined {
