@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './commands/audit.ts';
 import { registerConfig } from './commands/config.ts';
 import { createContext, globalsOf, type CommandResult, type ContextIo } from './commands/context.ts';
 import { registerDev } from './commands/dev.ts';
@@ -60,6 +61,7 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerInit(program, action);
   registerConfig(program, action);
   registerDev(program, action);
+  registerAudit(program, action);
   registerPlanned(program, action);
   return program;
 }

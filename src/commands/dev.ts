@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
+import { openStateStore } from '../state/state-store.ts';
 import { isServiceName, SERVICE_NAMES, stackPaths } from '../local-stack/paths.ts';
 import { tailFile } from '../local-stack/processes.ts';
 import type { ServiceContext } from '../local-stack/service.ts';
@@ -16,12 +17,38 @@ function serviceContext(ctx: CommandContext): ServiceContext {
 
 /** Installs what is missing and starts the four local services; idempotent. */
 export async function devUp(_options: object, ctx: CommandContext): Promise<CommandResult> {
-  const result = await stackUp(serviceContext(ctx));
+  const sctx = serviceContext(ctx);
+  const result = await stackUp(sctx);
+  await recordLocally(ctx, sctx, 'dev up', { seconds: result.seconds, started: result.services.filter((s) => s.action === 'started').map((s) => s.name) });
   const rows = result.services.map((s) => [s.name, s.endpoint, String(s.pid), s.action, s.detail]);
   return {
     data: { services: result.services.map(toContract), seconds: result.seconds },
     text: `${renderTable(['service', 'endpoint', 'pid', 'action', 'detail'], rows)}\nlocal stack ready in ${result.seconds.toFixed(1)}s`,
   };
+}
+
+/**
+ * On the local stack the warehouse is ours: apply the state migrations now and audit the
+ * command, so the first real command finds the state ready. A remote warehouse is left alone.
+ */
+async function recordLocally(ctx: CommandContext, sctx: ServiceContext, command: string, detail: Record<string, unknown>): Promise<void> {
+  const warehouse = sctx.config.warehouse;
+  if (!isLocalStackTarget(warehouse.url, sctx.config.dev.ports.postgres)) return;
+  const store = await openStateStore(warehouse);
+  try {
+    await store.audit.append({ actor: ctx.actor, command, target: 'local-stack', outcome: 'succeeded', detail });
+  } finally {
+    await store.close();
+  }
+}
+
+function isLocalStackTarget(url: string, port: number): boolean {
+  try {
+    const parsed = new URL(url);
+    return ['127.0.0.1', 'localhost'].includes(parsed.hostname) && Number(parsed.port) === port;
+  } catch {
+    return false;
+  }
 }
 
 /** Stops what `dev up` started; --purge also deletes the data. */
