@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { createKafkaAdmin } from '../clients/kafka.ts';
 import { ensureJavaAndMaven, resolveJars } from './install.ts';
 import { javaArgs } from './java.ts';
 import { runningPid, startDetached, stopProcess } from './processes.ts';
@@ -63,6 +62,8 @@ export function kafkaService(ctx: ServiceContext): LocalService {
       });
     },
     async probe() {
+      // Loaded on demand: the Kafka client library takes half a second to import.
+      const { createKafkaAdmin } = await import('../clients/kafka.ts');
       const admin = createKafkaAdmin({ brokers: [`127.0.0.1:${port}`], clientId: 'stream-migrate-dev' }, 'probe');
       try {
         const cluster = await admin.cluster();
