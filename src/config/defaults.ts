@@ -33,6 +33,9 @@ export const DEFAULT_CONFIG = {
     'processed-orders': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
     'order-summaries': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
     'fraud-alerts': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
+    // The stream processor's own topics: orders re-keyed by customer, and its state changelog.
+    'stream-migrate.processor.orders-by-customer': { partitions: 6, replicationFactor: 1, configs: { 'cleanup.policy': 'delete', 'retention.ms': '86400000' } },
+    'stream-migrate.processor.changelog': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
     'stream-migrate.dlq': { partitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'delete', 'retention.ms': '1209600000' } },
   },
   connector: {
@@ -46,8 +49,12 @@ export const DEFAULT_CONFIG = {
     maxBatchSize: 2048,
     maxQueueSize: 8192,
     pollInterval: '50ms',
+    publication: 'create',
+    retainedWalWarnBytes: 1024 * 1024 * 1024,
+    snapshotTimeout: '10m',
     config: {},
   },
+  monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59465 },
   rules: {
     tierDiscount: { NEW: '0', BRONZE: '0.02', SILVER: '0.05', GOLD: '0.10', PLATINUM: '0.15' },
     categoryTax: { default: '0.08', byCategory: { electronics: '0.10', groceries: '0.05', books: '0' } },

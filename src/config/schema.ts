@@ -79,9 +79,20 @@ export const configSchema = z.strictObject({
     maxBatchSize: positiveInt,
     maxQueueSize: positiveInt,
     pollInterval: duration,
-    /** Extra Debezium/Connect properties, passed through as they are. */
+    /** Where Connect reads the source password, as a Kafka config-provider reference without `${}`. */
+    passwordFrom: z.string().regex(/^(env|file):\S+$/, 'expected env:NAME or file:/path:key').optional(),
+    /** `create`: the phase owns the publication of exactly the included tables; `existing`: use the DBA's. */
+    publication: z.enum(['create', 'existing']),
+    /** A least-privilege replication role the phase creates and the connector logs in as. */
+    role: z.strictObject({ name: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case role name'), password: z.string().optional() }).optional(),
+    /** WAL the replication slot may hold back before `verify` warns (bytes). */
+    retainedWalWarnBytes: positiveInt,
+    /** How long `phase run ingestion` waits for RUNNING and the initial snapshot. */
+    snapshotTimeout: duration,
+    /** Extra Debezium/Connect properties; they override the generated ones. */
     config: z.record(z.string(), z.string()),
   }),
+  monitoring: z.strictObject({ processorMetricsPort: port, sinkMetricsPort: port }),
   rules: z.strictObject({
     tierDiscount: tierRates,
     categoryTax: z.strictObject({ default: decimal, byCategory: z.record(z.string(), decimal) }),
