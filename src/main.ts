@@ -4,6 +4,8 @@ import { registerConfig } from './commands/config.ts';
 import { createContext, globalsOf, type CommandResult, type ContextIo } from './commands/context.ts';
 import { registerDev } from './commands/dev.ts';
 import { registerInit } from './commands/init.ts';
+import { registerLoad } from './commands/load.ts';
+import { registerPhase } from './commands/phase.ts';
 import { registerPlanned } from './commands/planned.ts';
 import type { ActionFactory } from './commands/registry.ts';
 import { StreamMigrateError, messageOf, type ExitCode } from './core/errors.ts';
@@ -62,6 +64,8 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerConfig(program, action);
   registerDev(program, action);
   registerAudit(program, action);
+  registerLoad(program, action);
+  registerPhase(program, action);
   registerPlanned(program, action);
   return program;
 }

@@ -4,9 +4,30 @@
  * docs/decisions/kafka-client.md.)
  */
 import fs from 'node:fs';
-import { Admin, type ConnectionOptions } from '@platformatic/kafka';
+import {
+  Admin,
+  ConfigResourceTypes,
+  ConfigSources,
+  Consumer,
+  FetchIsolationLevels,
+  IncrementalAlterConfigOperationTypes,
+  IS_CONTROL,
+  IS_TRANSACTIONAL,
+  ListOffsetTimestamps,
+  Producer,
+  type CallbackWithPromise,
+  type ConnectionOptions,
+  type FetchOptions,
+  type fetchV17,
+  type Message,
+  type MessagesStream,
+  type MessageToProduce,
+} from '@platformatic/kafka';
 import type { Config } from '../config/schema.ts';
-import { DependencyError, messageOf } from '../core/errors.ts';
+import { DependencyError, messageOf, UsageError } from '../core/errors.ts';
+
+type FetchResponse = fetchV17.FetchResponse;
+type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
 
 export interface ClusterSummary {
   readonly clusterId: string;
@@ -15,13 +36,188 @@ export interface ClusterSummary {
   readonly topics: number;
 }
 
-export interface KafkaAdmin {
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly configs?: Readonly<Record<string, string>>;
+}
+
+export interface TopicDescription {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  /** Only the configs set on the topic itself (not broker or built-in defaults). */
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export interface PartitionOffset {
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
+export interface PartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  /** The group's committed offset (the next record it will read); null when it has none. */
+  readonly committed: bigint | null;
+  readonly end: bigint;
+  /** end − committed; with no commit, end − the partition's earliest offset. */
+  readonly lag: bigint;
+}
+
+export interface GroupSummary {
+  readonly groupId: string;
+  readonly state: string;
+  readonly protocolType: string;
+}
+
+/** What phases and status need from Kafka's admin API. */
+export interface TopicAdmin {
+  /** Creates the topics that do not exist yet; returns the names it created. Existing ones are left as they are. */
+  createTopics(specs: readonly TopicSpec[]): Promise<readonly string[]>;
+  /** Describes the named topics that exist; missing ones are absent from the result. */
+  describeTopics(names: readonly string[]): Promise<readonly TopicDescription[]>;
+  /** Sets the given topic configs; a null value resets that key to its default. Other keys are untouched. */
+  alterTopicConfigs(name: string, configs: Readonly<Record<string, string | null>>): Promise<void>;
+  /** Grows the topic to `total` partitions (Kafka cannot shrink a topic); a no-op when it already has them. */
+  createPartitions(name: string, total: number): Promise<void>;
+  /** Deletes the named topics; missing ones are ignored. */
+  deleteTopics(names: readonly string[]): Promise<void>;
+  /** Topic names, internal topics left out, sorted. */
+  listTopics(): Promise<readonly string[]>;
+  /** The log end offset (high watermark) of each partition. */
+  endOffsets(topic: string): Promise<readonly PartitionOffset[]>;
+  /** Committed vs end offset for every partition the group has committed. */
+  groupLag(groupId: string): Promise<readonly PartitionLag[]>;
+  listGroups(): Promise<readonly GroupSummary[]>;
+}
+
+export interface KafkaAdmin extends TopicAdmin {
   /** A metadata request: proves a broker answers the Kafka protocol, not only TCP. */
   cluster(): Promise<ClusterSummary>;
   close(): Promise<void>;
 }
 
 export type KafkaSettings = Pick<Config, 'kafka'>['kafka'];
+
+/** A record to produce. Strings are written as UTF-8; a null value is a tombstone. */
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly key?: string | Buffer | null;
+  readonly value: string | Buffer | null;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Chosen by murmur2 of the key (the Java client's default) when absent. */
+  readonly partition?: number;
+}
+
+/** A consumed record; offsets are bigint because Kafka's are 64-bit. */
+export interface ConsumedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number;
+}
+
+/**
+ * The consumer's group membership at the time a batch was fetched. A transactional producer sends
+ * it with the offsets (KIP-447), so the group coordinator refuses the commit of a worker that has
+ * lost the partitions in a rebalance (a zombie).
+ */
+export interface ConsumerGroupMetadata {
+  readonly groupId: string;
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+}
+
+/** The position to commit for a partition: the offset of the next record to read. */
+export interface CommitOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
+export interface ConsumedBatch {
+  readonly records: readonly ConsumedRecord[];
+  /** Null only when the batch is empty. */
+  readonly group: ConsumerGroupMetadata | null;
+  /** Per partition in the batch, the offset after its last record: what to commit once it is processed. */
+  readonly nextOffsets: readonly CommitOffset[];
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Static membership (KIP-345): a restarted worker with the same id takes its partitions back without a rebalance. */
+  readonly groupInstanceId?: string;
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly rebalanceTimeoutMs?: number;
+  /** How long the broker may hold a fetch open when there is nothing new. */
+  readonly fetchMaxWaitMs?: number;
+  readonly clientSuffix?: string;
+}
+
+export interface PollOptions {
+  /** Default 5 000. */
+  readonly maxRecords?: number;
+  /** Returns after this long with whatever has arrived, possibly nothing. Default 100. */
+  readonly maxWaitMs?: number;
+}
+
+/**
+ * A group consumer that reads only committed records (read_committed), starts from the earliest
+ * offset when the group has none, and never commits on its own.
+ */
+export interface KafkaConsumer {
+  poll(options?: PollOptions): Promise<ConsumedBatch>;
+  /** A plain (non-transactional) commit, for consumers that do not produce. */
+  commit(offsets: readonly CommitOffset[]): Promise<void>;
+  /** Stops fetching; records already buffered are still returned by poll. */
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+export interface KafkaProducer {
+  send(records: readonly OutgoingRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The operations allowed inside one transaction. */
+export interface TransactionScope {
+  send(records: readonly OutgoingRecord[]): Promise<void>;
+  /** Commits the consumer's offsets atomically with the records sent in this transaction. */
+  sendOffsets(group: ConsumerGroupMetadata, offsets: readonly CommitOffset[]): Promise<void>;
+}
+
+export interface TransactionalProducerOptions {
+  /**
+   * Stable across restarts of the same worker: initialising it fences the previous incarnation
+   * and aborts the transaction it left open, so read_committed readers are not blocked.
+   */
+  readonly transactionalId: string;
+  /** The coordinator aborts a transaction left open longer than this. Default 60 000. */
+  readonly transactionTimeoutMs?: number;
+  readonly clientSuffix?: string;
+}
+
+export interface TransactionalProducer extends TransactionScope {
+  readonly transactionalId: string;
+  /** Registers the transactional id (fencing earlier producers with it). Call before reading committed offsets. */
+  init(): Promise<void>;
+  begin(): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  /** begin, run `fn`, commit; abort (and rethrow) when `fn` or the commit throws. */
+  runTransaction<T>(fn: (tx: TransactionScope) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
 
 /** Connection options shared by every client: SASL and TLS from the configuration. */
 export function connectionOptions(kafka: KafkaSettings): ConnectionOptions {
@@ -51,13 +247,42 @@ export function connectionOptions(kafka: KafkaSettings): ConnectionOptions {
   return { connectTimeout: 5_000, requestTimeout: 30_000, ...sasl, ...tls };
 }
 
-export function createKafkaAdmin(kafka: KafkaSettings, clientSuffix = 'admin'): KafkaAdmin {
+export interface KafkaAdminOptions {
+  /** Retries of retriable protocol errors; 0 (the default) suits health checks that must answer fast. */
+  readonly retries?: number;
+}
+
+export function createKafkaAdmin(kafka: KafkaSettings, clientSuffix = 'admin', options: KafkaAdminOptions = {}): KafkaAdmin {
   const admin = new Admin({
     clientId: `${kafka.clientId}-${clientSuffix}`,
     bootstrapBrokers: [...kafka.brokers],
-    retries: 0,
+    retries: options.retries ?? 0,
+    retryDelay: 250,
     ...connectionOptions(kafka),
   });
+  const call = <T>(what: string, run: () => Promise<T>): Promise<T> => guard(kafka, what, run);
+
+  const topicNames = async (): Promise<Set<string>> => new Set(await admin.listTopics({ includeInternals: false }));
+
+  const partitionCount = async (topic: string): Promise<number> => {
+    const metadata = await admin.metadata({ topics: [topic], forceUpdate: true });
+    const described = metadata.topics.get(topic);
+    if (!described) throw new DependencyError(`Kafka topic ${topic} has no metadata; does it exist?`, { retriable: false, details: { topic } });
+    return described.partitionsCount;
+  };
+
+  const offsetsAt = async (topic: string, timestamp: bigint): Promise<PartitionOffset[]> => {
+    const partitions = await partitionCount(topic);
+    const listed = await admin.listOffsets({
+      topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, partitionIndex) => ({ partitionIndex, timestamp })) }],
+      isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+    });
+    return listed
+      .filter((t) => t.name === topic)
+      .flatMap((t) => t.partitions.map((p) => ({ partition: p.partitionIndex, offset: p.offset })))
+      .sort((a, b) => a.partition - b.partition);
+  };
+
   return {
     async cluster() {
       try {
@@ -67,7 +292,330 @@ export function createKafkaAdmin(kafka: KafkaSettings, clientSuffix = 'admin'): 
         throw kafkaUnreachable(kafka, error);
       }
     },
+
+    createTopics: (specs) =>
+      call('create topics', async () => {
+        const existing = await topicNames();
+        const created: string[] = [];
+        for (const spec of specs) {
+          if (existing.has(spec.name)) continue;
+          try {
+            await admin.createTopics({
+              topics: [spec.name],
+              partitions: spec.partitions,
+              replicas: spec.replicationFactor,
+              configs: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+            });
+            created.push(spec.name);
+          } catch (error) {
+            // Another process created it between our list and our create: that is the state we want.
+            if (!hasProtocolError(error, 'TOPIC_ALREADY_EXISTS')) throw error;
+          }
+        }
+        return created;
+      }),
+
+    describeTopics: (names) =>
+      call('describe topics', async () => {
+        const existing = await topicNames();
+        const wanted = names.filter((n) => existing.has(n));
+        if (wanted.length === 0) return [];
+        const metadata = await admin.metadata({ topics: wanted, forceUpdate: true });
+        const configs = await admin.describeConfigs({
+          resources: wanted.map((resourceName) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName, configurationKeys: [] })),
+        });
+        return wanted.map((name) => {
+          const topic = metadata.topics.get(name);
+          const own: Record<string, string> = {};
+          for (const entry of configs.find((c) => c.resourceName === name)?.configs ?? []) {
+            if (entry.configSource === ConfigSources.TOPIC_CONFIG && typeof entry.value === 'string' && !entry.isSensitive) own[entry.name] = entry.value;
+          }
+          return {
+            name,
+            partitions: topic?.partitionsCount ?? 0,
+            replicationFactor: topic?.partitions[0]?.replicas.length ?? 0,
+            configs: own,
+          };
+        });
+      }),
+
+    alterTopicConfigs: (name, configs) =>
+      call('alter topic configs', async () => {
+        const entries = Object.entries(configs);
+        if (entries.length === 0) return;
+        await admin.incrementalAlterConfigs({
+          resources: [
+            {
+              resourceType: ConfigResourceTypes.TOPIC,
+              resourceName: name,
+              configs: entries.map(([key, value]) =>
+                value === null
+                  ? { name: key, configOperation: IncrementalAlterConfigOperationTypes.DELETE }
+                  : { name: key, configOperation: IncrementalAlterConfigOperationTypes.SET, value },
+              ),
+            },
+          ],
+        });
+      }),
+
+    createPartitions: (name, total) =>
+      call('create partitions', async () => {
+        const current = await partitionCount(name);
+        if (total < current) {
+          throw new UsageError(`Kafka topic ${name} has ${current} partitions and cannot shrink to ${total}; recreate it or keep ${current}`);
+        }
+        if (total === current) return;
+        await admin.createPartitions({ topics: [{ name, count: total, assignments: null }] });
+      }),
+
+    deleteTopics: (names) =>
+      call('delete topics', async () => {
+        const existing = await topicNames();
+        const doomed = names.filter((n) => existing.has(n));
+        if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
+      }),
+
+    listTopics: () => call('list topics', async () => [...(await topicNames())].sort()),
+
+    endOffsets: (topic) => call('list offsets', () => offsetsAt(topic, ListOffsetTimestamps.LATEST)),
+
+    groupLag: (groupId) =>
+      call('read group offsets', async () => {
+        const [group] = await admin.listConsumerGroupOffsets({ groups: [groupId], requireStable: false });
+        const lags: PartitionLag[] = [];
+        for (const topic of group?.topics ?? []) {
+          const ends = new Map((await offsetsAt(topic.name, ListOffsetTimestamps.LATEST)).map((p) => [p.partition, p.offset]));
+          const starts = new Map((await offsetsAt(topic.name, ListOffsetTimestamps.EARLIEST)).map((p) => [p.partition, p.offset]));
+          for (const p of topic.partitions) {
+            const end = ends.get(p.partitionIndex) ?? 0n;
+            const committed = p.committedOffset >= 0n ? p.committedOffset : null;
+            const from = committed ?? starts.get(p.partitionIndex) ?? 0n;
+            lags.push({ topic: topic.name, partition: p.partitionIndex, committed, end, lag: end > from ? end - from : 0n });
+          }
+        }
+        return lags.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+      }),
+
+    listGroups: () =>
+      call('list groups', async () => {
+        const groups = await admin.listGroups();
+        return [...groups.values()]
+          .map((g) => ({ groupId: g.id, state: String(g.state), protocolType: g.protocolType }))
+          .sort((a, b) => a.groupId.localeCompare(b.groupId));
+      }),
+
     close: () => admin.close(),
+  };
+}
+
+/** A non-transactional, idempotent producer (acks=all). */
+export function createProducer(kafka: KafkaSettings, clientSuffix = 'producer'): KafkaProducer {
+  const producer = new Producer({
+    clientId: `${kafka.clientId}-${clientSuffix}`,
+    bootstrapBrokers: [...kafka.brokers],
+    idempotent: true,
+    autocreateTopics: false,
+    retries: 5,
+    retryDelay: 250,
+    ...connectionOptions(kafka),
+  });
+  return {
+    send: (records) => guard(kafka, 'produce', async () => void (await producer.send({ messages: records.map(toProduce) }))),
+    close: () => producer.close(),
+  };
+}
+
+/**
+ * A transactional producer for consume-transform-produce. One transaction at a time; calls inside
+ * a transaction are made one after another (the library coalesces concurrent calls of the same
+ * kind, which would drop partitions or offsets).
+ */
+export function createTransactionalProducer(kafka: KafkaSettings, options: TransactionalProducerOptions): TransactionalProducer {
+  const producer = new Producer({
+    clientId: `${kafka.clientId}-${options.clientSuffix ?? 'tx'}`,
+    bootstrapBrokers: [...kafka.brokers],
+    idempotent: true,
+    transactionalId: options.transactionalId,
+    // The library uses `timeout` both as the produce request timeout and as transaction.timeout.ms.
+    timeout: options.transactionTimeoutMs ?? 60_000,
+    autocreateTopics: false,
+    // InitProducerId answers CONCURRENT_TRANSACTIONS until the previous incarnation's transaction is aborted.
+    retries: 20,
+    retryDelay: 250,
+    ...connectionOptions(kafka),
+  });
+  let current: Transaction | undefined;
+  const active = (): Transaction => {
+    if (!current) throw new UsageError(`no open transaction on producer ${options.transactionalId}; call begin() first`);
+    return current;
+  };
+  const call = <T>(what: string, run: () => Promise<T>): Promise<T> => guard(kafka, `${what} (transactional id ${options.transactionalId})`, run);
+
+  const scope: TransactionScope = {
+    send: (records) => call('transactional produce', async () => void (await active().send({ messages: records.map(toProduce) }))),
+    sendOffsets: (group, offsets) =>
+      call('transactional offset commit', async () => {
+        const tx = active();
+        const coordinatorId = groupCoordinators.get(group);
+        if (coordinatorId === undefined) throw new UsageError('sendOffsets needs the group metadata of a batch returned by KafkaConsumer.poll');
+        // The library reads only `groupId` from the consumer here (AddOffsetsToTxn).
+        await tx.addConsumer({ groupId: group.groupId } as unknown as Consumer);
+        for (const offset of offsets) {
+          // addOffset commits `offset + 1` of a consumed message with the consumer group metadata
+          // it carries (TxnOffsetCommit with generation and member id: KIP-447); it reads only
+          // topic, partition, offset and metadata.consumer, so a minimal message is enough.
+          const message = {
+            topic: offset.topic,
+            partition: offset.partition,
+            offset: offset.offset - 1n,
+            metadata: { consumer: { groupId: group.groupId, generationId: group.generationId, memberId: group.memberId, coordinatorId } },
+          } as unknown as Message;
+          await tx.addOffset(message);
+        }
+      }),
+  };
+
+  const begin = (): Promise<void> =>
+    call('begin transaction', async () => {
+      if (current) throw new UsageError(`producer ${options.transactionalId} already has an open transaction`);
+      current = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
+    });
+  const end = (commit: boolean): Promise<void> =>
+    call(commit ? 'commit transaction' : 'abort transaction', async () => {
+      const tx = active();
+      try {
+        await (commit ? tx.commit() : tx.abort());
+      } finally {
+        // Whatever the outcome, the next begin() starts afresh; a failed commit is fatal for the
+        // batch and the caller aborts or restarts.
+        if (tx.completed || !commit) current = undefined;
+      }
+    });
+
+  return {
+    transactionalId: options.transactionalId,
+    ...scope,
+    init: () =>
+      call('init transactional producer', async () => {
+        if (current) return;
+        // beginTransaction sends InitProducerId the first time; cancel drops the (empty) local
+        // transaction without an EndTxn, leaving the producer registered and the zombie fenced.
+        // The library would send producer id 0 / epoch 0, which the coordinator reads as "bump
+        // this existing producer" (KIP-360) and answers PRODUCER_FENCED whenever the id was used
+        // before; -1 / -1 asks for the plain init that fences the previous incarnation.
+        const tx = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
+        await tx.cancel();
+      }),
+    begin,
+    commit: () => end(true),
+    abort: () => end(false),
+    async runTransaction<T>(fn: (tx: TransactionScope) => Promise<T>): Promise<T> {
+      await begin();
+      try {
+        const result = await fn(scope);
+        await end(true);
+        return result;
+      } catch (error) {
+        if (current) {
+          try {
+            await end(false);
+          } catch {
+            // The original error says more; a failed abort leaves the coordinator to time the transaction out.
+            current = undefined;
+          }
+        }
+        throw error;
+      }
+    },
+    async close() {
+      if (current) {
+        await current.abort().catch(() => undefined);
+        current = undefined;
+      }
+      await producer.close();
+    },
+  };
+}
+
+/** Which group coordinator a batch's metadata belongs to; kept out of the public shape. */
+const groupCoordinators = new WeakMap<ConsumerGroupMetadata, number>();
+
+export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): KafkaConsumer {
+  const consumer = new Consumer({
+    clientId: `${kafka.clientId}-${options.clientSuffix ?? 'consumer'}`,
+    bootstrapBrokers: [...kafka.brokers],
+    groupId: options.groupId,
+    ...(options.groupInstanceId ? { groupInstanceId: options.groupInstanceId } : {}),
+    sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
+    rebalanceTimeout: options.rebalanceTimeoutMs ?? 30_000,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    maxWaitTime: options.fetchMaxWaitMs ?? 500,
+    autocommit: false,
+    retries: 5,
+    retryDelay: 250,
+    ...connectionOptions(kafka),
+  });
+  filterAbortedTransactions(consumer);
+
+  let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const open = async (): Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> => {
+    if (stream) return stream;
+    const opened = await consumer.consume({ topics: [...options.topics], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+    // A 'readable' listener keeps the stream in paused mode: records wait in its buffer for poll().
+    opened.on('readable', () => wake?.());
+    opened.on('error', (error: unknown) => {
+      failure = error;
+      wake?.();
+    });
+    stream = opened;
+    return opened;
+  };
+
+  return {
+    poll: (pollOptions = {}) =>
+      guard(kafka, `consume ${options.topics.join(',')}`, async () => {
+        const source = await open();
+        const maxRecords = pollOptions.maxRecords ?? 5_000;
+        const deadline = Date.now() + (pollOptions.maxWaitMs ?? 100);
+        const records: ConsumedRecord[] = [];
+        const next = new Map<string, CommitOffset>();
+        let group: ConsumerGroupMetadata | null = null;
+        while (records.length < maxRecords) {
+          if (failure !== undefined) throw failure;
+          const message: unknown = source.read();
+          if (message !== null) {
+            const record = toConsumed(message);
+            records.push(record);
+            next.set(`${record.topic}\u0000${record.partition}`, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+            group = groupOf(message) ?? group;
+            continue;
+          }
+          const remaining = deadline - Date.now();
+          if (remaining <= 0) break;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, remaining);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+        return { records, group, nextOffsets: [...next.values()] };
+      }),
+    commit: (offsets) =>
+      guard(kafka, `commit offsets of group ${options.groupId}`, () =>
+        consumer.commit({ offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, leaderEpoch: -1 })) }),
+      ),
+    pause: () => void stream?.pause(),
+    resume: () => void stream?.resume(),
+    async close() {
+      await stream?.close().catch(() => undefined);
+      await consumer.close(true);
+    },
   };
 }
 
@@ -76,4 +624,175 @@ export function kafkaUnreachable(kafka: KafkaSettings, error: unknown): Dependen
     `Kafka at ${kafka.brokers.join(',')} is unreachable: ${messageOf(error)}; is it running? for the local stack run \`stream-migrate dev up\`, else check kafka.brokers`,
     { details: { service: 'kafka', brokers: kafka.brokers }, cause: error },
   );
+}
+
+/** Runs a library call, turning its errors into ours: network trouble is retriable, protocol refusals say what Kafka answered. */
+async function guard<T>(kafka: KafkaSettings, what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof DependencyError) throw error;
+    if (isNetworkError(error)) throw kafkaUnreachable(kafka, error);
+    const protocol = protocolErrorIds(error);
+    throw new DependencyError(`Kafka ${what} failed: ${protocol.length > 0 ? protocol.join(', ') : messageOf(error)}`, {
+      retriable: protocol.some((id) => RETRIABLE_PROTOCOL_ERRORS.has(id)),
+      details: { service: 'kafka', operation: what, protocolErrors: protocol },
+      cause: error,
+    });
+  }
+}
+
+const RETRIABLE_PROTOCOL_ERRORS = new Set([
+  'NOT_COORDINATOR',
+  'COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'CONCURRENT_TRANSACTIONS',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_OR_FOLLOWER',
+  'REBALANCE_IN_PROGRESS',
+  'UNSTABLE_OFFSET_COMMIT',
+  'REQUEST_TIMED_OUT',
+]);
+
+/** The Kafka protocol error names (e.g. PRODUCER_FENCED) found in a library error and its causes. */
+export function protocolErrorIds(error: unknown, depth = 0): string[] {
+  if (depth > 5 || typeof error !== 'object' || error === null) return [];
+  const ids: string[] = [];
+  const apiId: unknown = Reflect.get(error, 'apiId');
+  if (typeof apiId === 'string') ids.push(apiId);
+  const nested: unknown = Reflect.get(error, 'errors');
+  if (Array.isArray(nested)) for (const e of nested) ids.push(...protocolErrorIds(e, depth + 1));
+  const cause: unknown = Reflect.get(error, 'cause');
+  if (cause !== undefined) ids.push(...protocolErrorIds(cause, depth + 1));
+  return [...new Set(ids)];
+}
+
+function hasProtocolError(error: unknown, id: string): boolean {
+  return protocolErrorIds(error).includes(id);
+}
+
+function isNetworkError(error: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof error !== 'object' || error === null) return false;
+  const code: unknown = Reflect.get(error, 'code');
+  if (code === 'PLT_KFK_NETWORK' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT') return true;
+  const nested: unknown = Reflect.get(error, 'errors');
+  if (Array.isArray(nested) && nested.length > 0 && nested.every((e) => isNetworkError(e, depth + 1))) return true;
+  const cause: unknown = Reflect.get(error, 'cause');
+  return cause !== undefined && isNetworkError(cause, depth + 1);
+}
+
+function toBuffer(value: string | Buffer): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+}
+
+function toProduce(record: OutgoingRecord): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
+  return {
+    topic: record.topic,
+    ...(record.key !== undefined && record.key !== null ? { key: toBuffer(record.key) } : {}),
+    ...(record.value !== null ? { value: toBuffer(record.value) } : {}),
+    ...(record.partition !== undefined ? { partition: record.partition } : {}),
+    ...(record.headers
+      ? { headers: new Map(Object.entries(record.headers).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const)) }
+      : {}),
+  };
+}
+
+function isBuffer(value: unknown): value is Buffer {
+  return Buffer.isBuffer(value);
+}
+
+/** Narrows a message from the stream (typed by the library, checked here because it crosses into our types). */
+function toConsumed(message: unknown): ConsumedRecord {
+  if (typeof message !== 'object' || message === null) throw new TypeError('Kafka consumer returned a non-object message');
+  const topic: unknown = Reflect.get(message, 'topic');
+  const partition: unknown = Reflect.get(message, 'partition');
+  const offset: unknown = Reflect.get(message, 'offset');
+  const key: unknown = Reflect.get(message, 'key');
+  const value: unknown = Reflect.get(message, 'value');
+  const timestamp: unknown = Reflect.get(message, 'timestamp');
+  const headers: unknown = Reflect.get(message, 'headers');
+  if (typeof topic !== 'string' || typeof partition !== 'number' || typeof offset !== 'bigint') {
+    throw new TypeError('Kafka consumer returned a message without topic, partition or offset');
+  }
+  const headerRecord: Record<string, string> = {};
+  if (headers instanceof Map) {
+    for (const [k, v] of headers) {
+      if (isBuffer(k) || typeof k === 'string') headerRecord[k.toString()] = isBuffer(v) || typeof v === 'string' ? v.toString() : '';
+    }
+  }
+  return {
+    topic,
+    partition,
+    offset,
+    key: isBuffer(key) ? key : null,
+    value: isBuffer(value) ? value : null,
+    headers: headerRecord,
+    timestamp: typeof timestamp === 'bigint' ? Number(timestamp) : typeof timestamp === 'number' ? timestamp : 0,
+  };
+}
+
+/** The group membership a message was fetched under (`metadata.consumer`, set by the library's stream). */
+function groupOf(message: unknown): ConsumerGroupMetadata | null {
+  const metadata: unknown = typeof message === 'object' && message !== null ? Reflect.get(message, 'metadata') : undefined;
+  const c: unknown = typeof metadata === 'object' && metadata !== null ? Reflect.get(metadata, 'consumer') : undefined;
+  if (typeof c !== 'object' || c === null) return null;
+  const groupId: unknown = Reflect.get(c, 'groupId');
+  const generationId: unknown = Reflect.get(c, 'generationId');
+  const memberId: unknown = Reflect.get(c, 'memberId');
+  const coordinatorId: unknown = Reflect.get(c, 'coordinatorId');
+  if (typeof groupId !== 'string' || typeof generationId !== 'number' || typeof memberId !== 'string' || typeof coordinatorId !== 'number') {
+    return null;
+  }
+  const group: ConsumerGroupMetadata = Object.freeze({ groupId, generationId, memberId, groupInstanceId: null });
+  groupCoordinators.set(group, coordinatorId);
+  return group;
+}
+
+const ABORT_MARKER = 0;
+
+/**
+ * Drops the records of aborted transactions from every fetch response, before the library's
+ * stream turns them into messages. @platformatic/kafka 1.35's own read_committed filter keeps
+ * one aborted range per producer id per response, so a producer that aborted twice (every
+ * restarted worker does) has its earlier aborted records delivered. This is the algorithm of the
+ * Java client: a producer's transactional batches are skipped from the first offset of one of its
+ * aborted transactions until its abort marker. Control batches stay, so the stream still advances.
+ */
+export function dropAbortedBatches(response: FetchResponse): void {
+  for (const topic of response.responses) {
+    for (const partition of topic.partitions) {
+      if (!partition.records || partition.abortedTransactions.length === 0) continue;
+      const pending = [...partition.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+      const aborting = new Set<bigint>();
+      partition.records = partition.records.filter((batch) => {
+        const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
+        while (pending.length > 0 && pending[0]!.firstOffset <= lastOffset) aborting.add(pending.shift()!.producerId);
+        if (batch.attributes & IS_CONTROL) {
+          if (batch.records[0]?.key?.readInt16BE(2) === ABORT_MARKER) aborting.delete(batch.producerId);
+          return true;
+        }
+        return !((batch.attributes & IS_TRANSACTIONAL) !== 0 && aborting.has(batch.producerId));
+      });
+    }
+  }
+}
+
+type FetchCallback = CallbackWithPromise<FetchResponse>;
+
+/** Routes the consumer's fetches (its stream calls the public `fetch`) through `dropAbortedBatches`. */
+function filterAbortedTransactions(consumer: Consumer): void {
+  const original = consumer.fetch.bind(consumer) as (options: FetchOptions<Buffer, Buffer, Buffer, Buffer>, callback: FetchCallback) => void;
+  const patched = (options: FetchOptions<Buffer, Buffer, Buffer, Buffer>, callback?: FetchCallback): void | Promise<FetchResponse> => {
+    if (!callback) {
+      return new Promise<FetchResponse>((resolve, reject) => {
+        patched(options, (error, response) => (error ? reject(error) : resolve(response as FetchResponse)));
+      });
+    }
+    original(options, (error, response) => {
+      if (!error && response) dropAbortedBatches(response);
+      callback(error, response as FetchResponse);
+    });
+  };
+  // An own property shadows the prototype method for this instance only.
+  Object.defineProperty(consumer, 'fetch', { value: patched, writable: true, configurable: true });
 }

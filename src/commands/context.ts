@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import type { ExitCode } from '../core/errors.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { Redactor } from '../core/redactor.ts';
@@ -23,8 +24,8 @@ export interface CommandContext {
 export interface CommandResult<T = unknown> {
   readonly data: T;
   readonly text: string;
-  /** 1 when a check the user asked for did not hold (validation FAIL, gate refused). */
-  readonly exitCode?: 0 | 1;
+  /** 1 when a check did not hold (validation FAIL, gate refused); 3 when a run stopped on an unreachable service. */
+  readonly exitCode?: ExitCode;
 }
 
 export interface GlobalOptions {

@@ -1,0 +1,21 @@
+import { NotImplementedError } from '../core/errors.ts';
+import { infrastructurePhase } from './infrastructure/index.ts';
+import type { Phase, PhaseName } from './phase.ts';
+
+/** Phases of later issues, listed so `phase list` shows the whole migration. */
+function planned(name: PhaseName, description: string, issue: number): Phase {
+  return {
+    name,
+    description,
+    steps: async () => {
+      throw new NotImplementedError(`phase ${name} is not available in this build yet (issue ${issue})`);
+    },
+  };
+}
+
+export const PHASES: Readonly<Record<PhaseName, Phase>> = {
+  infrastructure: infrastructurePhase,
+  ingestion: planned('ingestion', 'source database prepared, Debezium connector created, snapshot followed', 3),
+  processing: planned('processing', 'stream processor started and verified', 5),
+  output: planned('output', 'ClickHouse schema and sinks', 5),
+};

@@ -1,0 +1,118 @@
+import { parseMoney } from '../domain/money.ts';
+import type { CustomerRow, ProductRow, SourceOrder } from '../domain/process-order.ts';
+import { isOrderStatus, isTier } from '../domain/rules.ts';
+
+/**
+ * Decoding of Debezium change records (after ExtractNewRecordState: flat row JSON, decimals as
+ * strings, timestamps as ISO-8601 UTC, `__deleted` on deletes, a null value for a tombstone).
+ * Every problem is a reason string, so the caller can send the record to the dead-letter topic.
+ */
+export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+export type RowChange<Row> =
+  | { readonly kind: 'upsert'; readonly row: Row; readonly sourceTsMs: number | null }
+  | { readonly kind: 'delete'; readonly id: number; readonly sourceTsMs: number | null };
+
+export type OrderChange = RowChange<SourceOrder>;
+
+const ok = <T>(value: T): Decoded<T> => ({ ok: true, value });
+const fail = (reason: string): Decoded<never> => ({ ok: false, reason });
+
+export function decodeOrder(key: Buffer | null, value: Buffer | null): Decoded<OrderChange> {
+  return decodeChange(key, value, (row) => {
+    const id = integer(row, 'id');
+    const customerId = integer(row, 'customer_id');
+    const productId = integer(row, 'product_id');
+    const quantity = integer(row, 'quantity');
+    if (typeof id === 'string') return fail(id);
+    if (typeof customerId === 'string') return fail(customerId);
+    if (typeof productId === 'string') return fail(productId);
+    if (typeof quantity === 'string') return fail(quantity);
+    const status = row.status;
+    if (!isOrderStatus(status)) return fail(`unknown order status ${JSON.stringify(status)}`);
+    const amount = row.amount;
+    if (typeof amount !== 'string') return fail(`amount must be a decimal string, got ${JSON.stringify(amount)}`);
+    let amountCents: number;
+    try {
+      amountCents = parseMoney(amount);
+    } catch (error) {
+      return fail(`amount ${JSON.stringify(amount)}: ${(error as Error).message}`);
+    }
+    const createdAt = timestamp(row, 'created_at');
+    if (typeof createdAt === 'string') return fail(createdAt);
+    return ok({ id, customerId, productId, quantity, amountCents, status, createdAt });
+  });
+}
+
+export function decodeCustomer(key: Buffer | null, value: Buffer | null): Decoded<RowChange<CustomerRow>> {
+  return decodeChange(key, value, (row) => {
+    const id = integer(row, 'id');
+    if (typeof id === 'string') return fail(id);
+    if (!isTier(row.tier)) return fail(`unknown customer tier ${JSON.stringify(row.tier)}`);
+    return ok({ id, tier: row.tier });
+  });
+}
+
+export function decodeProduct(key: Buffer | null, value: Buffer | null): Decoded<RowChange<ProductRow>> {
+  return decodeChange(key, value, (row) => {
+    const id = integer(row, 'id');
+    if (typeof id === 'string') return fail(id);
+    if (typeof row.category !== 'string' || row.category.trim() === '') return fail(`missing product category`);
+    return ok({ id, category: row.category });
+  });
+}
+
+function decodeChange<Row>(key: Buffer | null, value: Buffer | null, decodeRow: (row: Record<string, unknown>) => Decoded<Row>): Decoded<RowChange<Row>> {
+  if (value === null || value.length === 0) {
+    // A tombstone: the key alone says which row is gone. After a rewritten delete it is a repeat, which is harmless.
+    const id = keyId(key);
+    return typeof id === 'string' ? fail(id) : ok({ kind: 'delete', id, sourceTsMs: null });
+  }
+  const row = parseObject(value);
+  if (typeof row === 'string') return fail(row);
+  const sourceTsMs = typeof row.__source_ts_ms === 'number' ? row.__source_ts_ms : null;
+  if (row.__deleted === 'true' || row.__deleted === true || row.__op === 'd') {
+    const id = integer(row, 'id');
+    const fromKey = keyId(key);
+    const resolved = typeof id === 'number' ? id : fromKey;
+    return typeof resolved === 'string' ? fail(resolved) : ok({ kind: 'delete', id: resolved, sourceTsMs });
+  }
+  const decoded = decodeRow(row);
+  return decoded.ok ? ok({ kind: 'upsert', row: decoded.value, sourceTsMs }) : decoded;
+}
+
+function keyId(key: Buffer | null): number | string {
+  if (key === null) return 'record has neither a key nor a value';
+  const parsed = parseObject(key);
+  if (typeof parsed === 'string') return `key: ${parsed}`;
+  return integer(parsed, 'id');
+}
+
+function parseObject(buffer: Buffer): Record<string, unknown> | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(buffer.toString('utf8'));
+  } catch {
+    return 'not valid JSON';
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'JSON is not an object';
+  return parsed as Record<string, unknown>;
+}
+
+function integer(row: Record<string, unknown>, field: string): number | string {
+  const value = row[field];
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+  if (typeof value === 'string' && /^-?\d{1,15}$/.test(value)) return Number(value);
+  return value === undefined || value === null ? `missing required field ${field}` : `${field} must be an integer, got ${JSON.stringify(value)}`;
+}
+
+function timestamp(row: Record<string, unknown>, field: string): number | string {
+  const value = row[field];
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    if (Number.isFinite(ms) && /(Z|[+-]\d\d:?\d\d)$/.test(value)) return ms;
+    return `${field} must be an ISO-8601 timestamp with a zone, got ${JSON.stringify(value)}`;
+  }
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  return value === undefined || value === null ? `missing required field ${field}` : `${field} must be a timestamp, got ${JSON.stringify(value)}`;
+}

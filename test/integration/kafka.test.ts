@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createConsumer,
+  createKafkaAdmin,
+  createProducer,
+  createTransactionalProducer,
+  type ConsumedRecord,
+  type KafkaAdmin,
+  type KafkaConsumer,
+} from '../../src/clients/kafka.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { REPO_ROOT } from './cli.ts';
+
+const { config } = loadConfig({ cwd: REPO_ROOT });
+const kafka = config.kafka;
+const unique = (what: string): string => `it-kafka-${what}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** Polls until `count` records arrived or `timeoutMs` passed, then a little longer to catch extras. */
+async function consumeAll(consumer: KafkaConsumer, count: number, timeoutMs = 30_000): Promise<ConsumedRecord[]> {
+  const records: ConsumedRecord[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (records.length < count && Date.now() < deadline) records.push(...(await consumer.poll({ maxWaitMs: 200 })).records);
+  const settle = Date.now() + 1_500;
+  while (Date.now() < settle) records.push(...(await consumer.poll({ maxWaitMs: 200 })).records);
+  return records;
+}
+
+const text = (b: Buffer | null): string | null => (b === null ? null : b.toString('utf8'));
+
+describe('the Kafka adapter against the local broker', () => {
+  let admin: KafkaAdmin;
+  const topics: string[] = [];
+
+  beforeAll(() => {
+    admin = createKafkaAdmin(kafka, 'it-admin', { retries: 3 });
+  });
+  afterAll(async () => {
+    await admin.deleteTopics(topics);
+    await admin.close();
+  });
+
+  it('creates topics idempotently, with their configs, and grows partitions', async () => {
+    const name = unique('topics');
+    topics.push(name);
+    const spec = { name, partitions: 3, replicationFactor: 1, configs: { 'retention.ms': '3600000', 'cleanup.policy': 'delete' } };
+
+    expect(await admin.createTopics([spec])).toEqual([name]);
+    expect(await admin.createTopics([{ ...spec, partitions: 7 }])).toEqual([]);
+    const [described] = await admin.describeTopics([name, unique('missing')]);
+    expect(described).toEqual({ name, partitions: 3, replicationFactor: 1, configs: { 'retention.ms': '3600000', 'cleanup.policy': 'delete' } });
+    expect(await admin.listTopics()).toContain(name);
+
+    await admin.alterTopicConfigs(name, { 'retention.ms': '7200000', 'cleanup.policy': null });
+    expect((await admin.describeTopics([name]))[0]?.configs).toEqual({ 'retention.ms': '7200000' });
+
+    await admin.createPartitions(name, 5);
+    await admin.createPartitions(name, 5);
+    expect((await admin.describeTopics([name]))[0]?.partitions).toBe(5);
+    expect((await admin.endOffsets(name)).map((p) => p.partition)).toEqual([0, 1, 2, 3, 4]);
+    await expect(admin.createPartitions(name, 2)).rejects.toThrow(/cannot shrink/);
+  });
+
+  it('delivers to read_committed consumers exactly the records of committed transactions', async () => {
+    const topic = unique('tx');
+    topics.push(topic);
+    await admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
+    const transactionalId = unique('txid');
+    const producer = createTransactionalProducer(kafka, { transactionalId });
+    const expected: string[] = [];
+    try {
+      await producer.init();
+      // Alternate commits and aborts from the same producer id: a reader must skip every aborted
+      // range, not only the last one (the library's own filter misses the earlier ones).
+      for (const [round, outcome] of (['commit', 'abort', 'commit', 'abort', 'abort', 'commit'] as const).entries()) {
+        await producer.begin();
+        const records = [0, 1, 2].map((i) => ({ topic, key: `k-${round}-${i}`, value: `${outcome}-${round}-${i}`, headers: { round: String(round) } }));
+        await producer.send(records);
+        if (outcome === 'commit') {
+          await producer.commit();
+          expected.push(...records.map((r) => r.value));
+        } else {
+          await producer.abort();
+        }
+      }
+      await expect(producer.runTransaction(async (tx) => {
+        await tx.send([{ topic, key: 'k-thrown', value: 'thrown' }]);
+        throw new Error('transform failed');
+      })).rejects.toThrow('transform failed');
+      await producer.runTransaction((tx) => tx.send([{ topic, key: 'k-run', value: 'run-committed', partition: 1 }]));
+      expected.push('run-committed');
+    } finally {
+      await producer.close();
+    }
+
+    // A worker that dies mid-transaction leaves it open; its successor (same transactional id)
+    // aborts it on init, and the dead one can no longer commit.
+    const zombie = createTransactionalProducer(kafka, { transactionalId: `${transactionalId}-w` });
+    await zombie.init();
+    await zombie.begin();
+    await zombie.send([{ topic, key: 'k-zombie', value: 'zombie' }]);
+    const successor = createTransactionalProducer(kafka, { transactionalId: `${transactionalId}-w` });
+    try {
+      await successor.init();
+      await successor.runTransaction((tx) => tx.send([{ topic, key: 'k-successor', value: 'successor' }]));
+      expected.push('successor');
+      await expect(zombie.commit()).rejects.toThrow();
+    } finally {
+      await successor.close();
+      await zombie.close();
+    }
+
+    const consumer = createConsumer(kafka, { groupId: unique('group'), topics: [topic] });
+    try {
+      const records = await consumeAll(consumer, expected.length);
+      expect(records.map((r) => text(r.value)).sort()).toEqual([...expected].sort());
+      const byValue = new Map(records.map((r) => [text(r.value), r]));
+      expect(text(byValue.get('commit-0-1')?.key ?? null)).toBe('k-0-1');
+      expect(byValue.get('commit-5-2')?.headers).toEqual({ round: '5' });
+      expect(byValue.get('run-committed')?.partition).toBe(1);
+      expect(typeof byValue.get('successor')?.offset).toBe('bigint');
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  it('commits consumer offsets inside the transaction, atomically with its output', async () => {
+    const input = unique('in');
+    const output = unique('out');
+    topics.push(input, output);
+    await admin.createTopics([
+      { name: input, partitions: 3, replicationFactor: 1 },
+      { name: output, partitions: 3, replicationFactor: 1 },
+    ]);
+    const plain = createProducer(kafka);
+    await plain.send(Array.from({ length: 30 }, (_, i) => ({ topic: input, key: `id-${i}`, value: JSON.stringify({ id: i }) })));
+    await plain.send([{ topic: input, key: 'tombstone', value: null }]);
+    await plain.close();
+
+    const groupId = unique('group');
+    const consumer = createConsumer(kafka, { groupId, topics: [input], groupInstanceId: `${groupId}-0` });
+    const producer = createTransactionalProducer(kafka, { transactionalId: `${groupId}-0` });
+    let seen = 0;
+    let tombstones = 0;
+    try {
+      await producer.init();
+      const deadline = Date.now() + 30_000;
+      while (seen < 31 && Date.now() < deadline) {
+        const batch = await consumer.poll({ maxWaitMs: 200 });
+        if (batch.records.length === 0 || batch.group === null) continue;
+        const group = batch.group;
+        await producer.runTransaction(async (tx) => {
+          await tx.send(batch.records.map((r) => ({ topic: output, key: r.key, value: r.value === null ? null : `seen:${text(r.value)}` })));
+          await tx.sendOffsets(group, batch.nextOffsets);
+        });
+        seen += batch.records.length;
+        tombstones += batch.records.filter((r) => r.value === null).length;
+      }
+    } finally {
+      await producer.close();
+      await consumer.close();
+    }
+    expect(seen).toBe(31);
+    expect(tombstones).toBe(1);
+    const lag = await admin.groupLag(groupId);
+    expect(lag.map((p) => [p.topic, p.partition, p.lag])).toEqual([0, 1, 2].map((p) => [input, p, 0n]));
+    expect(lag.reduce((sum, p) => sum + (p.committed ?? 0n), 0n)).toBe(31n);
+    expect((await admin.endOffsets(output)).reduce((sum, p) => sum + p.offset, 0n)).toBeGreaterThanOrEqual(31n);
+    expect((await admin.listGroups()).map((g) => g.groupId)).toContain(groupId);
+  });
+});
