@@ -47,6 +47,7 @@ async function child(client: ClientName, topics: BenchTopics, groupId: string, t
       process.stdout.write(`commit ${n}\n`);
     },
     done: () => stopping,
+    onInit: () => process.stdout.write(`init ${Math.round(performance.now())}\n`),
   });
 }
 
@@ -55,6 +56,9 @@ interface Incarnation {
   readonly spawnedAt: number;
   /** Resolves with ms from spawn to the first committed transaction. */
   readonly firstCommit: Promise<number>;
+  /** ms from the child's start to its producer init (fencing) and to its first commit, as the child measured them. */
+  initMs: number;
+  firstCommitMs: number;
   committed: number;
 }
 
@@ -68,11 +72,17 @@ function spawnChild(client: ClientName, topics: BenchTopics, groupId: string, tr
     process: proc,
     spawnedAt,
     firstCommit: new Promise<number>((resolve) => (resolveFirst = resolve)),
+    initMs: -1,
+    firstCommitMs: -1,
     committed: 0,
   };
   createInterface({ input: proc.stdout! }).on('line', (line) => {
     const [kind, n] = line.split(' ');
-    if (kind === 'first-commit') resolveFirst(Math.round(performance.now() - spawnedAt));
+    if (kind === 'init') incarnation.initMs = Number(n);
+    if (kind === 'first-commit') {
+      incarnation.firstCommitMs = Number(n);
+      resolveFirst(Math.round(performance.now() - spawnedAt));
+    }
     if (kind === 'commit') incarnation.committed += Number(n);
   });
   return incarnation;
@@ -180,10 +190,13 @@ async function runClient(client: ClientName, records: number, kills: number): Pr
       worker.process.kill('SIGKILL');
       await exited(worker.process);
       committedBeforeKill += worker.committed;
-      console.log(`${client}: kill ${kill} after ${delay} ms of work (first commit ${toFirst} ms after spawn); ${worker.committed} records committed by this incarnation`);
+      console.log(
+        `${client}: kill ${kill} after ${delay} ms of work; this incarnation: first commit ${toFirst} ms after spawn (in-process: init done at ${worker.initMs} ms, first commit at ${worker.firstCommitMs} ms), ${worker.committed} records committed`,
+      );
     }
     const last = spawnChild(client, topics, groupId, transactionalId);
     restarts.push(await last.firstCommit);
+    console.log(`${client}: last incarnation: first commit ${restarts.at(-1)} ms after spawn (in-process: init done at ${last.initMs} ms, first commit at ${last.firstCommitMs} ms)`);
     await waitCaughtUp(kafka, groupId, records, 300_000);
     last.process.kill('SIGTERM');
     await exited(last.process);

@@ -123,6 +123,8 @@ export interface WorkerOptions {
   readonly onCommit: (records: number) => void;
   /** Checked after each transaction; the loop ends when it returns true. */
   readonly done: () => boolean;
+  /** Called once the transactional id is registered (previous incarnation fenced, its transaction aborted). */
+  readonly onInit?: () => void;
 }
 
 /** The transactional loop on kafkajs: one transaction per fetched partition batch (its eachBatch model). */
@@ -132,6 +134,7 @@ export async function runKafkajsWorker(kafka: KafkaSettings, options: WorkerOpti
   await producer.connect();
   // The first transaction() sends InitProducerId, which fences a previous incarnation and aborts its open transaction.
   await (await producer.transaction()).abort();
+  options.onInit?.();
   const consumer = client.consumer({ groupId: options.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, readUncommitted: false, maxWaitTimeInMs: 500 });
   await consumer.connect();
   await consumer.subscribe({ topic: options.topics.input, fromBeginning: true });
@@ -181,6 +184,7 @@ export async function runPlatformaticWorker(kafka: KafkaSettings, options: Worke
   const producer = createTransactionalProducer(kafka, { transactionalId: options.transactionalId, clientSuffix: 'bench-tx' });
   // Fence the previous incarnation (and abort its open transaction) before reading committed offsets.
   await producer.init();
+  options.onInit?.();
   const consumer = createConsumer(kafka, {
     groupId: options.groupId,
     topics: [options.topics.input],

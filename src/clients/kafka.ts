@@ -252,6 +252,7 @@ export interface KafkaAdminOptions {
   readonly retries?: number;
 }
 
+/** The admin client: cluster health, topics, offsets and consumer groups. */
 export function createKafkaAdmin(kafka: KafkaSettings, clientSuffix = 'admin', options: KafkaAdminOptions = {}): KafkaAdmin {
   const admin = new Admin({
     clientId: `${kafka.clientId}-${clientSuffix}`,
@@ -540,6 +541,7 @@ export function createTransactionalProducer(kafka: KafkaSettings, options: Trans
 /** Which group coordinator a batch's metadata belongs to; kept out of the public shape. */
 const groupCoordinators = new WeakMap<ConsumerGroupMetadata, number>();
 
+/** A read_committed group consumer with manual commits; see `KafkaConsumer`. */
 export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): KafkaConsumer {
   const consumer = new Consumer({
     clientId: `${kafka.clientId}-${options.clientSuffix ?? 'consumer'}`,
@@ -619,6 +621,7 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
   };
 }
 
+/** The error for a broker that does not answer: exit code 3, retriable, with what to do. */
 export function kafkaUnreachable(kafka: KafkaSettings, error: unknown): DependencyError {
   return new DependencyError(
     `Kafka at ${kafka.brokers.join(',')} is unreachable: ${messageOf(error)}; is it running? for the local stack run \`stream-migrate dev up\`, else check kafka.brokers`,
@@ -758,7 +761,7 @@ const ABORT_MARKER = 0;
  * Java client: a producer's transactional batches are skipped from the first offset of one of its
  * aborted transactions until its abort marker. Control batches stay, so the stream still advances.
  */
-export function dropAbortedBatches(response: FetchResponse): void {
+function dropAbortedBatches(response: FetchResponse): void {
   for (const topic of response.responses) {
     for (const partition of topic.partitions) {
       if (!partition.records || partition.abortedTransactions.length === 0) continue;

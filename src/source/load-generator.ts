@@ -231,9 +231,12 @@ export async function runLoad(pool: pg.Pool, catalogue: Catalogue, options: Load
   // The last slot before the deadline was taken; the run still lasts its duration, so the rate divides by it.
   const remaining = deadline - now();
   if (remaining > 0 && !options.signal?.aborted) await sleep(remaining, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+  const interrupted = Boolean(options.signal?.aborted);
+  const elapsed = now() - start;
   return {
     counts: { ...totals },
-    elapsedMs: now() - start,
+    // A timer may fire a hair early; a full run lasted its duration.
+    elapsedMs: interrupted ? elapsed : Math.max(elapsed, options.durationMs),
     batches,
     batchSize,
     connections,
@@ -241,7 +244,7 @@ export async function runLoad(pool: pg.Pool, catalogue: Catalogue, options: Load
       firstUs === undefined || lastUs === undefined
         ? undefined
         : { from: new Date(Number(firstUs / 1000n)), to: new Date(Number((lastUs + 999n) / 1000n)) },
-    interrupted: Boolean(options.signal?.aborted),
+    interrupted,
   };
 }
 

@@ -16,13 +16,13 @@ interface CategorySpec {
 
 /** Every ordinary price stays under 1 500.00 (see REGULAR_PRICE_LIMIT_CENTS in workload.ts). */
 const CATEGORIES: readonly CategorySpec[] = [
-  { name: 'electronics', minPrice: 15, maxPrice: 1_400, nouns: ['Headphones', 'Charger', 'Keyboard', 'Monitor', 'Tablet', 'Speaker', 'Router', 'Smartwatch'] },
+  { name: 'electronics', minPrice: 15, maxPrice: 900, nouns: ['Headphones', 'Charger', 'Keyboard', 'Monitor', 'Tablet', 'Speaker', 'Router', 'Smartwatch'] },
   { name: 'groceries', minPrice: 1, maxPrice: 40, nouns: ['Coffee Beans', 'Olive Oil', 'Basmati Rice', 'Dark Chocolate', 'Green Tea', 'Pasta', 'Honey', 'Granola'] },
   { name: 'books', minPrice: 6, maxPrice: 90, nouns: ['Novel', 'Cookbook', 'Atlas', 'Biography', 'Field Guide', 'Poetry Collection', 'Textbook'] },
   { name: 'clothing', minPrice: 8, maxPrice: 250, nouns: ['Jacket', 'Sneakers', 'T-Shirt', 'Jeans', 'Scarf', 'Raincoat'] },
-  { name: 'home', minPrice: 5, maxPrice: 900, nouns: ['Lamp', 'Blender', 'Rug', 'Cookware Set', 'Desk Chair', 'Bookshelf'] },
+  { name: 'home', minPrice: 5, maxPrice: 600, nouns: ['Lamp', 'Blender', 'Rug', 'Cookware Set', 'Desk Chair', 'Bookshelf'] },
   { name: 'toys', minPrice: 4, maxPrice: 150, nouns: ['Puzzle', 'Building Set', 'Plush Bear', 'Board Game', 'Kite'] },
-  { name: 'sports', minPrice: 10, maxPrice: 1_200, nouns: ['Yoga Mat', 'Tennis Racket', 'Running Shoes', 'Bicycle', 'Dumbbells'] },
+  { name: 'sports', minPrice: 10, maxPrice: 700, nouns: ['Yoga Mat', 'Tennis Racket', 'Running Shoes', 'Bicycle', 'Dumbbells'] },
   { name: 'beauty', minPrice: 3, maxPrice: 120, nouns: ['Face Cream', 'Shampoo', 'Perfume', 'Lip Balm', 'Hair Dryer'] },
 ];
 

@@ -1,0 +1,27 @@
+// The load generator's ceiling: 20 s at a requested 100 000 orders/s against the local stack's
+// source database, with the default mix. Prints the achieved new orders per second last.
+import { createPostgresPool } from '../src/clients/postgres.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { ensureDemoSchema } from '../src/source/demo-schema.ts';
+import { loadCatalogue, runLoad } from '../src/source/load-generator.ts';
+import { mulberry32 } from '../src/source/random.ts';
+import { seedDemoSource } from '../src/source/seed.ts';
+
+const CONNECTIONS = 4;
+const { config } = loadConfig({ cwd: process.cwd() });
+await ensureDemoSchema(config.source);
+const pool = createPostgresPool(config.source, CONNECTIONS, 'stream-migrate-bench-load');
+try {
+  const random = mulberry32(20_000);
+  await seedDemoSource(pool, { customers: 1_000, products: 200, random });
+  const report = await runLoad(pool, await loadCatalogue(pool), { ratePerSecond: 100_000, durationMs: 20_000, random, connections: CONNECTIONS });
+  const seconds = report.elapsedMs / 1_000;
+  const c = report.counts;
+  const changes = c.inserted + c.updated + c.cancelled + c.deleted + c.tierChanges;
+  console.log(`${seconds.toFixed(1)}s, ${report.batches} batches of ${report.batchSize} on ${report.connections} connections`);
+  console.log(`inserted ${c.inserted}, updated ${c.updated}, cancelled ${c.cancelled}, deleted ${c.deleted}, tier changes ${c.tierChanges}`);
+  console.log(`changes/s ${Math.round(changes / seconds)}`);
+  console.log(`load orders/s ${Math.round(c.inserted / seconds)}`);
+} finally {
+  await pool.end();
+}

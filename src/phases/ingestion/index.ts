@@ -1,0 +1,35 @@
+import { createConnectClient } from '../../clients/connect.ts';
+import type { Phase } from '../phase.ts';
+import { connectorRunningStep } from './connector-running.ts';
+import { connectorStep } from './connector-step.ts';
+import { sourcePreflightStep } from './preflight.ts';
+import { publicationStep } from './publication.ts';
+import { replicationRoleStep } from './replication-role.ts';
+import { replicationSlotStep } from './replication-slot.ts';
+import { lazySqlClient } from './sql.ts';
+
+/** Source database prepared, Debezium connector created, snapshot followed, replication slot watched. */
+export const ingestionPhase: Phase = {
+  name: 'ingestion',
+  description: 'source preflight, replication role and publication, Debezium connector, snapshot, replication slot',
+  async steps(ctx) {
+    const sql = lazySqlClient(ctx.config.source, 'source');
+    const connect = createConnectClient(ctx.config.connect);
+    // Loaded on demand: the Kafka client library is slow to import and most commands never need it.
+    const { createKafkaAdmin } = await import('../../clients/kafka.ts');
+    const kafka = createKafkaAdmin(ctx.config.kafka, 'ingestion', { retries: 2 });
+    return {
+      steps: [
+        sourcePreflightStep(ctx.config, sql),
+        replicationRoleStep(ctx.config, sql, ctx.logger),
+        publicationStep(ctx.config, sql),
+        connectorStep(ctx.config, connect),
+        connectorRunningStep(ctx, connect, sql, kafka),
+        replicationSlotStep(ctx.config, sql, ctx.logger),
+      ],
+      async close() {
+        await Promise.allSettled([sql.close(), kafka.close()]);
+      },
+    };
+  },
+};

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { decodeCustomer, decodeOrder, decodeProduct } from './cdc-decode.ts';
+
+const key = (id: number) => Buffer.from(JSON.stringify({ id }));
+const value = (row: Record<string, unknown>) => Buffer.from(JSON.stringify(row));
+const row = { id: 7, customer_id: 1, product_id: 2, quantity: 3, amount: '12.34', status: 'PAID', created_at: '2026-11-25T10:00:00.123456Z', updated_at: '2026-11-25T10:00:01Z', __op: 'u', __source_ts_ms: 1764064801000 };
+
+describe('decodeOrder', () => {
+  it('decodes an upsert with exact money, UTC time and the source time', () => {
+    expect(decodeOrder(key(7), value(row))).toEqual({
+      ok: true,
+      value: {
+        kind: 'upsert',
+        sourceTsMs: 1764064801000,
+        row: { id: 7, customerId: 1, productId: 2, quantity: 3, amountCents: 1234, status: 'PAID', createdAt: Date.UTC(2026, 10, 25, 10, 0, 0, 123) },
+      },
+    });
+  });
+
+  it('reads a rewritten delete and a tombstone as deletes by key', () => {
+    expect(decodeOrder(key(7), value({ id: 7, __deleted: 'true', __op: 'd', __source_ts_ms: 5 }))).toEqual({ ok: true, value: { kind: 'delete', id: 7, sourceTsMs: 5 } });
+    expect(decodeOrder(key(7), null)).toEqual({ ok: true, value: { kind: 'delete', id: 7, sourceTsMs: null } });
+  });
+
+  it('ignores new nullable columns', () => {
+    expect(decodeOrder(key(7), value({ ...row, coupon_code: null })).ok).toBe(true);
+  });
+
+  it.each([
+    ['undecodable JSON', Buffer.from('{nope'), 'not valid JSON'],
+    ['a missing field', value({ ...row, customer_id: undefined }), 'missing required field customer_id'],
+    ['an unknown status', value({ ...row, status: 'LOST' }), 'unknown order status "LOST"'],
+    ['a binary-encoded decimal', value({ ...row, amount: 'AQI=' }), 'amount "AQI="'],
+    ['a timestamp without zone', value({ ...row, created_at: '2026-11-25 10:00:00' }), 'created_at must be an ISO-8601 timestamp with a zone'],
+  ])('rejects %s with a reason', (_name, body, reason) => {
+    const decoded = decodeOrder(key(7), body);
+    expect(decoded.ok).toBe(false);
+    if (!decoded.ok) expect(decoded.reason).toContain(reason);
+  });
+});
+
+describe('tables', () => {
+  it('decodes customers and products, rejecting unknown tiers', () => {
+    expect(decodeCustomer(key(1), value({ id: 1, name: 'a', tier: 'GOLD' }))).toEqual({ ok: true, value: { kind: 'upsert', row: { id: 1, tier: 'GOLD' }, sourceTsMs: null } });
+    expect(decodeCustomer(key(1), value({ id: 1, tier: 'DIAMOND' }))).toEqual({ ok: false, reason: 'unknown customer tier "DIAMOND"' });
+    expect(decodeProduct(key(2), value({ id: 2, category: 'books', price: '9.99' }))).toEqual({ ok: true, value: { kind: 'upsert', row: { id: 2, category: 'books' }, sourceTsMs: null } });
+  });
+});

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import type { CustomerRow, ProductRow, SourceOrder } from '../domain/process-order.ts';
+import { compileRules, DEFAULT_RULES, type Tier } from '../domain/rules.ts';
+import { windowStartFor } from '../domain/windows.ts';
+import { OrderState, type Emission } from './order-state.ts';
+
+const rules = compileRules(DEFAULT_RULES);
+const T0 = Date.UTC(2026, 10, 25, 10, 1, 0);
+
+function setup() {
+  const customers = new Map<number, CustomerRow>([
+    [1, { id: 1, tier: 'GOLD' }],
+    [2, { id: 2, tier: 'NEW' }],
+  ]);
+  const products = new Map<number, ProductRow>([
+    [10, { id: 10, category: 'books' }],
+    [11, { id: 11, category: 'electronics' }],
+  ]);
+  const state = new OrderState(rules, { customer: (id) => customers.get(id), product: (id) => products.get(id) });
+  return { state, customers, products };
+}
+
+function order(overrides: Partial<SourceOrder> = {}): SourceOrder {
+  return { id: 100, customerId: 1, productId: 10, quantity: 1, amountCents: 10_000, status: 'PLACED', createdAt: T0, ...overrides };
+}
+
+function emissionsOf(result: ReturnType<OrderState['upsert']>): readonly Emission[] {
+  if ('blocked' in result) throw new Error(result.blocked);
+  return result.emissions;
+}
+
+const win = windowStartFor(T0, 5);
+
+describe('OrderState', () => {
+  it('adds a new order: processed row, summary, no alert below thresholds', () => {
+    const { state } = setup();
+    const out = emissionsOf(state.upsert(order(), 1));
+    const processed = out.find((e) => e.kind === 'processed');
+    expect(processed).toMatchObject({ kind: 'processed', orderId: 100, row: { discountCents: 1_000, taxCents: 0, finalCents: 9_000, customerTier: 'GOLD' } });
+    expect(out).toContainEqual({ kind: 'summary', customerId: 1, windowStartMs: win, summary: { orderCount: 1, totalAmountCents: 10_000, totalFinalCents: 9_000 } });
+    expect(out.some((e) => e.kind === 'alert')).toBe(false);
+  });
+
+  it('an update retracts the old contribution and adds the new one', () => {
+    const { state } = setup();
+    emissionsOf(state.upsert(order(), 1));
+    emissionsOf(state.upsert(order({ id: 101, amountCents: 500 }), 1));
+    const out = emissionsOf(state.upsert(order({ amountCents: 20_000, status: 'PAID' }), 2));
+    expect(out).toContainEqual({ kind: 'summary', customerId: 1, windowStartMs: win, summary: { orderCount: 2, totalAmountCents: 20_500, totalFinalCents: 18_450 } });
+  });
+
+  it('an update that changes nothing the outputs show emits nothing for the order', () => {
+    const { state } = setup();
+    emissionsOf(state.upsert(order(), 1));
+    const out = emissionsOf(state.upsert(order(), 2));
+    expect(out.filter((e) => e.kind !== 'summary')).toEqual([]);
+  });
+
+  it('a cancellation retracts the processed row, the summary and the alert', () => {
+    const { state } = setup();
+    const big = order({ amountCents: 2_000_000 });
+    expect(emissionsOf(state.upsert(big, 1))).toContainEqual(expect.objectContaining({ kind: 'alert', orderId: 100, alert: expect.objectContaining({ severity: 'HIGH' }) }));
+    const out = emissionsOf(state.upsert({ ...big, status: 'CANCELLED' }, 2));
+    expect(out).toContainEqual({ kind: 'processed', orderId: 100, customerId: 1, row: null, sourceTsMs: 2 });
+    expect(out).toContainEqual({ kind: 'alert', orderId: 100, customerId: 1, alert: null });
+    expect(out).toContainEqual({ kind: 'summary', customerId: 1, windowStartMs: win, summary: null });
+    expect(state.summary(1, win)).toBeUndefined();
+  });
+
+  it('a delete retracts, and deleting twice is harmless', () => {
+    const { state } = setup();
+    emissionsOf(state.upsert(order(), 1));
+    expect(state.delete(100).map((e) => e.kind).sort()).toEqual(['processed', 'summary']);
+    expect(state.delete(100)).toEqual([]);
+    expect(state.size).toBe(0);
+  });
+
+  it('a tier change recomputes every live order of that customer (foreign-key join)', () => {
+    const { state, customers } = setup();
+    emissionsOf(state.upsert(order(), 1));
+    emissionsOf(state.upsert(order({ id: 101, customerId: 2, amountCents: 150_000 }), 1));
+    customers.set(1, { id: 1, tier: 'PLATINUM' as Tier });
+    const out = state.customerChanged(1);
+    expect(out).toContainEqual(expect.objectContaining({ kind: 'processed', orderId: 100, row: expect.objectContaining({ customerTier: 'PLATINUM', discountCents: 1_500, finalCents: 8_500 }) }));
+    expect(out).toContainEqual({ kind: 'summary', customerId: 1, windowStartMs: win, summary: { orderCount: 1, totalAmountCents: 10_000, totalFinalCents: 8_500 } });
+    expect(out.some((e) => 'orderId' in e && e.orderId === 101)).toBe(false);
+  });
+
+  it('a NEW customer promoted out of NEW loses its MEDIUM alert', () => {
+    const { state, customers } = setup();
+    const out = emissionsOf(state.upsert(order({ id: 101, customerId: 2, amountCents: 150_000 }), 1));
+    expect(out).toContainEqual(expect.objectContaining({ kind: 'alert', alert: expect.objectContaining({ severity: 'MEDIUM' }) }));
+    customers.set(2, { id: 2, tier: 'SILVER' });
+    expect(state.customerChanged(2)).toContainEqual({ kind: 'alert', orderId: 101, customerId: 2, alert: null });
+  });
+
+  it('a category change recomputes the tax of every order of that product', () => {
+    const { state, products } = setup();
+    emissionsOf(state.upsert(order(), 1));
+    products.set(10, { id: 10, category: 'electronics' });
+    const out = state.productChanged(10);
+    expect(out).toContainEqual(expect.objectContaining({ kind: 'processed', row: expect.objectContaining({ productCategory: 'electronics', taxCents: 900, finalCents: 9_900 }) }));
+  });
+
+  it('an order moved to another customer retracts from the old one', () => {
+    const { state } = setup();
+    emissionsOf(state.upsert(order(), 1));
+    const out = emissionsOf(state.upsert(order({ customerId: 2 }), 2));
+    expect(out).toContainEqual({ kind: 'processed', orderId: 100, customerId: 1, row: null, sourceTsMs: 2 });
+    expect(out).toContainEqual(expect.objectContaining({ kind: 'processed', orderId: 100, customerId: 2 }));
+    expect(out).toContainEqual({ kind: 'summary', customerId: 1, windowStartMs: win, summary: null });
+  });
+
+  it('waits when a referenced customer or product has not arrived', () => {
+    const { state } = setup();
+    expect(state.upsert(order({ customerId: 99 }), 1)).toEqual({ blocked: 'customer 99 of order 100 not found' });
+    expect(state.upsert(order({ productId: 99 }), 1)).toEqual({ blocked: 'product 99 of order 100 not found' });
+    expect(state.size).toBe(0);
+  });
+
+  it('after a restore, reconcileAll recomputes exactly the orders whose tables changed', () => {
+    const { state, customers } = setup();
+    const first = emissionsOf(state.upsert(order(), 1)).find((e) => e.kind === 'processed');
+    const restored = setup();
+    if (first?.kind !== 'processed' || !first.row) throw new Error('no row');
+    restored.state.restore(order(), first.row, 1);
+    restored.state.restore(order({ id: 101, customerId: 2 }), { ...first.row, orderId: 101, customerId: 2, customerTier: 'NEW', discountCents: 0, finalCents: 10_000 }, 1);
+    expect(restored.state.reconcileAll()).toEqual([]);
+    restored.customers.set(1, { id: 1, tier: 'BRONZE' });
+    const out = restored.state.reconcileAll();
+    expect(out.filter((e) => e.kind === 'processed').map((e) => (e as { orderId: number }).orderId)).toEqual([100]);
+    void customers;
+  });
+});
