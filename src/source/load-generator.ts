@@ -128,13 +128,13 @@ interface BatchOutcome {
 }
 
 /** Anything that runs a query: the pool, or one of its connections. */
-export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+export type Queryable = pg.Pool | pg.PoolClient;
 
 const EMPTY_PLAN: BatchPlan = { inserts: [], updates: [], cancels: [], deletes: [], tierChanges: [] };
 
 /** Runs one planned batch in one round trip. */
 export async function executeBatch(db: Queryable, plan: BatchPlan): Promise<BatchOutcome> {
-  const { rows } = await (db as pg.Pool).query<BatchRow>({
+  const { rows } = await db.query<BatchRow>({
     name: 'stream-migrate-load-batch',
     text: BATCH_STATEMENT,
     values: [

@@ -163,7 +163,6 @@ export interface PlannerOptions {
 export class WorkloadPlanner {
   readonly mix: WorkloadMix;
   readonly recent: RecentOrders;
-  private readonly products: readonly CatalogueProduct[];
   private readonly priceById: ReadonlyMap<number, number>;
   private readonly regular: readonly CatalogueProduct[];
   private readonly premium: readonly CatalogueProduct[];
@@ -179,7 +178,6 @@ export class WorkloadPlanner {
     validateMix(this.mix);
     if (catalogue.products.length === 0) throw new RangeError('the workload needs at least one product');
     if (catalogue.customers.length === 0) throw new RangeError('the workload needs at least one customer');
-    this.products = catalogue.products;
     this.priceById = new Map(catalogue.products.map((p) => [p.id, p.priceCents]));
     const regular = catalogue.products.filter((p) => p.priceCents < REGULAR_PRICE_LIMIT_CENTS);
     // A catalogue of only expensive products (not ours) still gets orders, just not bounded ones.
@@ -294,16 +292,6 @@ export class WorkloadPlanner {
       return { customerId: customer.id, from: customer.tier, to };
     }
     return undefined;
-  }
-
-  /** How many products a large order can use; zero means the mix's large orders cannot happen. */
-  get premiumProducts(): number {
-    return this.premium.length;
-  }
-
-  /** For the summary: how many products the generator draws from in all. */
-  get catalogueSize(): number {
-    return this.products.length;
   }
 }
 
