@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { openStateStore } from '../state/state-store.ts';
+import { isLocalStackPostgres } from '../local-stack/local-target.ts';
 import { isServiceName, SERVICE_NAMES, stackPaths } from '../local-stack/paths.ts';
 import { tailFile } from '../local-stack/processes.ts';
 import type { ServiceContext } from '../local-stack/service.ts';
@@ -33,7 +34,7 @@ export async function devUp(_options: object, ctx: CommandContext): Promise<Comm
  */
 async function recordLocally(ctx: CommandContext, sctx: ServiceContext, command: string, detail: Record<string, unknown>): Promise<void> {
   const warehouse = sctx.config.warehouse;
-  if (!isLocalStackTarget(warehouse.url, sctx.config.dev.ports.postgres)) return;
+  if (!isLocalStackPostgres(warehouse.url, sctx.config)) return;
   const store = await openStateStore(warehouse);
   try {
     await store.audit.append({ actor: ctx.actor, command, target: 'local-stack', outcome: 'succeeded', detail });
@@ -42,14 +43,6 @@ async function recordLocally(ctx: CommandContext, sctx: ServiceContext, command:
   }
 }
 
-function isLocalStackTarget(url: string, port: number): boolean {
-  try {
-    const parsed = new URL(url);
-    return ['127.0.0.1', 'localhost'].includes(parsed.hostname) && Number(parsed.port) === port;
-  } catch {
-    return false;
-  }
-}
 
 /** Stops what `dev up` started; --purge also deletes the data. */
 export async function devDown(options: { readonly purge: boolean }, ctx: CommandContext): Promise<CommandResult> {

@@ -4,6 +4,7 @@ import { createPostgresPool, unreachable } from '../clients/postgres.ts';
 import { parseDuration } from '../core/duration.ts';
 import { isRetriable, messageOf, UsageError } from '../core/errors.ts';
 import { loadCatalogue, runLoad, type LoadCounts, type LoadReport } from '../source/load-generator.ts';
+import { isLocalStackPostgres } from '../local-stack/local-target.ts';
 import { ensureDemoSchema } from '../source/demo-schema.ts';
 import { mulberry32 } from '../source/random.ts';
 import { seedDemoSource, type SeedResult } from '../source/seed.ts';
@@ -15,6 +16,7 @@ export interface LoadOptions {
   readonly duration: string;
   readonly customers: string;
   readonly seed?: string;
+  readonly allowRemote?: boolean;
 }
 
 /** The `load --json` contract; the window is what a later `batch run` processes. */
@@ -55,6 +57,10 @@ export async function load(options: LoadOptions, ctx: CommandContext): Promise<C
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UsageError(`--seed ${options.seed}: expected a whole number from 0 to 4294967295`);
 
   const target = ctx.loaded().config.source;
+  // A workload generator writes, updates and deletes rows: never against a real database by accident.
+  if (!isLocalStackPostgres(target.url, ctx.loaded().config) && !options.allowRemote) {
+    throw new UsageError('source is not the local stack: load would write, update and delete rows there; pass --allow-remote if that is really what you want');
+  }
   await ensureDemoSchema(target);
   const pool = createPostgresPool(target, CONNECTIONS, 'stream-migrate-load');
   const abort = new AbortController();
@@ -146,6 +152,7 @@ export const registerLoad: Register = (program: Command, action) => {
     .requiredOption('--rate <n>', 'new orders per second')
     .requiredOption('--duration <d>', 'how long to run, e.g. 30s, 5m')
     .option('--customers <n>', 'customers to seed when the customers table is empty', '1000')
+    .option('--allow-remote', 'allow writing to a source database that is not the local stack', false)
     .option('--seed <n>', 'seed of the generator, for a reproducible workload (default: random, reported)')
     .action(action(load));
 };

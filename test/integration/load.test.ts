@@ -105,7 +105,10 @@ describe('stream-migrate load', () => {
   it('says which database is unreachable (exit 3)', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-load-'));
     fs.writeFileSync(path.join(cwd, 'stream-migrate.yaml'), 'source:\n  url: postgresql://postgres@127.0.0.1:1/source\n');
-    const run = await runCli(['load', '--rate', '100', '--duration', '2s'], { cwd });
+    const refused = await runCli(['load', '--rate', '100', '--duration', '2s'], { cwd });
+    expect(refused.exitCode, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('source is not the local stack');
+    const run = await runCli(['load', '--rate', '100', '--duration', '2s', '--allow-remote'], { cwd });
     expect(run.exitCode, run.stderr).toBe(3);
     expect(run.stderr).toMatch(/source PostgreSQL at 127\.0\.0\.1:1\/source is unreachable/);
   });
