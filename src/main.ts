@@ -1,11 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit.ts';
+import { registerBatch } from './commands/batch.ts';
 import { registerConfig } from './commands/config.ts';
 import { createContext, globalsOf, type CommandResult, type ContextIo } from './commands/context.ts';
 import { registerDev } from './commands/dev.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLoad } from './commands/load.ts';
 import { registerPhase } from './commands/phase.ts';
+import { registerProcessor } from './commands/processor.ts';
+import { registerSink } from './commands/sink.ts';
 import { registerPlanned } from './commands/planned.ts';
 import type { ActionFactory } from './commands/registry.ts';
 import { StreamMigrateError, messageOf, type ExitCode } from './core/errors.ts';
@@ -66,6 +69,9 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerAudit(program, action);
   registerLoad(program, action);
   registerPhase(program, action);
+  registerProcessor(program, action);
+  registerSink(program, action);
+  registerBatch(program, action);
   registerPlanned(program, action);
   return program;
 }

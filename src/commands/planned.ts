@@ -5,9 +5,6 @@ import type { Register } from './registry.ts';
 /** Commands of DESIGN.md that later issues build; listed in --help, refusing with exit 2 meanwhile. */
 const PLANNED: readonly { readonly name: string; readonly description: string; readonly issue: number }[] = [
   { name: 'demo', description: 'the whole migration end to end on the local stack', issue: 7 },
-  { name: 'processor', description: 'the stream processor worker (exactly-once)', issue: 4 },
-  { name: 'sink', description: 'write the output topics to ClickHouse', issue: 5 },
-  { name: 'batch', description: 'the legacy batch ETL for a day or window', issue: 6 },
   { name: 'validate', description: 'reconcile batch (PostgreSQL) vs stream (ClickHouse) outputs', issue: 6 },
   { name: 'cutover', description: 'retire the batch job if the validation reports allow it', issue: 7 },
   { name: 'rollback', description: 'bring the batch job back', issue: 7 },

@@ -55,6 +55,15 @@ export const DEFAULT_CONFIG = {
     config: {},
   },
   monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59465 },
+  processor: {
+    groupId: 'stream-migrate-processor',
+    topicPrefix: '',
+    commitInterval: '100ms',
+    maxPollRecords: 5000,
+    missingReferenceWait: '30s',
+    transactionTimeout: '60s',
+  },
+  sink: { groupId: 'stream-migrate-sink', batchRows: 10000, batchWait: '200ms', retryMax: '60s' },
   rules: {
     tierDiscount: { NEW: '0', BRONZE: '0.02', SILVER: '0.05', GOLD: '0.10', PLATINUM: '0.15' },
     categoryTax: { default: '0.08', byCategory: { electronics: '0.10', groceries: '0.05', books: '0' } },

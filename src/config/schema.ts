@@ -93,6 +93,25 @@ export const configSchema = z.strictObject({
     config: z.record(z.string(), z.string()),
   }),
   monitoring: z.strictObject({ processorMetricsPort: port, sinkMetricsPort: port }),
+  processor: z.strictObject({
+    groupId: z.string().min(1),
+    /** Prepended to the names of the output, internal and dead-letter topics (isolated test or staging runs). */
+    topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"'),
+    /** How often the worker commits its transaction (consume, produce and offsets together). */
+    commitInterval: duration,
+    maxPollRecords: positiveInt,
+    /** An order whose customer or product has not arrived by then goes to the dead-letter topic. */
+    missingReferenceWait: duration,
+    transactionTimeout: duration,
+  }),
+  sink: z.strictObject({
+    groupId: z.string().min(1),
+    /** A batch is written to ClickHouse when it holds this many records, or when batchWait has passed since its first. */
+    batchRows: positiveInt,
+    batchWait: duration,
+    /** The longest wait between two attempts while ClickHouse is unreachable (it retries until it is back). */
+    retryMax: duration,
+  }),
   rules: z.strictObject({
     tierDiscount: tierRates,
     categoryTax: z.strictObject({ default: decimal, byCategory: z.record(z.string(), decimal) }),

@@ -1,0 +1,469 @@
+import type {
+  CommitOffset,
+  ConsumedRecord,
+  KafkaAdmin,
+  KafkaConsumer,
+  KafkaSettings,
+  PartitionReader,
+  TransactionalProducer,
+} from '../clients/kafka.ts';
+import type { Config } from '../config/schema.ts';
+import { parseDuration } from '../core/duration.ts';
+import { CheckFailedError, DependencyError, messageOf } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import { compileRules, type CompiledRules } from '../domain/rules.ts';
+import { decodeCustomer, decodeOrder, decodeProduct } from './cdc-decode.ts';
+import { deadLetter } from './dead-letter.ts';
+import { OutputBuffer } from './output-buffer.ts';
+import { OrderState, type Emission } from './order-state.ts';
+import { decodeProcessed, decodeRouted, encodeEmission, encodeRouted, type RestoredOrder, type RoutedChange } from './records.ts';
+import { InMemoryTables } from './reference-tables.ts';
+import { copartitionedTopics, partitionForCustomer, streamTopics, type StreamTopics } from './topics.ts';
+
+type KafkaModule = typeof import('../clients/kafka.ts');
+
+export interface ProcessorOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Stable per worker: the static group member id and the transactional id derive from it. */
+  readonly instanceId: string;
+  /** Aborted on SIGTERM/SIGINT: the worker finishes its transaction and leaves the group. */
+  readonly signal: AbortSignal;
+}
+
+export interface ProcessorSummary {
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly deadLettered: number;
+  readonly transactions: number;
+}
+
+interface PendingRecord {
+  readonly record: ConsumedRecord;
+  readonly change: RoutedChange;
+  readonly since: number;
+}
+
+/**
+ * The stream worker: consume the CDC topics, transform with the shared domain rules, produce the
+ * outputs and commit the input offsets in one Kafka transaction.
+ *
+ * Two stages, co-partitioned by task number p (the consumer group assigns partition p of both
+ * input topics to the same worker):
+ *  1. orders (keyed by order) are routed by customer into the repartition topic; the order →
+ *     customer map is stage 1's state, logged to a compacted changelog.
+ *  2. the repartition topic is joined with the customer and product tables (read in full by every
+ *     worker) and aggregated into windows. Stage 2's state is restored from its own compacted
+ *     output topic processed-orders (partition p holds exactly task p's orders, like Kafka
+ *     Streams' source-topic changelogs), and windows are rebuilt from those orders.
+ * Any error or rebalance ends the session: the transaction is aborted and state is rebuilt from
+ * committed topics, so in-memory state never runs ahead of what Kafka has committed.
+ */
+export async function runProcessor(options: ProcessorOptions): Promise<ProcessorSummary> {
+  const kafka: KafkaModule = await import('../clients/kafka.ts');
+  const { config, logger, metrics } = options;
+  const topics = streamTopics(config);
+  const rules = compileRules(config.rules);
+  const settings = config.kafka;
+  const admin = kafka.createKafkaAdmin(settings, `processor-${options.instanceId}-admin`, { retries: 3 });
+  const counters = processorMetrics(metrics);
+  const totals = { recordsIn: 0, recordsOut: 0, deadLettered: 0, transactions: 0 };
+  let producer: TransactionalProducer | undefined;
+  try {
+    const partitions = await checkTopology(admin, topics);
+    producer = kafka.createTransactionalProducer(settings, {
+      transactionalId: `${config.processor.groupId}.${options.instanceId}`,
+      transactionTimeoutMs: durationMs(config.processor.transactionTimeout),
+      clientSuffix: `processor-${options.instanceId}`,
+    });
+    // Fences an earlier incarnation of this worker and aborts the transaction it left open.
+    await producer.init();
+    const lag = setInterval(() => void reportLag(admin, config.processor.groupId, counters.lag), 5_000);
+    try {
+      let failures = 0;
+      while (!options.signal.aborted) {
+        try {
+          const progressed = await runSession({ kafka, settings, config, topics, rules, partitions, producer, options, counters, totals });
+          failures = progressed ? 0 : failures + 1;
+        } catch (error) {
+          if (isFenced(error)) throw new CheckFailedError(`another worker took over instance ${options.instanceId} (producer fenced); give each worker its own --instance`);
+          failures++;
+          logger.warn(`processor session ended: ${messageOf(error)}; rebuilding state from Kafka`, { attempt: failures });
+          if (failures >= 5) throw error;
+          await sleep(Math.min(5_000, 250 * 2 ** failures), options.signal);
+        }
+      }
+    } finally {
+      clearInterval(lag);
+    }
+    return totals;
+  } finally {
+    await producer?.close().catch(() => undefined);
+    await admin.close().catch(() => undefined);
+  }
+}
+
+interface SessionDeps {
+  readonly kafka: KafkaModule;
+  readonly settings: KafkaSettings;
+  readonly config: Config;
+  readonly topics: StreamTopics;
+  readonly rules: CompiledRules;
+  readonly partitions: number;
+  readonly producer: TransactionalProducer;
+  readonly options: ProcessorOptions;
+  readonly counters: ProcessorCounters;
+  readonly totals: { recordsIn: number; recordsOut: number; deadLettered: number; transactions: number };
+}
+
+/**
+ * One consumer-group membership: join, restore the state of the assigned tasks, then process
+ * until the assignment changes or the worker is asked to stop. Returns whether it committed anything.
+ */
+async function runSession(deps: SessionDeps): Promise<boolean> {
+  const { kafka, settings, config, topics, rules, partitions, producer, options, counters, totals } = deps;
+  const { logger } = options;
+  const consumer: KafkaConsumer = kafka.createConsumer(settings, {
+    groupId: config.processor.groupId,
+    topics: [topics.orders, topics.ordersByCustomer],
+    groupInstanceId: options.instanceId,
+    copartitioned: true,
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1_000,
+    fetchMaxWaitMs: 50,
+    clientSuffix: `processor-${options.instanceId}`,
+  });
+  const tableReaders = [
+    kafka.createPartitionReader(settings, { topic: topics.customers, clientSuffix: `processor-${options.instanceId}-customers` }),
+    kafka.createPartitionReader(settings, { topic: topics.products, clientSuffix: `processor-${options.instanceId}-products` }),
+  ] as const;
+  let committedSomething = false;
+  try {
+    const maxWaitMs = durationMs(config.processor.commitInterval);
+    const maxRecords = config.processor.maxPollRecords;
+    // The first poll joins the group; its records are held until state is restored.
+    let batch = await consumer.poll({ maxRecords, maxWaitMs });
+    while (consumer.generation() === null && !options.signal.aborted) batch = await consumer.poll({ maxRecords, maxWaitMs });
+    if (options.signal.aborted) return false;
+    const generation = consumer.generation();
+    const owned = new Set(consumer.assignment().find((a) => a.topic === topics.orders)?.partitions ?? []);
+    const started = Date.now();
+
+    const tables = new InMemoryTables();
+    await restoreTables(tableReaders, tables, counters);
+    const stage1 = await restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId);
+    const state = new OrderState(rules, tables);
+    const restoredOrders = await restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId);
+    for (const r of restoredOrders) state.restore(r.order, r.processed, r.sourceTsMs);
+    counters.stateOrders(state.size);
+    logger.info(`processor ${options.instanceId}: tasks [${[...owned].sort((a, b) => a - b).join(', ')}] of ${partitions}, restored ${stage1.size} routes and ${state.size} orders in ${Date.now() - started} ms`, {
+      generation,
+      customers: tables.counts.customers,
+      products: tables.counts.products,
+    });
+
+    const pending = new Map<number, PendingRecord[]>();
+    let carry: Emission[] = [...state.reconcileAll()];
+    const waitMs = durationMs(config.processor.missingReferenceWait);
+
+    while (!options.signal.aborted) {
+      if (batch.group && batch.group.generationId !== generation) return committedSomething;
+      if (consumer.generation() !== generation) return committedSomething;
+      const out = new OutputBuffer();
+      const offsets = new Map<string, CommitOffset>();
+      const now = Date.now();
+      const emit = (emissions: readonly Emission[]) => {
+        for (const e of emissions) {
+          const encoded = encodeEmission(e, now, rules.windowMinutes);
+          const topic = e.kind === 'processed' ? topics.processedOrders : e.kind === 'summary' ? topics.orderSummaries : topics.fraudAlerts;
+          out.latestByKey({ topic, partition: partitionForCustomer(e.customerId, partitions), key: encoded.key, value: encoded.value });
+          if (e.kind === 'processed' && e.row && e.sourceTsMs !== null) counters.latency(now - e.sourceTsMs);
+        }
+      };
+      emit(carry);
+      carry = [];
+
+      for (const reader of tableReaders) {
+        for (const record of await reader.poll({ maxWaitMs: 0 })) {
+          counters.recordsIn(1, { topic: record.topic });
+          const changedIds = applyTableRecord(record, topics, tables);
+          if (changedIds === 'dead-letter') continue;
+          if (changedIds.customer !== undefined) emit(state.customerChanged(changedIds.customer));
+          if (changedIds.product !== undefined) emit(state.productChanged(changedIds.product));
+        }
+      }
+
+      const applyRouted = (record: ConsumedRecord, change: RoutedChange, since: number): boolean => {
+        if (change.op === 'delete') {
+          emit(state.delete(change.id));
+          return true;
+        }
+        const result = state.upsert(change.order, change.ts);
+        if ('emissions' in result) {
+          emit(result.emissions);
+          return true;
+        }
+        if (Date.now() - since < waitMs) return false;
+        out.append(deadLetter(topics.deadLetter, record, `${result.blocked} within ${config.processor.missingReferenceWait}`, 'join', now));
+        counters.deadLetters(1, { reason: 'missing-reference' });
+        totals.deadLettered++;
+        return true;
+      };
+
+      // Orders that waited for a customer or product go first, in their partition's order.
+      for (const [partition, queue] of pending) {
+        while (queue.length > 0 && applyRouted(queue[0]!.record, queue[0]!.change, queue[0]!.since)) queue.shift();
+        if (queue.length === 0) pending.delete(partition);
+      }
+
+      for (const record of batch.records) {
+        counters.recordsIn(1, { topic: record.topic });
+        totals.recordsIn++;
+        if (!owned.has(record.partition)) continue;
+        if (record.topic === topics.orders) {
+          routeOrder(record, { topics, partitions, stage1, out, now, counters, totals });
+        } else {
+          const change = record.value ? safeDecodeRouted(record.value) : undefined;
+          if (!change) {
+            out.append(deadLetter(topics.deadLetter, record, 'undecodable repartition record', 'join', now));
+            counters.deadLetters(1, { reason: 'undecodable' });
+            totals.deadLettered++;
+          } else {
+            const queue = pending.get(record.partition);
+            if (queue) {
+              queue.push({ record, change, since: now });
+            } else if (!applyRouted(record, change, now)) {
+              pending.set(record.partition, [{ record, change, since: now }]);
+            }
+          }
+        }
+        offsets.set(`${record.topic}\u0000${record.partition}`, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+      }
+      // A partition with orders still waiting commits only up to its first waiting record.
+      for (const [partition, queue] of pending) {
+        const head = queue[0];
+        if (head) offsets.set(`${topics.ordersByCustomer}\u0000${partition}`, { topic: topics.ordersByCustomer, partition, offset: head.record.offset });
+      }
+      counters.pending([...pending.values()].reduce((n, q) => n + q.length, 0));
+
+      if (out.size > 0 || offsets.size > 0) {
+        const records = out.drain();
+        const started = Date.now();
+        const group = batch.group;
+        await producer.runTransaction(async (tx) => {
+          if (records.length > 0) await tx.send(records);
+          if (offsets.size > 0 && group) await tx.sendOffsets(group, [...offsets.values()]);
+        });
+        counters.commitLatency(Date.now() - started);
+        counters.transactions(1);
+        totals.transactions++;
+        totals.recordsOut += records.length;
+        for (const r of records) counters.recordsOut(1, { topic: r.topic });
+        counters.stateOrders(state.size);
+        committedSomething = true;
+      }
+      if (options.signal.aborted) break;
+      batch = await consumer.poll({ maxRecords, maxWaitMs });
+    }
+    return committedSomething;
+  } finally {
+    for (const reader of tableReaders) await reader.close().catch(() => undefined);
+    await consumer.close().catch(() => undefined);
+  }
+}
+
+interface RouteDeps {
+  readonly topics: StreamTopics;
+  readonly partitions: number;
+  readonly stage1: Map<number, number>;
+  readonly out: OutputBuffer;
+  readonly now: number;
+  readonly counters: ProcessorCounters;
+  readonly totals: { deadLettered: number };
+}
+
+/** Stage 1: route an order change to its customer's task; a move also retracts from the old one. */
+function routeOrder(record: ConsumedRecord, deps: RouteDeps): void {
+  const { topics, partitions, stage1, out, now } = deps;
+  const decoded = decodeOrder(record.key, record.value);
+  if (!decoded.ok) {
+    out.append(deadLetter(topics.deadLetter, record, decoded.reason, 'decode', now));
+    deps.counters.deadLetters(1, { reason: 'decode' });
+    deps.totals.deadLettered++;
+    return;
+  }
+  const change = decoded.value;
+  const id = change.kind === 'upsert' ? change.row.id : change.id;
+  const previous = stage1.get(id);
+  const route = (customerId: number, routed: RoutedChange) =>
+    out.append({ topic: topics.ordersByCustomer, partition: partitionForCustomer(customerId, partitions), key: String(id), value: encodeRouted(routed) });
+  const log = (value: string | null) => out.latestByKey({ topic: topics.changelog, partition: record.partition, key: String(id), value });
+  if (change.kind === 'delete') {
+    if (previous === undefined) return;
+    route(previous, { op: 'delete', id, ts: change.sourceTsMs });
+    stage1.delete(id);
+    log(null);
+    return;
+  }
+  const customerId = change.row.customerId;
+  if (previous !== undefined && previous !== customerId) route(previous, { op: 'delete', id, ts: change.sourceTsMs });
+  route(customerId, { op: 'upsert', order: change.row, ts: change.sourceTsMs });
+  if (previous !== customerId) {
+    stage1.set(id, customerId);
+    log(String(customerId));
+  }
+}
+
+function safeDecodeRouted(value: Buffer): RoutedChange | undefined {
+  try {
+    return decodeRouted(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function applyTableRecord(record: ConsumedRecord, topics: StreamTopics, tables: InMemoryTables): { customer?: number; product?: number } | 'dead-letter' {
+  if (record.topic === topics.customers) {
+    const decoded = decodeCustomer(record.key, record.value);
+    if (!decoded.ok) return 'dead-letter';
+    const id = decoded.value.kind === 'upsert' ? decoded.value.row.id : decoded.value.id;
+    return tables.applyCustomer(decoded.value) ? { customer: id } : {};
+  }
+  const decoded = decodeProduct(record.key, record.value);
+  if (!decoded.ok) return 'dead-letter';
+  const id = decoded.value.kind === 'upsert' ? decoded.value.row.id : decoded.value.id;
+  return tables.applyProduct(decoded.value) ? { product: id } : {};
+}
+
+async function restoreTables(readers: readonly PartitionReader[], tables: InMemoryTables, counters: ProcessorCounters): Promise<void> {
+  for (const reader of readers) {
+    await reader.readToEnd((records) => {
+      for (const record of records) {
+        counters.recordsIn(1, { topic: record.topic });
+        if (record.topic.endsWith('customers')) {
+          const decoded = decodeCustomer(record.key, record.value);
+          if (decoded.ok) tables.applyCustomer(decoded.value);
+        } else {
+          const decoded = decodeProduct(record.key, record.value);
+          if (decoded.ok) tables.applyProduct(decoded.value);
+        }
+      }
+    });
+  }
+}
+
+async function restoreStage1(kafka: KafkaModule, settings: KafkaSettings, topic: string, owned: ReadonlySet<number>, instanceId: string): Promise<Map<number, number>> {
+  const routes = new Map<number, number>();
+  if (owned.size === 0) return routes;
+  const reader = kafka.createPartitionReader(settings, { topic, partitions: [...owned], clientSuffix: `processor-${instanceId}-restore-routes` });
+  try {
+    await reader.readToEnd((records) => {
+      for (const r of records) {
+        const id = Number(r.key?.toString('utf8'));
+        if (r.value === null) routes.delete(id);
+        else routes.set(id, Number(r.value.toString('utf8')));
+      }
+    });
+  } finally {
+    await reader.close();
+  }
+  return routes;
+}
+
+async function restoreStage2(kafka: KafkaModule, settings: KafkaSettings, topic: string, owned: ReadonlySet<number>, instanceId: string): Promise<RestoredOrder[]> {
+  if (owned.size === 0) return [];
+  const latest = new Map<string, Buffer | null>();
+  const reader = kafka.createPartitionReader(settings, { topic, partitions: [...owned], clientSuffix: `processor-${instanceId}-restore-orders` });
+  try {
+    await reader.readToEnd((records) => {
+      // Copies, so the fetch responses the records point into can be freed.
+      for (const r of records) latest.set(r.key?.toString("utf8") ?? "", r.value ? Buffer.from(r.value) : null);
+    });
+  } finally {
+    await reader.close();
+  }
+  const restored: RestoredOrder[] = [];
+  for (const value of latest.values()) {
+    const decoded = value ? decodeProcessed(value) : undefined;
+    if (decoded) restored.push(decoded);
+  }
+  return restored;
+}
+
+/** The co-partitioned topics must exist with one partition count: partition p of each is task p. */
+async function checkTopology(admin: KafkaAdmin, topics: StreamTopics): Promise<number> {
+  const names = [...copartitionedTopics(topics), topics.customers, topics.products, topics.deadLetter];
+  const described = await admin.describeTopics(names);
+  const missing = names.filter((n) => !described.some((d) => d.name === n));
+  if (missing.length > 0) {
+    throw new CheckFailedError(`missing topics ${missing.join(', ')}; run \`stream-migrate phase run infrastructure\` first`);
+  }
+  const counts = new Map(described.map((d) => [d.name, d.partitions]));
+  const copartitioned = copartitionedTopics(topics);
+  const expected = counts.get(topics.orders) ?? 0;
+  const mismatched = copartitioned.filter((n) => counts.get(n) !== expected);
+  if (mismatched.length > 0) {
+    throw new CheckFailedError(
+      `topics ${mismatched.map((n) => `${n} (${counts.get(n)})`).join(', ')} must have as many partitions as ${topics.orders} (${expected}); set them equal in topics and run \`phase run infrastructure\``,
+    );
+  }
+  return expected;
+}
+
+async function reportLag(admin: KafkaAdmin, groupId: string, gauge: (value: number, labels?: Readonly<Record<string, string>>) => void): Promise<void> {
+  try {
+    const lags = await admin.groupLag(groupId);
+    const byTopic = new Map<string, bigint>();
+    for (const l of lags) byTopic.set(l.topic, (byTopic.get(l.topic) ?? 0n) + l.lag);
+    for (const [topic, lag] of byTopic) gauge(Number(lag), { topic });
+  } catch {
+    // Lag is best effort: the next tick tries again.
+  }
+}
+
+interface ProcessorCounters {
+  recordsIn(by?: number, labels?: Readonly<Record<string, string>>): void;
+  recordsOut(by?: number, labels?: Readonly<Record<string, string>>): void;
+  deadLetters(by?: number, labels?: Readonly<Record<string, string>>): void;
+  transactions(by?: number): void;
+  commitLatency(ms: number): void;
+  latency(ms: number): void;
+  lag(value: number, labels?: Readonly<Record<string, string>>): void;
+  pending(value: number): void;
+  stateOrders(value: number): void;
+}
+
+function processorMetrics(metrics: Metrics): ProcessorCounters {
+  return {
+    recordsIn: metrics.counter('stream_migrate_processor_records_in_total', 'Records consumed, by topic'),
+    recordsOut: metrics.counter('stream_migrate_processor_records_out_total', 'Records produced in committed transactions, by topic'),
+    deadLetters: metrics.counter('stream_migrate_processor_dead_letters_total', 'Records sent to the dead-letter topic, by reason'),
+    transactions: metrics.counter('stream_migrate_processor_transactions_total', 'Committed transactions'),
+    commitLatency: metrics.histogram('stream_migrate_processor_commit_ms', 'Transaction duration (send + offsets + commit), ms', [5, 10, 25, 50, 100, 250, 500, 1000, 2500]),
+    latency: metrics.histogram('stream_migrate_processor_end_to_end_ms', 'Source commit to processed output, ms', [50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]),
+    lag: metrics.gauge('stream_migrate_processor_consumer_lag', 'Records behind the end of each input topic'),
+    pending: metrics.gauge('stream_migrate_processor_waiting_orders', 'Orders waiting for their customer or product'),
+    stateOrders: metrics.gauge('stream_migrate_processor_state_orders', 'Contributing orders held in state'),
+  };
+}
+
+function isFenced(error: unknown): boolean {
+  const details = error instanceof DependencyError ? error.details.protocolErrors : undefined;
+  return Array.isArray(details) && details.some((id) => id === 'PRODUCER_FENCED' || id === 'INVALID_PRODUCER_EPOCH' || id === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED');
+}
+
+function durationMs(text: string): number {
+  return parseDuration(text) ?? 0;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,140 @@
+import { formatMoney, parseMoney } from '../domain/money.ts';
+import type { FraudAlert, ProcessedOrder, SourceOrder } from '../domain/process-order.ts';
+import { isOrderStatus, isTier } from '../domain/rules.ts';
+import { windowEndFor } from '../domain/windows.ts';
+import type { Emission } from './order-state.ts';
+
+/**
+ * The wire format of the processor's topics. Output keys name the storage row exactly
+ * (order and customer; customer and window), so a tombstone deletes exactly one row and each
+ * key is written by one partition only: a sink can use the Kafka offset as the row's version.
+ */
+
+export interface EncodedRecord {
+  readonly key: string;
+  readonly value: string | null;
+}
+
+export function processedKey(orderId: number, customerId: number): string {
+  return `{"order_id":${orderId},"customer_id":${customerId}}`;
+}
+
+export function summaryKey(customerId: number, windowStartMs: number): string {
+  return `{"customer_id":${customerId},"window_start":"${iso(windowStartMs)}"}`;
+}
+
+/** Encodes one emission; `nowMs` stamps processed_at / alerted_at. */
+export function encodeEmission(emission: Emission, nowMs: number, windowMinutes: number): EncodedRecord {
+  switch (emission.kind) {
+    case 'processed':
+      return { key: processedKey(emission.orderId, emission.customerId), value: emission.row ? encodeProcessed(emission.row, nowMs, emission.sourceTsMs) : null };
+    case 'alert':
+      return { key: processedKey(emission.orderId, emission.customerId), value: emission.alert ? encodeAlert(emission.alert, nowMs) : null };
+    case 'summary': {
+      const s = emission.summary;
+      const value = s
+        ? JSON.stringify({
+            customer_id: emission.customerId,
+            window_start: iso(emission.windowStartMs),
+            window_end: iso(windowEndFor(emission.windowStartMs, windowMinutes)),
+            order_count: s.orderCount,
+            total_amount: formatMoney(s.totalAmountCents),
+            total_final_amount: formatMoney(s.totalFinalCents),
+            updated_at: iso(nowMs),
+          })
+        : null;
+      return { key: summaryKey(emission.customerId, emission.windowStartMs), value };
+    }
+    default:
+      return assertNever(emission);
+  }
+}
+
+function encodeProcessed(row: ProcessedOrder, nowMs: number, sourceTsMs: number | null): string {
+  return JSON.stringify({
+    order_id: row.orderId,
+    customer_id: row.customerId,
+    customer_tier: row.customerTier,
+    product_id: row.productId,
+    product_category: row.productCategory,
+    quantity: row.quantity,
+    amount: formatMoney(row.amountCents),
+    discount: formatMoney(row.discountCents),
+    tax: formatMoney(row.taxCents),
+    final_amount: formatMoney(row.finalCents),
+    status: row.status,
+    created_at: iso(row.createdAt),
+    processed_at: iso(nowMs),
+    source_ts_ms: sourceTsMs,
+  });
+}
+
+function encodeAlert(alert: FraudAlert, nowMs: number): string {
+  return JSON.stringify({
+    order_id: alert.orderId,
+    customer_id: alert.customerId,
+    final_amount: formatMoney(alert.finalCents),
+    severity: alert.severity,
+    reason: alert.reason,
+    created_at: iso(alert.createdAt),
+    alerted_at: iso(nowMs),
+  });
+}
+
+/** A processed-orders record read back to restore state: the order and its processed row. */
+export interface RestoredOrder {
+  readonly order: SourceOrder;
+  readonly processed: ProcessedOrder;
+  readonly sourceTsMs: number | null;
+}
+
+export function decodeProcessed(value: Buffer): RestoredOrder | undefined {
+  const v = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+  const { order_id, customer_id, product_id, quantity, status, customer_tier, product_category } = v;
+  if (typeof order_id !== 'number' || typeof customer_id !== 'number' || typeof product_id !== 'number' || typeof quantity !== 'number') return undefined;
+  if (!isOrderStatus(status) || status === 'CANCELLED' || !isTier(customer_tier) || typeof product_category !== 'string') return undefined;
+  if (typeof v.amount !== 'string' || typeof v.discount !== 'string' || typeof v.tax !== 'string' || typeof v.final_amount !== 'string' || typeof v.created_at !== 'string') return undefined;
+  const createdAt = Date.parse(v.created_at);
+  const amountCents = parseMoney(v.amount);
+  const order: SourceOrder = { id: order_id, customerId: customer_id, productId: product_id, quantity, amountCents, status, createdAt };
+  const processed: ProcessedOrder = {
+    orderId: order_id,
+    customerId: customer_id,
+    customerTier: customer_tier,
+    productId: product_id,
+    productCategory: product_category,
+    quantity,
+    amountCents,
+    discountCents: parseMoney(v.discount),
+    taxCents: parseMoney(v.tax),
+    finalCents: parseMoney(v.final_amount),
+    status,
+    createdAt,
+  };
+  return { order, processed, sourceTsMs: typeof v.source_ts_ms === 'number' ? v.source_ts_ms : null };
+}
+
+/** Stage 1 → stage 2: an order change routed to the task of its customer. */
+export type RoutedChange =
+  | { readonly op: 'upsert'; readonly order: SourceOrder; readonly ts: number | null }
+  | { readonly op: 'delete'; readonly id: number; readonly ts: number | null };
+
+export function encodeRouted(change: RoutedChange): string {
+  return JSON.stringify(change);
+}
+
+export function decodeRouted(value: Buffer): RoutedChange | undefined {
+  const v = JSON.parse(value.toString('utf8')) as { op?: unknown; order?: SourceOrder; id?: unknown; ts?: unknown };
+  const ts = typeof v.ts === 'number' ? v.ts : null;
+  if (v.op === 'delete' && typeof v.id === 'number') return { op: 'delete', id: v.id, ts };
+  if (v.op === 'upsert' && v.order && typeof v.order.id === 'number') return { op: 'upsert', order: v.order, ts };
+  return undefined;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected emission ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,42 @@
+import type { Config } from '../config/schema.ts';
+
+/** The topics the stream processor reads and writes, named once. */
+export interface StreamTopics {
+  readonly orders: string;
+  readonly customers: string;
+  readonly products: string;
+  readonly processedOrders: string;
+  readonly orderSummaries: string;
+  readonly fraudAlerts: string;
+  /** Orders re-keyed by customer: stage 1 writes, stage 2 reads. */
+  readonly ordersByCustomer: string;
+  /** Stage 1's state (order → customer), compacted. */
+  readonly changelog: string;
+  readonly deadLetter: string;
+}
+
+export function streamTopics(config: Config): StreamTopics {
+  const cdc = (table: string) => `${config.connector.topicPrefix}.public.${table}`;
+  const own = (name: string) => `${config.processor.topicPrefix}${name}`;
+  return {
+    orders: cdc('orders'),
+    customers: cdc('customers'),
+    products: cdc('products'),
+    processedOrders: own('processed-orders'),
+    orderSummaries: own('order-summaries'),
+    fraudAlerts: own('fraud-alerts'),
+    ordersByCustomer: own('stream-migrate.processor.orders-by-customer'),
+    changelog: own('stream-migrate.processor.changelog'),
+    deadLetter: own('stream-migrate.dlq'),
+  };
+}
+
+/** Topics that must have the same partition count, because partition p of each belongs to task p. */
+export function copartitionedTopics(topics: StreamTopics): readonly string[] {
+  return [topics.orders, topics.ordersByCustomer, topics.changelog, topics.processedOrders, topics.orderSummaries, topics.fraudAlerts];
+}
+
+/** The task (partition) that owns a customer's state and outputs. */
+export function partitionForCustomer(customerId: number, partitions: number): number {
+  return ((customerId % partitions) + partitions) % partitions;
+}

@@ -1,0 +1,133 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SourceOrder } from '../../src/domain/process-order.ts';
+import type { OrderStatus, Tier } from '../../src/domain/rules.ts';
+import { StreamFixture } from './stream-fixture.ts';
+
+const TIERS: readonly Tier[] = ['NEW', 'BRONZE', 'SILVER', 'GOLD', 'PLATINUM'];
+const CATEGORIES = ['books', 'electronics', 'groceries', 'garden'];
+const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
+
+let fixture: StreamFixture | undefined;
+afterEach(async () => {
+  await fixture?.cleanup();
+  fixture = undefined;
+});
+
+async function newFixture(): Promise<StreamFixture> {
+  fixture = new StreamFixture(`itp${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`);
+  await fixture.createTopics();
+  for (let c = 1; c <= 20; c++) await fixture.upsertCustomer(c, TIERS[c % TIERS.length]!);
+  for (let p = 1; p <= 8; p++) await fixture.upsertProduct(p, CATEGORIES[p % CATEGORIES.length]!);
+  return fixture;
+}
+
+/** A deterministic changelog: inserts, updates, cancellations, deletes and large (fraud) orders. */
+function order(id: number, overrides: Partial<SourceOrder> = {}): SourceOrder {
+  return {
+    id,
+    customerId: 1 + (id % 20),
+    productId: 1 + (id % 8),
+    quantity: 1 + (id % 4),
+    amountCents: id % 50 === 0 ? 1_500_000 + id : 999 + ((id * 7919) % 250_000),
+    status: 'PLACED',
+    createdAt: T0 + id * 7_000,
+    ...overrides,
+  };
+}
+
+async function workload(f: StreamFixture, from: number, to: number): Promise<void> {
+  const batch: SourceOrder[] = [];
+  for (let id = from; id < to; id++) batch.push(order(id));
+  await f.upsertOrders(batch);
+  const updates: SourceOrder[] = [];
+  for (let id = from; id < to; id += 5) {
+    const status: OrderStatus = id % 15 === 0 ? 'CANCELLED' : 'PAID';
+    updates.push(order(id, { status, amountCents: order(id).amountCents + 1 }));
+  }
+  await f.upsertOrders(updates);
+  for (let id = from + 3; id < to; id += 40) await f.deleteOrder(id);
+}
+
+describe('stream processor', () => {
+  it('computes exactly what the domain rules give for the final source rows, including tier and category changes', async () => {
+    const f = await newFixture();
+    await workload(f, 1, 400);
+    f.startWorker('w1');
+    expect(await f.converge()).toBeUndefined();
+
+    // Foreign-key joins: a tier change and a category change recompute every live order that joins them.
+    await f.upsertCustomer(3, 'PLATINUM');
+    await f.upsertCustomer(7, 'NEW');
+    await f.upsertProduct(2, 'books');
+    await workload(f, 400, 500);
+    expect(await f.converge()).toBeUndefined();
+    const { exitCode } = await f.stopWorker('w1');
+    expect(exitCode).toBe(0);
+  });
+
+  it('sends poison records to the dead-letter topic with their reason and carries on', async () => {
+    const f = await newFixture();
+    f.startWorker('w1');
+    await f.sendRaw(f.topics.orders, '{"id":9001}', '{not json', 1);
+    await f.sendRaw(f.topics.orders, '{"id":9002}', JSON.stringify({ id: 9002, customer_id: 1, product_id: 1, quantity: 1, amount: '5.00', status: 'LOST', created_at: '2026-11-25T10:00:00Z' }), 2);
+    await f.upsertOrders([order(9003, { customerId: 999 })]);
+    f.orders.delete(9003);
+    await workload(f, 1, 50);
+    expect(await f.converge()).toBeUndefined();
+    const deadline = Date.now() + 20_000;
+    let dead = await f.all(f.topics.deadLetter);
+    while (dead.length < 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      dead = await f.all(f.topics.deadLetter);
+    }
+    const reasons = dead.map((d) => d.headers['dlq.reason']);
+    expect(reasons).toContain('not valid JSON');
+    expect(reasons).toContain('unknown order status "LOST"');
+    expect(reasons.some((r) => r?.startsWith('customer 999 of order 9003 not found within 3s'))).toBe(true);
+    const poison = dead.find((d) => d.headers['dlq.reason'] === 'not valid JSON');
+    expect(poison?.headers).toMatchObject({ 'dlq.source.topic': f.topics.orders, 'dlq.source.partition': '1', 'dlq.stage': 'decode' });
+    expect(poison?.value).toBe('{not json');
+  });
+
+  it('loses nothing and duplicates nothing when the worker is SIGKILLed again and again', async () => {
+    const f = await newFixture();
+    f.startWorker('w1');
+    let next = 1;
+    for (let round = 0; round < 4; round++) {
+      // Changes keep arriving while the worker dies, so kills land mid-transaction and mid-restore.
+      const producing = (async () => {
+        for (let chunk = 0; chunk < 10; chunk++) {
+          await workload(f, next, next + 40);
+          next += 40;
+          await new Promise((r) => setTimeout(r, 150));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 1_500 + Math.random() * 1_500));
+      await f.stopWorker('w1', 'SIGKILL');
+      f.startWorker('w1');
+      await producing;
+    }
+    expect(await f.converge(90_000)).toBeUndefined();
+    await f.stopWorker('w1');
+    // No order has more processed-order records than it had input changes (no duplicate emissions).
+    const perKey = new Map<number, number>();
+    for (const record of await f.all(f.topics.processedOrders)) {
+      const orderId = (JSON.parse(record.key) as { order_id: number }).order_id;
+      perKey.set(orderId, (perKey.get(orderId) ?? 0) + 1);
+    }
+    for (const [orderId, records] of perKey) {
+      // An emitted record per change, plus the tombstone of a cancellation or delete.
+      expect(records, `order ${orderId}`).toBeLessThanOrEqual((f.changesPerOrder.get(orderId) ?? 0) + 1);
+    }
+  });
+
+  it('gives with two workers in one group exactly the outputs of one', async () => {
+    const f = await newFixture();
+    f.startWorker('w1');
+    f.startWorker('w2');
+    await workload(f, 1, 600);
+    await f.upsertCustomer(4, 'GOLD');
+    await workload(f, 600, 700);
+    expect(await f.converge(90_000)).toBeUndefined();
+  });
+});
