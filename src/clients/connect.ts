@@ -239,13 +239,16 @@ function unreachable(base: string, error: unknown, timeoutMs: number): Dependenc
 function networkReason(error: unknown, timeoutMs: number): string {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs} ms (connect.timeout)`;
   let current: unknown = error;
+  let innermost = messageOf(error);
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
+    if (current.message) innermost = current.message;
     if (current instanceof AggregateError && current.errors.length > 0) current = current.errors[0];
     else current = current.cause;
   }
-  return messageOf(error);
+  // e.g. "bad port": fetch refuses ports on its blocklist (1, 9, 25, ...) before connecting.
+  return innermost;
 }
 
 function httpError(base: string, method: string, path: string, status: number, body: unknown): StreamMigrateError {

@@ -456,7 +456,10 @@ export function createProducer(kafka: KafkaSettings, clientSuffix = 'producer'):
     ...connectionOptions(kafka),
   });
   return {
-    send: (records) => guard(kafka, 'produce', async () => void (await producer.send({ messages: records.map(toProduce) }))),
+    send: (records) =>
+      guard(kafka, 'produce', async () => {
+        for (const chunk of chunksBySize(records)) await producer.send({ messages: chunk.map(toProduce) });
+      }),
     close: () => producer.close(),
   };
 }
@@ -488,7 +491,11 @@ export function createTransactionalProducer(kafka: KafkaSettings, options: Trans
   const call = <T>(what: string, run: () => Promise<T>): Promise<T> => guard(kafka, `${what} (transactional id ${options.transactionalId})`, run);
 
   const scope: TransactionScope = {
-    send: (records) => call('transactional produce', async () => void (await active().send({ messages: records.map(toProduce) }))),
+    send: (records) =>
+      call('transactional produce', async () => {
+        // One request per chunk, one after another: concurrent sends inside a transaction get merged by the library.
+        for (const chunk of chunksBySize(records)) await active().send({ messages: chunk.map(toProduce) });
+      }),
     sendOffsets: (group, offsets) =>
       call('transactional offset commit', async () => {
         const tx = active();
@@ -1047,6 +1054,33 @@ function isNetworkError(error: unknown, depth = 0): boolean {
   if (Array.isArray(nested) && nested.length > 0 && nested.every((e) => isNetworkError(e, depth + 1))) return true;
   const cause: unknown = Reflect.get(error, 'cause');
   return cause !== undefined && isNetworkError(cause, depth + 1);
+}
+
+/**
+ * Splits a large send so no produce request exceeds the broker's default message.max.bytes
+ * (1 MiB per partition batch): the library sends one batch per partition and does not split.
+ */
+export function chunksBySize(records: readonly OutgoingRecord[], maxBytes = 512 * 1024): OutgoingRecord[][] {
+  const chunks: OutgoingRecord[][] = [];
+  let current: OutgoingRecord[] = [];
+  let size = 0;
+  for (const record of records) {
+    const bytes = 70 + byteLength(record.key) + byteLength(record.value) + Object.entries(record.headers ?? {}).reduce((n, [k, v]) => n + k.length + v.length + 8, 0);
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(record);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function byteLength(value: string | Buffer | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
 }
 
 function toBuffer(value: string | Buffer): Buffer {

@@ -22,6 +22,7 @@ describe('summariseTrace', () => {
     expect(summariseTrace('java.lang.IllegalStateException: boom\n\tat x.y(Z.java:1)')).toBe('IllegalStateException: boom');
     expect(summariseTrace('org.x.Outer: outer message\nCaused by: java.lang.NullPointerException\n\tat a.b(C.java:1)')).toBe('Outer: outer message');
     expect(summariseTrace(undefined)).toBe('no error trace reported');
+    expect(summariseTrace(`io.debezium.DebeziumException: ${'x'.repeat(1000)}`)).toHaveLength(400);
   });
 });
 

@@ -33,9 +33,12 @@ export function summariseTrace(trace: string | undefined): string {
     .filter((l) => l !== '' && !l.startsWith('at ') && !/^\.\.\. \d+ more$/.test(l));
   const chain = [lines[0]!, ...lines.filter((l) => l.startsWith('Caused by: ')).map((l) => l.slice('Caused by: '.length))];
   const withMessage = chain.filter((l) => /^[\w.$]+: \S/.test(l));
-  const root = withMessage.at(-1) ?? chain.at(-1)!;
-  return root.replace(/^(?:[a-z_$][\w$]*\.)+([A-Z][\w$]*)/, '$1');
+  const root = (withMessage.at(-1) ?? chain.at(-1)!).replace(/^(?:[a-z_$][\w$]*\.)+([A-Z][\w$]*)/, '$1');
+  // Some Debezium messages embed a whole offset context; the error line stays readable.
+  return root.length > MAX_SUMMARY ? `${root.slice(0, MAX_SUMMARY - 1)}…` : root;
 }
+
+const MAX_SUMMARY = 400;
 
 export interface Failure {
   readonly who: string;
@@ -205,7 +208,7 @@ export function connectorRunningStep(ctx: PhaseContext, connect: ConnectorRuntim
       if (failures.length > 0) throw failedError(name, failures, false);
       if (!allRunning(status)) throw new CheckFailedError(`connector ${name} is not RUNNING: ${describeStates(status)}`, { details: { connector: name, states: describeStates(status) } });
       const state = snapshotState(await connect.offsets(name));
-      const snapshot = state === 'running' ? 'initial snapshot in progress' : state === 'done' ? 'streaming' : 'snapshot state unknown';
+      const snapshot = { running: 'initial snapshot in progress', done: 'streaming', pending: 'no offsets committed yet', unknown: 'snapshot state unknown' }[state];
       return `connector ${name} and ${status.tasks.length} task${status.tasks.length === 1 ? '' : 's'} RUNNING, ${snapshot}`;
     },
   };
