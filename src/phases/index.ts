@@ -1,5 +1,6 @@
 import { NotImplementedError } from '../core/errors.ts';
 import { infrastructurePhase } from './infrastructure/index.ts';
+import { ingestionPhase } from './ingestion/index.ts';
 import type { Phase, PhaseName } from './phase.ts';
 
 /** Phases of later issues, listed so `phase list` shows the whole migration. */
@@ -15,7 +16,7 @@ function planned(name: PhaseName, description: string, issue: number): Phase {
 
 export const PHASES: Readonly<Record<PhaseName, Phase>> = {
   infrastructure: infrastructurePhase,
-  ingestion: planned('ingestion', 'source database prepared, Debezium connector created, snapshot followed', 3),
+  ingestion: ingestionPhase,
   processing: planned('processing', 'stream processor started and verified', 5),
   output: planned('output', 'ClickHouse schema and sinks', 5),
 };
