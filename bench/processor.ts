@@ -86,7 +86,9 @@ try {
   console.log(`produced ${total} order records in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const workerStarted = Date.now();
-  const worker = execa(BIN, ['processor', 'run', '--instance', 'bench', '--metrics-port', '0'], { cwd: fixture.cwd, reject: false });
+  // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the worker.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const worker = execa('node', [...nodeArgs, BIN, 'processor', 'run', '--instance', 'bench', '--metrics-port', '0'], { cwd: fixture.cwd, reject: false });
   let peakRss = 0;
   const sampler = setInterval(() => {
     try {

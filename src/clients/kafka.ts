@@ -1057,22 +1057,25 @@ function isNetworkError(error: unknown, depth = 0): boolean {
 }
 
 /**
- * Splits a large send so no produce request exceeds the broker's default message.max.bytes
- * (1 MiB per partition batch): the library sends one batch per partition and does not split.
+ * Splits a large send so no partition's batch in one produce request exceeds the broker's
+ * default message.max.bytes (1 MiB): the library sends one batch per partition and does not
+ * split. Records without an explicit partition count against their topic as a whole.
  */
-export function chunksBySize(records: readonly OutgoingRecord[], maxBytes = 512 * 1024): OutgoingRecord[][] {
+export function chunksBySize(records: readonly OutgoingRecord[], maxBytesPerPartition = 900 * 1024): OutgoingRecord[][] {
   const chunks: OutgoingRecord[][] = [];
   let current: OutgoingRecord[] = [];
-  let size = 0;
+  let sizes = new Map<string, number>();
   for (const record of records) {
     const bytes = 70 + byteLength(record.key) + byteLength(record.value) + Object.entries(record.headers ?? {}).reduce((n, [k, v]) => n + k.length + v.length + 8, 0);
-    if (current.length > 0 && size + bytes > maxBytes) {
+    const bucket = `${record.topic}\u0000${record.partition ?? '?'}`;
+    const size = sizes.get(bucket) ?? 0;
+    if (current.length > 0 && size + bytes > maxBytesPerPartition) {
       chunks.push(current);
       current = [];
-      size = 0;
+      sizes = new Map();
     }
     current.push(record);
-    size += bytes;
+    sizes.set(bucket, (sizes.get(bucket) ?? 0) + bytes);
   }
   if (current.length > 0) chunks.push(current);
   return chunks;

@@ -174,9 +174,11 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
       const out = new OutputBuffer();
       const offsets = new Map<string, CommitOffset>();
       const now = Date.now();
+      const nowIso = new Date(now).toISOString();
+      const seen = new Map<string, number>();
       const emit = (emissions: readonly Emission[]) => {
         for (const e of emissions) {
-          const encoded = encodeEmission(e, now, rules.windowMinutes);
+          const encoded = encodeEmission(e, nowIso, rules.windowMinutes);
           const topic = e.kind === 'processed' ? topics.processedOrders : e.kind === 'summary' ? topics.orderSummaries : topics.fraudAlerts;
           out.latestByKey({ topic, partition: partitionForCustomer(e.customerId, partitions), key: encoded.key, value: encoded.value });
           if (e.kind === 'processed' && e.row && e.sourceTsMs !== null) counters.latency(now - e.sourceTsMs);
@@ -187,7 +189,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
 
       for (const reader of tableReaders) {
         for (const record of await reader.poll({ maxWaitMs: 0 })) {
-          counters.recordsIn(1, { topic: record.topic });
+          seen.set(record.topic, (seen.get(record.topic) ?? 0) + 1);
           const changedIds = applyTableRecord(record, topics, tables);
           if (changedIds === 'dead-letter') continue;
           if (changedIds.customer !== undefined) emit(state.customerChanged(changedIds.customer));
@@ -219,7 +221,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
       }
 
       for (const record of batch.records) {
-        counters.recordsIn(1, { topic: record.topic });
+        seen.set(record.topic, (seen.get(record.topic) ?? 0) + 1);
         totals.recordsIn++;
         if (!owned.has(record.partition)) continue;
         if (record.topic === topics.orders) {
@@ -247,6 +249,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
         if (head) offsets.set(`${topics.ordersByCustomer}\u0000${partition}`, { topic: topics.ordersByCustomer, partition, offset: head.record.offset });
       }
       counters.pending([...pending.values()].reduce((n, q) => n + q.length, 0));
+      for (const [topic, n] of seen) counters.recordsIn(n, { topic });
 
       if (out.size > 0 || offsets.size > 0) {
         const records = out.drain();
@@ -260,7 +263,9 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
         counters.transactions(1);
         totals.transactions++;
         totals.recordsOut += records.length;
-        for (const r of records) counters.recordsOut(1, { topic: r.topic });
+        const written = new Map<string, number>();
+        for (const r of records) written.set(r.topic, (written.get(r.topic) ?? 0) + 1);
+        for (const [topic, n] of written) counters.recordsOut(n, { topic });
         counters.stateOrders(state.size);
         committedSomething = true;
       }
