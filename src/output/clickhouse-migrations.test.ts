@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { MigrationIntegrityError, type MigrationFile } from '../state/migrator.ts';
+import { assertIdempotent, readClickHouseMigrations } from './clickhouse-migrations.ts';
+import { duplicateKeysSql, identifier, renderMigration } from './clickhouse-sql.ts';
+
+const file = (sql: string): MigrationFile => ({ version: 99, name: '0099_x.sql', sql, checksum: 'c' });
+
+describe('ClickHouse migrations', () => {
+  it('are each one idempotent statement on the database token', () => {
+    const files = readClickHouseMigrations();
+    expect(files.map((f) => f.name)).toEqual([
+      '0001_processed_orders_versions.sql',
+      '0002_processed_orders_view.sql',
+      '0003_order_summaries_versions.sql',
+      '0004_order_summaries_view.sql',
+      '0005_fraud_alerts_versions.sql',
+      '0006_fraud_alerts_view.sql',
+    ]);
+  });
+
+  it('refuses a statement that is not CREATE ... IF NOT EXISTS, or two statements', () => {
+    expect(() => assertIdempotent(file('CREATE TABLE {{database}}.t (a UInt8) ENGINE = Memory'))).toThrow(MigrationIntegrityError);
+    expect(() => assertIdempotent(file('ALTER TABLE {{database}}.t ADD COLUMN b UInt8'))).toThrow(/IF NOT EXISTS/);
+    expect(() => assertIdempotent(file('CREATE VIEW IF NOT EXISTS {{database}}.v AS SELECT 1; CREATE VIEW IF NOT EXISTS {{database}}.w AS SELECT 2'))).toThrow(/more than one statement/);
+    expect(() => assertIdempotent(file('CREATE VIEW IF NOT EXISTS stream.v AS SELECT 1'))).toThrow(/{{database}}/);
+    expect(() => assertIdempotent(file('-- a comment; with a semicolon\nCREATE VIEW IF NOT EXISTS {{database}}.v AS SELECT 1;\n'))).not.toThrow();
+  });
+
+  it('renders the database and refuses names that are not identifiers', () => {
+    expect(renderMigration('CREATE VIEW IF NOT EXISTS {{database}}.v AS SELECT * FROM {{database}}.t', 'it_db')).toBe('CREATE VIEW IF NOT EXISTS it_db.v AS SELECT * FROM it_db.t');
+    expect(() => identifier('stream; DROP TABLE x')).toThrow(/not a plain identifier/);
+    expect(duplicateKeysSql('stream', 'order_summaries')).toBe(
+      'SELECT customer_id, window_start, count() AS copies FROM stream.order_summaries GROUP BY customer_id, window_start HAVING count() > 1',
+    );
+  });
+});
