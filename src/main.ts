@@ -9,6 +9,7 @@ import { registerLoad } from './commands/load.ts';
 import { registerPhase } from './commands/phase.ts';
 import { registerProcessor } from './commands/processor.ts';
 import { registerSink } from './commands/sink.ts';
+import { registerWorkers } from './commands/workers.ts';
 import { registerPlanned } from './commands/planned.ts';
 import type { ActionFactory } from './commands/registry.ts';
 import { StreamMigrateError, messageOf, type ExitCode } from './core/errors.ts';
@@ -70,6 +71,7 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerLoad(program, action);
   registerPhase(program, action);
   registerProcessor(program, action);
+  registerWorkers(program, action);
   registerSink(program, action);
   registerBatch(program, action);
   registerPlanned(program, action);

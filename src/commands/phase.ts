@@ -15,8 +15,11 @@ function phaseNamed(name: string | undefined): Phase {
   return PHASES[name];
 }
 
-function phaseContext(ctx: CommandContext, prune: boolean): PhaseContext {
-  return { config: ctx.loaded().config, logger: ctx.logger, clock: ctx.clock, progress: createProgress(ctx.logger), options: { prune } };
+function phaseContext(ctx: CommandContext, prune: boolean, workers?: string): PhaseContext {
+  const count = workers === undefined ? undefined : Number(workers);
+  if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > 64)) throw new UsageError(`--workers ${workers}: expected a whole number from 1 to 64`);
+  const loaded = ctx.loaded();
+  return { config: loaded.config, logger: ctx.logger, clock: ctx.clock, progress: createProgress(ctx.logger), options: { prune, workers: count }, cwd: ctx.cwd, configFile: loaded.file };
 }
 
 /** Where the migration stands: each phase and its latest run. */
@@ -38,11 +41,12 @@ export async function phaseList(_options: object, ctx: CommandContext): Promise<
 export interface PlanOptions {
   readonly failOnChanges: boolean;
   readonly prune: boolean;
+  readonly workers?: string;
 }
 
 /** What `phase run` would change, as a diff; changes nothing. */
 export async function phasePlan(options: PlanOptions, ctx: CommandContext, args: readonly string[]): Promise<CommandResult> {
-  const result = await planPhase(phaseNamed(args[0]), phaseContext(ctx, options.prune));
+  const result = await planPhase(phaseNamed(args[0]), phaseContext(ctx, options.prune, options.workers));
   const pending = result.changes.filter((c) => c.action !== 'none');
   return {
     data: { phase: result.phase, changes: result.changes.map(({ resource, action, diff, step }) => ({ resource, action, diff, step })) },
@@ -54,12 +58,13 @@ export async function phasePlan(options: PlanOptions, ctx: CommandContext, args:
 export interface RunOptions {
   readonly dryRun: boolean;
   readonly prune: boolean;
+  readonly workers?: string;
 }
 
 /** Applies a phase step by step (or, with --dry-run, shows the plan and touches nothing). */
 export async function phaseRun(options: RunOptions, ctx: CommandContext, args: readonly string[]): Promise<CommandResult> {
   const phase = phaseNamed(args[0]);
-  const pctx = phaseContext(ctx, options.prune);
+  const pctx = phaseContext(ctx, options.prune, options.workers);
   if (options.dryRun) {
     const plan = await planPhase(phase, pctx);
     const data = { phase: phase.name, status: 'succeeded', dryRun: true, steps: [], changes: plan.changes };
@@ -115,6 +120,7 @@ export const registerPhase: Register = (program: Command, action) => {
     .argument('<name>', PHASE_NAMES.join(' | '))
     .option('--fail-on-changes', 'exit 1 when anything would change (drift detection in CI)', false)
     .option('--prune', 'also plan deleting managed resources that are no longer declared', false)
+    .option('--workers <n>', 'processing: plan for this many processor workers')
     .action(action(phasePlan));
   phase
     .command('run')
@@ -122,6 +128,7 @@ export const registerPhase: Register = (program: Command, action) => {
     .argument('<name>', PHASE_NAMES.join(' | '))
     .option('--dry-run', 'show the plan and change nothing', false)
     .option('--prune', 'delete managed resources that are no longer declared', false)
+    .option('--workers <n>', 'processing: how many processor workers to keep running (default processor.workers)')
     .action(action(phaseRun));
   phase
     .command('verify')

@@ -62,6 +62,8 @@ export const DEFAULT_CONFIG = {
     maxPollRecords: 5000,
     missingReferenceWait: '30s',
     transactionTimeout: '60s',
+    deploy: 'local',
+    workers: 1,
   },
   sink: { groupId: 'stream-migrate-sink', batchRows: 10000, batchWait: '200ms', retryMax: '60s' },
   rules: {

@@ -103,6 +103,10 @@ export const configSchema = z.strictObject({
     /** An order whose customer or product has not arrived by then goes to the dead-letter topic. */
     missingReferenceWait: duration,
     transactionTimeout: duration,
+    /** `local`: `phase run processing` starts supervised workers here; `external`: they run elsewhere, the phase only verifies. */
+    deploy: z.enum(['local', 'external']),
+    /** Processor workers `phase run processing` keeps running (one sink runs beside them). */
+    workers: positiveInt,
   }),
   sink: z.strictObject({
     groupId: z.string().min(1),

@@ -8,6 +8,7 @@ import type { ServiceName } from './paths.ts';
 import { postgresService } from './postgres-service.ts';
 import { ExitedError, isPortFree, tailFile, waitFor } from './processes.ts';
 import type { LocalService, ServiceContext } from './service.ts';
+import { stopWorkers } from './workers.ts';
 
 export interface ServiceStatus {
   readonly name: ServiceName;
@@ -98,6 +99,8 @@ async function bringUp(ctx: ServiceContext, service: LocalService): Promise<UpRe
 /** Stops the processes this stack started (by recorded pid), Connect before Kafka. */
 export async function stackDown(ctx: ServiceContext, options: { readonly purge: boolean }, services = localServices(ctx)): Promise<readonly { name: ServiceName; stopped: boolean }[]> {
   const results: { name: ServiceName; stopped: boolean }[] = [];
+  // Workers first: they would otherwise log errors, and restart, as their services go away.
+  if (await stopWorkers(ctx.paths)) ctx.logger.info('workers: stopped');
   for (const service of [...services].reverse()) {
     const pid = service.pid();
     if (pid !== undefined) {

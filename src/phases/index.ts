@@ -1,6 +1,8 @@
 import { NotImplementedError } from '../core/errors.ts';
 import { infrastructurePhase } from './infrastructure/index.ts';
 import { ingestionPhase } from './ingestion/index.ts';
+import { outputPhase } from './output/index.ts';
+import { processingPhase } from './processing/index.ts';
 import type { Phase, PhaseName } from './phase.ts';
 
 /** Phases of later issues, listed so `phase list` shows the whole migration. */
@@ -17,6 +19,6 @@ function planned(name: PhaseName, description: string, issue: number): Phase {
 export const PHASES: Readonly<Record<PhaseName, Phase>> = {
   infrastructure: infrastructurePhase,
   ingestion: ingestionPhase,
-  processing: planned('processing', 'stream processor started and verified', 5),
-  output: planned('output', 'ClickHouse schema and sinks', 5),
+  processing: processingPhase,
+  output: outputPhase,
 };

@@ -39,8 +39,11 @@ export interface PhaseContext {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly progress: Progress;
-  /** Options of the run that steps honour, e.g. `--prune` for topics. */
-  readonly options: Readonly<{ prune: boolean }>;
+  /** Options of the run that steps honour: `--prune` for topics, `--workers` for processing. */
+  readonly options: Readonly<{ prune: boolean; workers?: number | undefined }>;
+  /** Where the command runs (the local stack lives under it) and the --config it was given. */
+  readonly cwd: string;
+  readonly configFile: string | undefined;
 }
 
 /**

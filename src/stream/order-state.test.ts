@@ -123,8 +123,8 @@ describe('OrderState', () => {
     const first = emissionsOf(state.upsert(order(), 1)).find((e) => e.kind === 'processed');
     const restored = setup();
     if (first?.kind !== 'processed' || !first.row) throw new Error('no row');
-    restored.state.restore(order(), first.row, 1);
-    restored.state.restore(order({ id: 101, customerId: 2 }), { ...first.row, orderId: 101, customerId: 2, customerTier: 'NEW', discountCents: 0, finalCents: 10_000 }, 1);
+    restored.state.restore(first.row);
+    restored.state.restore({ ...first.row, orderId: 101, customerId: 2, customerTier: 'NEW', discountCents: 0, finalCents: 10_000 });
     expect(restored.state.reconcileAll()).toEqual([]);
     restored.customers.set(1, { id: 1, tier: 'BRONZE' });
     const out = restored.state.reconcileAll();

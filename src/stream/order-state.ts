@@ -16,12 +16,17 @@ export type Emission =
 
 export type ApplyResult = { readonly blocked: string } | { readonly emissions: readonly Emission[] };
 
-interface OrderEntry {
-  readonly order: SourceOrder;
-  /** Null when the order contributes nothing (cancelled). */
-  readonly processed: ProcessedOrder | null;
-  readonly alert: FraudAlert | null;
-  readonly sourceTsMs: number | null;
+/**
+ * What the state keeps per order, kept small because a worker holds every live order: the
+ * processed row alone when the order contributes (its alert is recomputed when needed), or the
+ * raw order while a referenced customer or product is missing (so it can come back).
+ */
+type OrderEntry = { readonly processed: ProcessedOrder; readonly orphan?: undefined } | { readonly processed: null; readonly orphan: SourceOrder };
+
+function orderOf(entry: OrderEntry): SourceOrder {
+  if (entry.orphan) return entry.orphan;
+  const p = entry.processed;
+  return { id: p.orderId, customerId: p.customerId, productId: p.productId, quantity: p.quantity, amountCents: p.amountCents, status: p.status, createdAt: p.createdAt };
 }
 
 /**
@@ -50,12 +55,12 @@ export class OrderState {
     if (!customer) return { blocked: `customer ${order.customerId} of order ${order.id} not found` };
     const product = this.tables.product(order.productId);
     if (!product) return { blocked: `product ${order.productId} of order ${order.id} not found` };
-    return { emissions: this.replace(order.id, this.entryFor(order, customer, product, sourceTsMs)) };
+    return { emissions: this.replace(order.id, this.entryFor(order, customer, product), sourceTsMs) };
   }
 
   /** A deleted order (or one moved to another customer's task): everything it contributed is retracted. */
   delete(orderId: number): readonly Emission[] {
-    return this.replace(orderId, undefined);
+    return this.replace(orderId, undefined, null);
   }
 
   /** A customer changed (e.g. its tier): every order that joins it is recomputed. */
@@ -73,15 +78,18 @@ export class OrderState {
     const stale: number[] = [];
     for (const [id, entry] of this.orders) {
       const p = entry.processed;
-      if (!p) continue;
+      if (!p) {
+        if (this.tables.customer(entry.orphan.customerId) && this.tables.product(entry.orphan.productId)) stale.push(id);
+        continue;
+      }
       if (this.tables.customer(p.customerId)?.tier !== p.customerTier || this.tables.product(p.productId)?.category !== p.productCategory) stale.push(id);
     }
     return this.recompute(stale);
   }
 
   /** Restores one contributing order from the output topic (its latest committed processed row). */
-  restore(order: SourceOrder, processed: ProcessedOrder, sourceTsMs: number | null): void {
-    this.replace(order.id, { order, processed, alert: fraudAlertFor(processed, this.rules), sourceTsMs });
+  restore(processed: ProcessedOrder): void {
+    this.replace(processed.orderId, { processed }, null);
   }
 
   summary(customerId: number, windowStartMs: number): SummaryAccumulator | undefined {
@@ -98,32 +106,34 @@ export class OrderState {
     for (const id of [...ids]) {
       const entry = this.orders.get(id);
       if (!entry) continue;
-      const customer = this.tables.customer(entry.order.customerId);
-      const product = this.tables.product(entry.order.productId);
+      const order = orderOf(entry);
+      const customer = this.tables.customer(order.customerId);
+      const product = this.tables.product(order.productId);
       // A referenced row that disappeared: the order stops contributing until it comes back.
-      const next = customer && product ? this.entryFor(entry.order, customer, product, entry.sourceTsMs) : { ...entry, processed: null, alert: null };
-      emissions.push(...this.replace(id, next));
+      const next = customer && product ? this.entryFor(order, customer, product) : { processed: null, orphan: order };
+      emissions.push(...this.replace(id, next, null));
     }
     return emissions;
   }
 
-  private entryFor(order: SourceOrder, customer: CustomerRow, product: ProductRow, sourceTsMs: number | null): OrderEntry {
+  /** The entry for a joined order; undefined when it contributes nothing (cancelled). */
+  private entryFor(order: SourceOrder, customer: CustomerRow, product: ProductRow): OrderEntry | undefined {
     const processed = processOrder(order, customer, product, this.rules);
-    return { order, processed, alert: processed ? fraudAlertFor(processed, this.rules) : null, sourceTsMs };
+    return processed ? { processed } : undefined;
   }
 
-  private replace(orderId: number, next: OrderEntry | undefined): Emission[] {
+  private replace(orderId: number, next: OrderEntry | undefined, sourceTsMs: number | null): Emission[] {
     const old = this.orders.get(orderId);
     if (!old && !next) return [];
     const emissions: Emission[] = [];
     const touched = new Map<SummaryKey, { customerId: number; windowStartMs: number }>();
     if (old) {
-      this.unindex(orderId, old.order);
+      this.unindex(orderId, orderOf(old));
       if (old.processed) this.contribute(old.processed, retractContribution, touched);
     }
     if (next) {
       this.orders.set(orderId, next);
-      this.index(orderId, next.order);
+      this.index(orderId, orderOf(next));
       if (next.processed) this.contribute(next.processed, addContribution, touched);
     } else {
       this.orders.delete(orderId);
@@ -132,12 +142,12 @@ export class OrderState {
     const newRow = next?.processed ?? null;
     if (!sameRow(oldRow, newRow)) {
       if (oldRow && (!newRow || oldRow.customerId !== newRow.customerId)) {
-        emissions.push({ kind: 'processed', orderId, customerId: oldRow.customerId, row: null, sourceTsMs: next?.sourceTsMs ?? null });
+        emissions.push({ kind: 'processed', orderId, customerId: oldRow.customerId, row: null, sourceTsMs });
       }
-      if (newRow) emissions.push({ kind: 'processed', orderId, customerId: newRow.customerId, row: newRow, sourceTsMs: next?.sourceTsMs ?? null });
+      if (newRow) emissions.push({ kind: 'processed', orderId, customerId: newRow.customerId, row: newRow, sourceTsMs });
     }
-    const oldAlert = old?.alert ?? null;
-    const newAlert = next?.alert ?? null;
+    const oldAlert = oldRow ? fraudAlertFor(oldRow, this.rules) : null;
+    const newAlert = newRow ? fraudAlertFor(newRow, this.rules) : null;
     if (!sameAlert(oldAlert, newAlert)) {
       if (oldAlert && (!newAlert || oldAlert.customerId !== newAlert.customerId)) emissions.push({ kind: 'alert', orderId, customerId: oldAlert.customerId, alert: null });
       if (newAlert) emissions.push({ kind: 'alert', orderId, customerId: newAlert.customerId, alert: newAlert });
@@ -162,12 +172,12 @@ export class OrderState {
     touched.set(key, { customerId: row.customerId, windowStartMs });
   }
 
-  private index(orderId: number, order: SourceOrder): void {
+  private index(orderId: number, order: Pick<SourceOrder, 'customerId' | 'productId'>): void {
     addTo(this.byCustomer, order.customerId, orderId);
     addTo(this.byProduct, order.productId, orderId);
   }
 
-  private unindex(orderId: number, order: SourceOrder): void {
+  private unindex(orderId: number, order: Pick<SourceOrder, 'customerId' | 'productId'>): void {
     removeFrom(this.byCustomer, order.customerId, orderId);
     removeFrom(this.byProduct, order.productId, orderId);
   }

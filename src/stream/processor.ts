@@ -156,7 +156,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     const stage1 = await restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId);
     const state = new OrderState(rules, tables);
     const restoredOrders = await restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId);
-    for (const r of restoredOrders) state.restore(r.order, r.processed, r.sourceTsMs);
+    for (const r of restoredOrders) state.restore(r.processed);
     counters.stateOrders(state.size);
     logger.info(`processor ${options.instanceId}: tasks [${[...owned].sort((a, b) => a - b).join(', ')}] of ${partitions}, restored ${stage1.size} routes and ${state.size} orders in ${Date.now() - started} ms`, {
       generation,
@@ -379,22 +379,17 @@ async function restoreStage1(kafka: KafkaModule, settings: KafkaSettings, topic:
 
 async function restoreStage2(kafka: KafkaModule, settings: KafkaSettings, topic: string, owned: ReadonlySet<number>, instanceId: string): Promise<RestoredOrder[]> {
   if (owned.size === 0) return [];
-  const latest = new Map<string, Buffer | null>();
+  // Decoded as it is read, so only the small processed rows stay in memory, not the fetched bytes.
+  const latest = new Map<string, RestoredOrder | null>();
   const reader = kafka.createPartitionReader(settings, { topic, partitions: [...owned], clientSuffix: `processor-${instanceId}-restore-orders` });
   try {
     await reader.readToEnd((records) => {
-      // Copies, so the fetch responses the records point into can be freed.
-      for (const r of records) latest.set(r.key?.toString("utf8") ?? "", r.value ? Buffer.from(r.value) : null);
+      for (const r of records) latest.set(r.key?.toString('utf8') ?? '', r.value ? (decodeProcessed(r.value) ?? null) : null);
     });
   } finally {
     await reader.close();
   }
-  const restored: RestoredOrder[] = [];
-  for (const value of latest.values()) {
-    const decoded = value ? decodeProcessed(value) : undefined;
-    if (decoded) restored.push(decoded);
-  }
-  return restored;
+  return [...latest.values()].filter((r): r is RestoredOrder => r !== null);
 }
 
 /** The co-partitioned topics must exist with one partition count: partition p of each is task p. */

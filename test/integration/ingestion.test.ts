@@ -65,6 +65,8 @@ function contextFor(config: Config): PhaseContext & { recorded: Recorded } {
     logger,
     clock: systemClock,
     options: { prune: false },
+    cwd: REPO_ROOT,
+    configFile: undefined,
     progress: {
       update: (label, done, total) => void recorded.progress.push({ label, done, total }),
       note: (message) => void recorded.notes.push(message),

@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../core/logger.ts';
+import type { StackPaths } from './paths.ts';
+import { runningPid, startDetached, stopProcess } from './processes.ts';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/stream-migrate');
+
+/** What the supervisor keeps running: N processor workers and one sink. */
+export interface DesiredWorkers {
+  readonly processors: number;
+  readonly sink: boolean;
+  /** `--config` of the command that asked, so the workers read the same configuration. */
+  readonly configFile?: string | undefined;
+}
+
+export interface WorkerStatus {
+  readonly name: string;
+  readonly pid: number | null;
+  readonly logFile: string;
+}
+
+export function workersDir(paths: StackPaths): string {
+  return path.join(paths.root, 'workers');
+}
+
+const SUPERVISOR_MARKER = 'workers supervise';
+
+/** The supervisor's pid when it runs. */
+export function supervisorPid(paths: StackPaths): number | undefined {
+  return runningPid(path.join(workersDir(paths), 'supervisor.pid'), SUPERVISOR_MARKER);
+}
+
+export function readDesired(paths: StackPaths): DesiredWorkers | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(workersDir(paths), 'desired.json'), 'utf8')) as DesiredWorkers;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts the supervisor (or tells a running one to adopt the new desired state). It runs
+ * detached, so workers outlive the command; `dev down` stops it and its workers.
+ */
+export function ensureWorkers(paths: StackPaths, desired: DesiredWorkers, cwd: string): { readonly started: boolean; readonly pid: number } {
+  const dir = workersDir(paths);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'desired.json'), JSON.stringify(desired, null, 2) + '\n');
+  const running = supervisorPid(paths);
+  if (running !== undefined) {
+    process.kill(running, 'SIGHUP');
+    return { started: false, pid: running };
+  }
+  const args = [BIN, 'workers', 'supervise', ...(desired.configFile ? ['--config', desired.configFile] : [])];
+  const pid = startDetached({ command: process.execPath, args, logFile: path.join(dir, 'supervisor.log'), pidFile: path.join(dir, 'supervisor.pid'), cwd });
+  return { started: true, pid };
+}
+
+/** Stops the supervisor, which stops its workers first. */
+export async function stopWorkers(paths: StackPaths): Promise<boolean> {
+  const pid = supervisorPid(paths);
+  if (pid === undefined) return false;
+  await stopProcess(pid, 'SIGTERM', 40_000);
+  return true;
+}
+
+export function workerNames(desired: DesiredWorkers): readonly string[] {
+  return [...Array.from({ length: desired.processors }, (_, i) => `processor-w${i + 1}`), ...(desired.sink ? ['sink-s1'] : [])];
+}
+
+/** Each desired worker and its pid when alive. */
+export function workerStatus(paths: StackPaths): readonly WorkerStatus[] {
+  const desired = readDesired(paths);
+  if (!desired) return [];
+  const dir = workersDir(paths);
+  return workerNames(desired).map((name) => ({
+    name,
+    pid: runningPid(path.join(dir, `${name}.pid`), workerMarker(name)) ?? null,
+    logFile: path.join(dir, `${name}.log`),
+  }));
+}
+
+function workerMarker(name: string): string {
+  const [kind, instance] = name.split('-') as [string, string];
+  return `${kind} run --instance ${instance}`;
+}
+
+/**
+ * The supervisor process itself: keeps the desired workers running, restarting one that dies
+ * with a growing delay, re-reads the desired state on SIGHUP, and stops them all on SIGTERM.
+ */
+export async function superviseWorkers(paths: StackPaths, config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+  const dir = workersDir(paths);
+  const children = new Map<string, { child: ChildProcess; startedAt: number }>();
+  const failures = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
+  let desired = readDesired(paths) ?? { processors: config.processor.workers, sink: true };
+
+  const argsFor = (name: string): string[] => {
+    const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
+    const index = Number(instance.slice(1)) - 1;
+    const port = kind === 'processor' ? config.monitoring.processorMetricsPort + index : config.monitoring.sinkMetricsPort;
+    return [BIN, kind, 'run', '--instance', instance, '--metrics-port', String(port), '--json-logs', ...(desired.configFile ? ['--config', desired.configFile] : [])];
+  };
+
+  const start = (name: string): void => {
+    if (signal.aborted || children.has(name)) return;
+    const log = fs.openSync(path.join(dir, `${name}.log`), 'a');
+    const child = spawn(process.execPath, argsFor(name), { stdio: ['ignore', log, log], cwd: process.cwd() });
+    fs.closeSync(log);
+    if (child.pid === undefined) return;
+    const startedAt = Date.now();
+    fs.writeFileSync(path.join(dir, `${name}.pid`), `${child.pid}\n`);
+    children.set(name, { child, startedAt });
+    logger.info(`started ${name} (pid ${child.pid})`);
+    child.once('exit', (code, sig) => {
+      children.delete(name);
+      if (signal.aborted || !workerNames(desired).includes(name)) return;
+      // A worker that ran a minute is healthy again: its next crash restarts quickly.
+      const ranMs = Date.now() - startedAt;
+      const attempt = ranMs > 60_000 ? 1 : (failures.get(name) ?? 0) + 1;
+      failures.set(name, attempt);
+      const delay = Math.min(30_000, 1_000 * 2 ** (attempt - 1));
+      logger.warn(`${name} exited (${sig ?? `code ${code}`}); restarting in ${delay} ms`, { attempt });
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        start(name);
+      }, delay);
+      timers.add(timer);
+    });
+  };
+
+  const reconcile = (): void => {
+    const names = workerNames(desired);
+    for (const name of names) start(name);
+    for (const [name, { child }] of children) if (!names.includes(name)) child.kill('SIGTERM');
+  };
+
+  const onHup = () => {
+    desired = readDesired(paths) ?? desired;
+    logger.info(`desired workers: ${workerNames(desired).join(', ')}`);
+    reconcile();
+  };
+  process.on('SIGHUP', onHup);
+  reconcile();
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  process.off('SIGHUP', onHup);
+  for (const timer of timers) clearTimeout(timer);
+  await Promise.all([...children.values()].map(({ child }) => (child.pid ? stopProcess(child.pid, 'SIGTERM', 30_000) : Promise.resolve())));
+  logger.info('supervisor stopped its workers');
+}

@@ -1,0 +1,25 @@
+import type { KafkaAdmin } from '../../clients/kafka.ts';
+import { CheckFailedError } from '../../core/errors.ts';
+
+/**
+ * A consumer group is healthy when it is Stable and its lag is under the threshold or falling.
+ * Waits up to `timeoutMs` for that, since workers that just started are still joining.
+ */
+export async function groupHealth(admin: KafkaAdmin, groupId: string, maxLag: number, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  let previousLag: bigint | undefined;
+  while (Date.now() < deadline) {
+    const group = (await admin.listGroups()).find((g) => g.groupId === groupId);
+    const lags = await admin.groupLag(groupId);
+    // A transactional input ends with a commit marker a consumer never reads: 1 per partition is caught up.
+    const lag = lags.reduce((n, l) => n + (l.lag > 1n ? l.lag : 0n), 0n);
+    last = `group ${groupId} is ${group?.state ?? 'absent'}, lag ${lag}`;
+    if (group?.state === 'Stable' && (lag <= BigInt(maxLag) || (previousLag !== undefined && lag < previousLag))) {
+      return `${groupId} Stable, lag ${lag}${previousLag !== undefined && lag > BigInt(maxLag) ? ' and falling' : ''}`;
+    }
+    previousLag = lag;
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+  throw new CheckFailedError(`${last} after ${Math.round(timeoutMs / 1000)} s; see the worker logs (stream-migrate workers status)`);
+}

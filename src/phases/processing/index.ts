@@ -1,0 +1,88 @@
+import type { KafkaAdmin } from '../../clients/kafka.ts';
+import { CheckFailedError } from '../../core/errors.ts';
+import { stackPaths } from '../../local-stack/paths.ts';
+import { ensureWorkers, readDesired, supervisorPid, workerStatus, type DesiredWorkers } from '../../local-stack/workers.ts';
+import { copartitionedTopics, streamTopics } from '../../stream/topics.ts';
+import type { Phase, PhaseContext, PhaseStep } from '../phase.ts';
+import { groupHealth } from './group-health.ts';
+
+/** The stream's topics exist and are co-partitioned, so partition p of each belongs to task p. */
+function topologyStep(ctx: PhaseContext, admin: KafkaAdmin): PhaseStep {
+  return {
+    name: 'stream-topology',
+    plan: async () => [],
+    apply: async () => 'nothing to change',
+    async verify() {
+      const topics = streamTopics(ctx.config);
+      const names = copartitionedTopics(topics);
+      const described = await admin.describeTopics(names);
+      const counts = new Map(described.map((d) => [d.name, d.partitions]));
+      const missing = names.filter((n) => !counts.has(n));
+      if (missing.length > 0) throw new CheckFailedError(`missing topics ${missing.join(', ')}; run \`stream-migrate phase run infrastructure\``);
+      const expected = counts.get(topics.orders);
+      const odd = names.filter((n) => counts.get(n) !== expected);
+      if (odd.length > 0) throw new CheckFailedError(`${odd.join(', ')} must have ${expected} partitions like ${topics.orders}; fix topics and run phase infrastructure`);
+      return `${names.length} co-partitioned topics, ${expected} tasks`;
+    },
+  };
+}
+
+/** On the local stack: a supervisor keeps N processor workers and a sink running. */
+function workersStep(ctx: PhaseContext): PhaseStep {
+  const paths = stackPaths(ctx.config, ctx.cwd);
+  const desired: DesiredWorkers = { processors: ctx.options.workers ?? ctx.config.processor.workers, sink: true, configFile: ctx.configFile };
+  return {
+    name: 'workers',
+    async plan() {
+      if (ctx.config.processor.deploy === 'external') return [];
+      const current = readDesired(paths);
+      const running = supervisorPid(paths) !== undefined;
+      if (running && current?.processors === desired.processors && current.sink === desired.sink) return [{ resource: 'workers/local', action: 'none', diff: '' }];
+      const diff = running ? `processor workers: ${current?.processors ?? 0} → ${desired.processors}` : `start a supervisor with ${desired.processors} processor worker(s) and 1 sink`;
+      return [{ resource: 'workers/local', action: running ? 'update' : 'create', diff }];
+    },
+    async apply() {
+      const { started, pid } = ensureWorkers(paths, desired, ctx.cwd);
+      return started ? `supervisor started (pid ${pid})` : `supervisor (pid ${pid}) reloaded`;
+    },
+    async verify() {
+      if (ctx.config.processor.deploy === 'external') return 'deploy: external; workers are not managed here';
+      // Workers take a few seconds to start; wait for them before judging.
+      const deadline = Date.now() + 30_000;
+      let status = workerStatus(paths);
+      while (status.some((w) => w.pid === null) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        status = workerStatus(paths);
+      }
+      const down = status.filter((w) => w.pid === null);
+      if (status.length === 0 || down.length > 0) {
+        throw new CheckFailedError(`workers not running: ${down.map((w) => `${w.name} (see ${w.logFile})`).join(', ') || 'none configured'}`);
+      }
+      return status.map((w) => `${w.name} pid ${w.pid}`).join(', ');
+    },
+  };
+}
+
+function groupsStep(ctx: PhaseContext, admin: KafkaAdmin): PhaseStep {
+  return {
+    name: 'consumer-groups',
+    plan: async () => [],
+    apply: async () => 'nothing to change',
+    async verify() {
+      const processor = await groupHealth(admin, ctx.config.processor.groupId, ctx.config.cutover.maxConsumerLag);
+      const sink = await groupHealth(admin, ctx.config.sink.groupId, ctx.config.cutover.maxConsumerLag);
+      return `processor: ${processor}; sink: ${sink}`;
+    },
+  };
+}
+
+/** Stream processor and sink started (or, with deploy: external, verified) and keeping up. */
+export const processingPhase: Phase = {
+  name: 'processing',
+  description: 'stream processor and sink workers started and verified',
+  async steps(ctx) {
+    const { createKafkaAdmin } = await import('../../clients/kafka.ts');
+    const admin = createKafkaAdmin(ctx.config.kafka, 'processing', { retries: 2 });
+    return { steps: [topologyStep(ctx, admin), workersStep(ctx), groupsStep(ctx, admin)], close: () => admin.close() };
+  },
+};
