@@ -10,6 +10,7 @@ import { registerPhase } from './commands/phase.ts';
 import { registerProcessor } from './commands/processor.ts';
 import { registerSink } from './commands/sink.ts';
 import { registerWorkers } from './commands/workers.ts';
+import { registerCutover } from './commands/cutover.ts';
 import { registerPlanned } from './commands/planned.ts';
 import type { ActionFactory } from './commands/registry.ts';
 import { StreamMigrateError, messageOf, type ExitCode } from './core/errors.ts';
@@ -72,6 +73,7 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerPhase(program, action);
   registerProcessor(program, action);
   registerWorkers(program, action);
+  registerCutover(program, action);
   registerSink(program, action);
   registerBatch(program, action);
   registerPlanned(program, action);

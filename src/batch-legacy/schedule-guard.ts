@@ -1,15 +1,18 @@
+import { CutoverDecisions } from '../cutover/decisions.ts';
 import type { StateStore } from '../state/state-store.ts';
 
 export type ScheduleDecision = { readonly allowed: true } | { readonly allowed: false; readonly reason: string };
 
 /**
- * Whether the crontab's `batch run --scheduled` may run now. The seam for cutover: once the batch
- * job is deprecated this answers `{ allowed: false, reason }` (read from the cutover decisions in
- * `store`) and the scheduled run records a `skipped` run and exits 0 saying why; `rollback`
- * re-enables it. A run without --scheduled (a person re-running a day) never asks.
- * Until the cutover issue lands there is no cutover state to read, so it always allows.
+ * Whether the crontab's `batch run --scheduled` may run now: not after a cutover retired the
+ * batch job (until `rollback`). The scheduled run then records a `skipped` run and exits 0
+ * saying why, so the crontab line stays harmless. A run without --scheduled never asks.
  */
 export async function scheduledRunAllowed(store: StateStore): Promise<ScheduleDecision> {
-  void store;
-  return { allowed: true };
+  const decision = await new CutoverDecisions(store.pool).current();
+  if (decision?.action !== 'cutover') return { allowed: true };
+  return {
+    allowed: false,
+    reason: `the batch job was retired by cutover #${decision.id} on ${decision.decidedAt.toISOString()} (${decision.actor}); \`stream-migrate rollback --reason ...\` brings it back`,
+  };
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
+import { CutoverDecisions } from '../cutover/decisions.ts';
 import { PHASES } from '../phases/index.ts';
 import { isPhaseName, PHASE_NAMES, type Phase, type PhaseContext } from '../phases/phase.ts';
 import { planPhase, runPhase, verifyPhase, type PlanResult, type RunResult } from '../phases/runner.ts';
@@ -32,7 +33,10 @@ export async function phaseList(_options: object, ctx: CommandContext): Promise<
       return { name, status: run?.status ?? 'not_started', lastRunAt: run ? run.startedAt.toISOString() : null, description: PHASES[name].description };
     });
     const rows = phases.map((p) => [p.name, p.status, p.lastRunAt ?? '-', p.description]);
-    return { data: { phases }, text: renderTable(['phase', 'status', 'last run', 'what it does'], rows) };
+    const migration = await new CutoverDecisions(store.pool).state();
+    const meaning = { 'dual-run': 'batch and stream run side by side', 'cut-over': 'the stream is the source of truth; the batch job is retired', 'rolled-back': 'the batch job was brought back' }[migration];
+    return { data: { phases, migration }, text: `${renderTable(['phase', 'status', 'last run', 'what it does'], rows)}
+migration: ${migration} (${meaning})` };
   } finally {
     await store.close();
   }

@@ -6,8 +6,6 @@ import type { Register } from './registry.ts';
 const PLANNED: readonly { readonly name: string; readonly description: string; readonly issue: number }[] = [
   { name: 'demo', description: 'the whole migration end to end on the local stack', issue: 7 },
   { name: 'validate', description: 'reconcile batch (PostgreSQL) vs stream (ClickHouse) outputs', issue: 6 },
-  { name: 'cutover', description: 'retire the batch job if the validation reports allow it', issue: 7 },
-  { name: 'rollback', description: 'bring the batch job back', issue: 7 },
   { name: 'status', description: 'interactive status (TUI); --json / --once for scripts', issue: 7 },
 ];
 
