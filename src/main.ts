@@ -11,6 +11,7 @@ import { registerProcessor } from './commands/processor.ts';
 import { registerSink } from './commands/sink.ts';
 import { registerWorkers } from './commands/workers.ts';
 import { registerCutover } from './commands/cutover.ts';
+import { registerDemo } from './commands/demo.ts';
 import { registerPlanned } from './commands/planned.ts';
 import type { ActionFactory } from './commands/registry.ts';
 import { StreamMigrateError, messageOf, type ExitCode } from './core/errors.ts';
@@ -74,6 +75,7 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerProcessor(program, action);
   registerWorkers(program, action);
   registerCutover(program, action);
+  registerDemo(program, action);
   registerSink(program, action);
   registerBatch(program, action);
   registerPlanned(program, action);

@@ -42,6 +42,15 @@ describe('loadConfig', () => {
     expect(config.validation.settle).toBe('5m');
   });
 
+  it('moves the endpoints with dev.ports unless the file sets them', () => {
+    const { config } = buildConfig({ dev: { ports: { postgres: 45432, kafka: 45092, connect: 45083, clickhouseHttp: 45123 } }, connect: { url: 'http://connect:8083' } }, undefined);
+    expect(config.source.url).toBe('postgresql://postgres@127.0.0.1:45432/source');
+    expect(config.warehouse.url).toBe('postgresql://postgres@127.0.0.1:45432/warehouse');
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:45092']);
+    expect(config.clickhouse.url).toBe('http://127.0.0.1:45123');
+    expect(config.connect.url).toBe('http://connect:8083');
+  });
+
   it('returns a frozen configuration', () => {
     const { config } = buildConfig({}, undefined);
     expect(Object.isFrozen(config.kafka.brokers)).toBe(true);

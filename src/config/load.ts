@@ -39,7 +39,7 @@ export function buildConfig(document: unknown, file: string | undefined, env: No
   if (!isPlainObject(document)) {
     throw new ConfigError(`${file ?? 'configuration'}: expected a mapping of keys at the top level`, { details: { path: '' } });
   }
-  const merged = deepMerge(DEFAULT_CONFIG, document);
+  const merged = followDevPorts(deepMerge(DEFAULT_CONFIG, document), document);
   const { value, references, secretValues } = resolveSecrets(merged, env);
   const parsed = configSchema.safeParse(value);
   if (!parsed.success) throw toConfigError(parsed.error, file);
@@ -99,6 +99,27 @@ function toConfigError(error: z.ZodError, file: string | undefined): ConfigError
   message = message.replace(/^Invalid input: /, '');
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
   return new ConfigError(`${file ?? 'configuration'}: ${keyPath}: ${message}${more}`, { details: { path: keyPath } });
+}
+
+/**
+ * Endpoints the file does not set follow `dev.ports`, so moving the local stack to other ports
+ * (the fix `dev up` suggests for a taken port) needs that one key only.
+ */
+function followDevPorts(merged: unknown, document: Record<string, unknown>): unknown {
+  if (!isPlainObject(merged) || !isPlainObject(merged.dev) || !isPlainObject(merged.dev.ports)) return merged;
+  const ports = merged.dev.ports;
+  const given = (section: string, key: string) => isPlainObject(document[section]) && (document[section] as Record<string, unknown>)[key] !== undefined;
+  const set = (section: string, key: string, port: unknown, value: (port: string) => unknown) => {
+    // A malformed port is left for validation to report under its own key.
+    if (!/^\d{1,5}$/.test(String(port)) || given(section, key) || !isPlainObject(merged[section])) return;
+    merged[section] = { ...(merged[section] as Record<string, unknown>), [key]: value(String(port)) };
+  };
+  set('source', 'url', ports.postgres, (p) => `postgresql://postgres@127.0.0.1:${p}/source`);
+  set('warehouse', 'url', ports.postgres, (p) => `postgresql://postgres@127.0.0.1:${p}/warehouse`);
+  set('kafka', 'brokers', ports.kafka, (p) => [`127.0.0.1:${p}`]);
+  set('connect', 'url', ports.connect, (p) => `http://127.0.0.1:${p}`);
+  set('clickhouse', 'url', ports.clickhouseHttp, (p) => `http://127.0.0.1:${p}`);
+  return merged;
 }
 
 /** Objects merge key by key; arrays and scalars from `override` replace the default. */

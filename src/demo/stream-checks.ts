@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createClickHouse } from '../clients/clickhouse.ts';
+import { withPostgres } from '../clients/postgres.ts';
+import type { Config } from '../config/schema.ts';
+import { CheckFailedError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { stackPaths } from '../local-stack/paths.ts';
+import { workersDir } from '../local-stack/workers.ts';
+
+type KafkaModule = typeof import('../clients/kafka.ts');
+
+/** Lag of a group over its partitions, ignoring the commit marker that ends a transactional partition. */
+async function groupLag(kafka: KafkaModule, admin: ReturnType<KafkaModule['createKafkaAdmin']>, groupId: string): Promise<bigint> {
+  void kafka;
+  return (await admin.groupLag(groupId)).reduce((n, l) => n + (l.lag > 1n ? l.lag : 0n), 0n);
+}
+
+/**
+ * Waits until the stream has caught up with the source: processor and sink have nothing left to
+ * read and ClickHouse holds as many current processed orders as the source has live, joined orders.
+ */
+export async function waitForCatchUp(config: Config, timeoutMs: number): Promise<{ readonly seconds: number }> {
+  const kafka = await import('../clients/kafka.ts');
+  const admin = kafka.createKafkaAdmin(config.kafka, 'demo-catch-up', { retries: 2 });
+  const ch = createClickHouse(config.clickhouse);
+  const started = Date.now();
+  let last = '';
+  try {
+    while (Date.now() - started < timeoutMs) {
+      const [processorLag, sinkLag, sourceLive, streamRows] = await Promise.all([
+        groupLag(kafka, admin, config.processor.groupId),
+        groupLag(kafka, admin, config.sink.groupId),
+        withPostgres(config.source, 'source', async (c) =>
+          Number(
+            (
+              await c.query<{ n: string }>(
+                "SELECT count(*) AS n FROM public.orders o JOIN public.customers c ON c.id = o.customer_id JOIN public.products p ON p.id = o.product_id WHERE o.status <> 'CANCELLED'",
+              )
+            ).rows[0]?.n ?? 0,
+          ),
+        ),
+        ch.query<{ n: string }>(`SELECT count() AS n FROM ${config.clickhouse.database}.processed_orders`).then((r) => Number(r[0]?.n ?? 0)),
+      ]);
+      last = `processor lag ${processorLag}, sink lag ${sinkLag}, ${streamRows} of ${sourceLive} live orders in ClickHouse`;
+      if (processorLag === 0n && sinkLag === 0n && streamRows === sourceLive) return { seconds: (Date.now() - started) / 1000 };
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  } finally {
+    await admin.close();
+    await ch.close();
+  }
+  throw new CheckFailedError(`the stream did not catch up within ${Math.round(timeoutMs / 1000)} s (${last})`);
+}
+
+export interface RecoveryFigure {
+  readonly killedPid: number;
+  /** From SIGKILL until the restarted worker's first committed transaction. */
+  readonly secondsToFirstCommit: number;
+}
+
+/**
+ * Kills processor worker w1 with SIGKILL (the supervisor restarts it) and measures how long until
+ * the group commits input offsets again, i.e. the first committed output after the restart.
+ */
+export async function measureRecovery(config: Config, cwd: string, logger: Logger): Promise<RecoveryFigure | undefined> {
+  const pidFile = path.join(workersDir(stackPaths(config, cwd)), 'processor-w1.pid');
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const kafka = await import('../clients/kafka.ts');
+  const admin = kafka.createKafkaAdmin(config.kafka, 'demo-recovery', { retries: 2 });
+  const committed = async () => (await admin.groupLag(config.processor.groupId)).reduce((n, l) => n + (l.committed ?? 0n), 0n);
+  try {
+    const before = await committed();
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    logger.info(`processor worker w1 (pid ${pid}) killed with SIGKILL; waiting for the restarted worker to commit`);
+    // The dead worker's committed position can still move for an instant; look for progress past it.
+    const baseline = before > (await committed()) ? before : await committed();
+    while (Date.now() - killedAt < 120_000) {
+      await new Promise((r) => setTimeout(r, 100));
+      if ((await committed()) > baseline) return { killedPid: pid, secondsToFirstCommit: (Date.now() - killedAt) / 1000 };
+    }
+    return undefined;
+  } finally {
+    await admin.close();
+  }
+}
