@@ -66,8 +66,9 @@ export async function demo(options: DemoOptions, ctx: CommandContext): Promise<C
     }
   };
   const expectOk = (result: CommandResult, what: string): CommandResult => {
-    if ((result.exitCode ?? 0) !== 0) throw new CheckFailedError(`${what} did not succeed: ${result.text.split('\n').slice(-3).join(' | ')}`);
-    return result;
+    if ((result.exitCode ?? 0) === 0) return result;
+    const failedStep = (result.data as { steps?: readonly { name: string; status: string; detail: string }[] }).steps?.find((s) => s.status === 'failed');
+    throw new CheckFailedError(`${what} did not succeed: ${failedStep ? `${failedStep.name}: ${failedStep.detail}` : result.text.split('\n').at(-1)}`);
   };
 
   await run(1, 'local stack', 'see `stream-migrate dev status` and `stream-migrate dev logs SERVICE`', () => devUp({}, demoCtx), (r) => (r.text.split('\n').at(-1) ?? ''));

@@ -59,7 +59,12 @@ export function topicsStep(config: Config, admin: TopicAdmin, prune: boolean): P
       return `topics: ${counts.created} created, ${counts.updated} updated, ${counts.deleted} deleted`;
     },
     async verify() {
-      const { changes } = await plan();
+      // Metadata of topics created a moment ago reaches every broker listener shortly after.
+      let { changes } = await plan();
+      for (let attempt = 0; changes.length > 0 && attempt < 20; attempt++) {
+        await new Promise((r) => setTimeout(r, 500));
+        ({ changes } = await plan());
+      }
       planned = undefined;
       if (changes.length > 0) {
         throw new CheckFailedError(`topics still differ from the configuration: ${changes.map((c) => `${c.kind} ${c.name}`).join(', ')}`);

@@ -186,10 +186,15 @@ export function connectorRunningStep(ctx: PhaseContext, connect: ConnectorRuntim
     name: 'connector-running',
     async plan(): Promise<readonly PlannedChange[]> {
       const status = await connect.status(name);
-      if (!status) return [];
+      const resource = `connector ${name}`;
+      // A connector created a moment ago has no tasks yet: waiting for them is this step's work.
+      if (!status) return [{ resource, action: 'update', diff: 'wait for the connector to start, then follow the initial snapshot' }];
       const failures = failuresOf(status);
-      if (failures.length === 0) return [];
-      return [{ resource: `connector ${name}`, action: 'update', diff: failures.map((f) => `restart ${f.who} (FAILED: ${f.summary})`).join('\n') }];
+      if (failures.length > 0) return [{ resource, action: 'update', diff: failures.map((f) => `restart ${f.who} (FAILED: ${f.summary})`).join('\n') }];
+      if (!allRunning(status)) return [{ resource, action: 'update', diff: `wait until RUNNING (now ${describeStates(status)})` }];
+      const state = snapshotState(await connect.offsets(name));
+      if (state === 'running' || state === 'pending') return [{ resource, action: 'update', diff: 'follow the initial snapshot to its end' }];
+      return [];
     },
     async apply() {
       const deadline = now() + timeoutMs;

@@ -15,7 +15,7 @@ export async function groupHealth(admin: KafkaAdmin, groupId: string, maxLag: nu
     // A transactional input ends with a commit marker a consumer never reads: 1 per partition is caught up.
     const lag = lags.reduce((n, l) => n + (l.lag > 1n ? l.lag : 0n), 0n);
     last = `group ${groupId} is ${group?.state ?? 'absent'}, lag ${lag}`;
-    if (group?.state === 'Stable' && (lag <= BigInt(maxLag) || (previousLag !== undefined && lag < previousLag))) {
+    if (group?.state.toUpperCase() === 'STABLE' && (lag <= BigInt(maxLag) || (previousLag !== undefined && lag < previousLag))) {
       return `${groupId} Stable, lag ${lag}${previousLag !== undefined && lag > BigInt(maxLag) ? ' and falling' : ''}`;
     }
     previousLag = lag;
