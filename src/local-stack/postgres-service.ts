@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,10 @@ const DATABASES = ['source', 'warehouse'] as const;
 export function postgresService(ctx: ServiceContext): LocalService {
   const { config, paths } = ctx;
   const port = config.dev.ports.postgres;
-  const dataDir = paths.dataDir('postgres');
+  const linkedDataDir = paths.dataDir('postgres');
+  // The real cluster directory: .stream-migrate/postgres/data, or where its symlink points (see initCluster).
+  const dataDirOf = (): string => (fs.existsSync(linkedDataDir) ? fs.realpathSync(linkedDataDir) : linkedDataDir);
+  let dataDir = dataDirOf();
   const serviceDir = paths.serviceDir('postgres');
   const target = { url: `postgresql://postgres@127.0.0.1:${port}/postgres` };
 
@@ -41,7 +45,18 @@ export function postgresService(ctx: ServiceContext): LocalService {
     const user = owner();
     if (user) {
       fs.chownSync(serviceDir, user.uid, user.gid);
-      assertTraversable(serviceDir, user.uid);
+      const blocked = untraversable(serviceDir, user.uid);
+      if (blocked) {
+        // The postgres user cannot reach the working directory (e.g. under /root): keep the cluster
+        // where it can, and link it from .stream-migrate/postgres/data so it is still found there.
+        const real = path.join('/var/tmp/stream-migrate', createHash('sha1').update(serviceDir).digest('hex').slice(0, 16), 'data');
+        fs.mkdirSync(path.dirname(real), { recursive: true });
+        fs.chownSync(path.dirname(real), user.uid, user.gid);
+        fs.rmSync(linkedDataDir, { recursive: true, force: true });
+        fs.symlinkSync(real, linkedDataDir);
+        dataDir = real;
+        ctx.logger.info(`postgres: the postgres user cannot enter ${blocked}; the cluster lives in ${real} (linked from ${linkedDataDir})`);
+      }
     }
     ctx.logger.info(`postgres: creating cluster in ${dataDir}`);
     await execa(path.join(binDir(), 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--no-locale', '--no-instructions'], {
@@ -85,8 +100,9 @@ export function postgresService(ctx: ServiceContext): LocalService {
       await ensureDebianPackages('PostgreSQL server', ['postgresql'], () => findBinDir() !== undefined, ctx.logger);
       if (process.getuid?.() === 0) owner();
     },
-    pid: () => runningPid(paths.pidFile('postgres'), dataDir),
+    pid: () => runningPid(paths.pidFile('postgres'), dataDirOf()),
     async start() {
+      dataDir = dataDirOf();
       await initCluster();
       writeSettings();
       const user = owner();
@@ -118,6 +134,7 @@ export function postgresService(ctx: ServiceContext): LocalService {
     },
     async stop() {
       const pid = this.pid();
+      dataDir = dataDirOf();
       // SIGINT is PostgreSQL's "fast" shutdown: clean, without waiting for clients to leave.
       if (pid !== undefined) await stopProcess(pid, 'SIGINT', 30_000);
     },
@@ -140,16 +157,12 @@ function binDir(): string {
   return dir;
 }
 
-/** The postgres user must reach its data directory through every parent folder. */
-function assertTraversable(dir: string, uid: number): void {
+/** The first parent folder the postgres user cannot pass through, if any. */
+function untraversable(dir: string, uid: number): string | undefined {
   for (let current = path.dirname(dir); current !== path.dirname(current); current = path.dirname(current)) {
     const stat = fs.statSync(current);
     const othersCanEnter = (stat.mode & 0o001) !== 0;
-    if (stat.uid !== uid && !othersCanEnter) {
-      throw new DependencyError(
-        `the postgres user cannot enter ${current} (mode ${(stat.mode & 0o777).toString(8)}); set dev.dir to a path it can reach, or chmod o+x ${current}`,
-        { retriable: false },
-      );
-    }
+    if (stat.uid !== uid && !othersCanEnter) return current;
   }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { DependencyError, messageOf } from '../core/errors.ts';
 import { formatDuration } from '../core/duration.ts';
 import { clickhouseService } from './clickhouse-service.ts';
@@ -109,7 +110,12 @@ export async function stackDown(ctx: ServiceContext, options: { readonly purge: 
     }
     results.push({ name: service.name, stopped: pid !== undefined });
   }
-  if (options.purge) fs.rmSync(ctx.paths.root, { recursive: true, force: true });
+  if (options.purge) {
+    // The PostgreSQL cluster may live elsewhere behind a symlink (a working directory its user cannot enter).
+    const pgData = ctx.paths.dataDir('postgres');
+    if (fs.existsSync(pgData) && fs.lstatSync(pgData).isSymbolicLink()) fs.rmSync(path.dirname(fs.realpathSync(pgData)), { recursive: true, force: true });
+    fs.rmSync(ctx.paths.root, { recursive: true, force: true });
+  }
   return results.reverse();
 }
 
