@@ -104,7 +104,8 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
     const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
     const index = Number(instance.slice(1)) - 1;
     const port = kind === 'processor' ? config.monitoring.processorMetricsPort + index : config.monitoring.sinkMetricsPort;
-    return [BIN, kind, 'run', '--instance', instance, '--metrics-port', String(port), '--json-logs', ...(desired.configFile ? ['--config', desired.configFile] : [])];
+    // A bounded heap keeps a worker's RSS under 1 GiB; V8 would otherwise grow lazily towards its large default.
+    return ['--max-old-space-size=768', BIN, kind, 'run', '--instance', instance, '--metrics-port', String(port), '--json-logs', ...(desired.configFile ? ['--config', desired.configFile] : [])];
   };
 
   const start = (name: string): void => {
