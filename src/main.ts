@@ -9,10 +9,12 @@ import { registerLoad } from './commands/load.ts';
 import { registerPhase } from './commands/phase.ts';
 import { registerProcessor } from './commands/processor.ts';
 import { registerSink } from './commands/sink.ts';
+import { registerStatus } from './commands/status.ts';
 import { registerWorkers } from './commands/workers.ts';
 import { registerCutover } from './commands/cutover.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerPlanned } from './commands/planned.ts';
+import { registerValidate } from './commands/validate.ts';
 import type { ActionFactory } from './commands/registry.ts';
 import { StreamMigrateError, messageOf, type ExitCode } from './core/errors.ts';
 import { Redactor } from './core/redactor.ts';
@@ -78,6 +80,8 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerDemo(program, action);
   registerSink(program, action);
   registerBatch(program, action);
+  registerValidate(program, action);
+  registerStatus(program, action);
   registerPlanned(program, action);
   return program;
 }

@@ -4,8 +4,6 @@ import type { Register } from './registry.ts';
 
 /** Commands of DESIGN.md that later issues build; listed in --help, refusing with exit 2 meanwhile. */
 const PLANNED: readonly { readonly name: string; readonly description: string; readonly issue: number }[] = [
-  { name: 'validate', description: 'reconcile batch (PostgreSQL) vs stream (ClickHouse) outputs', issue: 6 },
-  { name: 'status', description: 'interactive status (TUI); --json / --once for scripts', issue: 7 },
 ];
 
 export const registerPlanned: Register = (program: Command, action) => {

@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createConnectClient } from '../clients/connect.ts';
+import { createKafkaAdmin, type KafkaAdmin } from '../clients/kafka.ts';
+import { createPostgresPool, unreachable } from '../clients/postgres.ts';
+import type { Config } from '../config/schema.ts';
+import { messageOf } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { stackPaths, SERVICE_NAMES } from '../local-stack/paths.ts';
+import { localServices, stackStatus } from '../local-stack/stack.ts';
+import { workerStatus } from '../local-stack/workers.ts';
+import { withTimeout, type PhaseRunDbRow, type StatusSources, type ValidationReportDbRow } from './snapshot.ts';
+
+/** Written by the cutover issue; read lazily so `status` works in builds without it. */
+const GATE_MODULE = new URL('../cutover/gate.ts', import.meta.url);
+
+export interface StatusSourcesOptions {
+  readonly config: Config;
+  readonly cwd: string;
+  readonly logger: Logger;
+}
+
+/**
+ * The real services behind a snapshot. Clients are created on first use and kept, so a TUI
+ * refreshing every two seconds reuses its connections; `close` ends them all.
+ */
+export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions): StatusSources {
+  const paths = stackPaths(config, cwd);
+  const services = new Map(localServices({ config, paths, logger }).map((s) => [s.name, s]));
+  let kafka: KafkaAdmin | undefined;
+  let warehouse: pg.Pool | undefined;
+  let clickhouse: ClickHouseClient | undefined;
+  const kafkaAdmin = (): KafkaAdmin => (kafka ??= createKafkaAdmin(config.kafka, 'status', { retries: 0 }));
+  const pool = (): pg.Pool => (warehouse ??= createPostgresPool(config.warehouse, 2, 'stream-migrate-status'));
+  const queryWarehouse = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
+    try {
+      return (await pool().query<R>(sql, params)).rows;
+    } catch (error) {
+      throw warehouseError(config, error);
+    }
+  };
+  const ch = (): ClickHouseClient => (clickhouse ??= clickhouseReader(config.clickhouse));
+  const connect = createConnectClient(config.connect, { retry: { retries: 0, initialDelayMs: 100, maxDelayMs: 100 } });
+
+  return {
+    serviceNames: SERVICE_NAMES,
+    async probeService(name) {
+      const service = services.get(name);
+      if (!service) throw new Error(`unknown service ${name}`);
+      const [status] = await stackStatus({ config, paths, logger }, [service]);
+      if (!status) throw new Error(`${name}: no status`);
+      return status;
+    },
+    workers: () => workerStatus(paths),
+    kafka: {
+      listTopics: () => kafkaAdmin().listTopics(),
+      endOffsets: (topic) => kafkaAdmin().endOffsets(topic),
+      groupLag: (groupId) => kafkaAdmin().groupLag(groupId),
+      listGroups: () => kafkaAdmin().listGroups(),
+    },
+    connect: { status: (name) => connect.status(name) },
+    clickhouse: {
+      async query<T>(sql: string): Promise<T[]> {
+        try {
+          return await (await ch().query({ query: sql, format: 'JSONEachRow' })).json<T>();
+        } catch (error) {
+          throw clickhouseQueryError(config.clickhouse.url, error);
+        }
+      },
+    },
+    async latestPhaseRuns() {
+      return queryWarehouse<PhaseRunDbRow & pg.QueryResultRow>(
+        'SELECT DISTINCT ON (phase) phase, status, started_at, finished_at, actor FROM stream_migrate.phase_runs ORDER BY phase, started_at DESC, id DESC',
+      );
+    },
+    async latestValidationReports(limit) {
+      // Only the per-table counts leave the database: a report's samples can be large.
+      return queryWarehouse<ValidationReportDbRow & pg.QueryResultRow>(
+        `SELECT r.id, r.window_from, r.window_to, r.verdict, r.elapsed_ms, r.actor, r.created_at,
+                (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                          'name', t->'name', 'batchRows', t->'batchRows', 'streamRows', t->'streamRows',
+                          'missingInStream', t->'missingInStream', 'missingInBatch', t->'missingInBatch', 'mismatched', t->'mismatched')), '[]'::jsonb)
+                   FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.report->'tables') = 'array' THEN r.report->'tables' ELSE '[]'::jsonb END) AS t) AS tables
+           FROM stream_migrate.validation_reports r
+          ORDER BY r.created_at DESC, r.id DESC
+          LIMIT $1`,
+        [limit],
+      );
+    },
+    async gate() {
+      if (!fs.existsSync(fileURLToPath(GATE_MODULE))) return undefined;
+      const module = (await import(GATE_MODULE.href)) as { gatherGate?: unknown };
+      if (typeof module.gatherGate !== 'function') return undefined;
+      return (module.gatherGate as (ctx: { config: Config; cwd: string }) => Promise<unknown>)({ config, cwd });
+    },
+    async close() {
+      const closing = [kafka?.close(), warehouse?.end(), clickhouse?.close()].filter((p): p is Promise<void> => p !== undefined);
+      // A client stuck on a service that is down must not keep the command from exiting.
+      await Promise.all(closing.map((p) => withTimeout(p, 2_000).catch(() => undefined)));
+    },
+  };
+}
+
+/**
+ * A read-only ClickHouse client of its own, because the shared adapter's client logs every
+ * failed request to the console, which would scribble over the TUI while ClickHouse is down.
+ */
+function clickhouseReader(settings: Config['clickhouse']): ClickHouseClient {
+  return createClient({
+    url: settings.url,
+    username: settings.username,
+    password: settings.password ?? '',
+    database: settings.database,
+    request_timeout: 10_000,
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+}
+
+/** One line that says what to do: a missing output table means the output phase has not run. */
+function clickhouseQueryError(url: string, error: unknown): Error {
+  const message = messageOf(error);
+  const missing = /Table (\S+) doesn't exist|Database (\S+) doesn't exist/.exec(message);
+  if (missing) return new Error(`ClickHouse has no ${missing[1] ? `table ${missing[1]}` : `database ${missing[2]}`}: run \`stream-migrate phase run output\``, { cause: error });
+  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|Timeout/i.test(message)) return new Error(`ClickHouse at ${url} is unreachable: ${message}`, { cause: error });
+  const code = /Code: (\d+)/.exec(message)?.[1];
+  const text = /e\.displayText\(\) = (?:DB::Exception: )?(.*?)(?:, e\.what\(\) = .*)?$/.exec(message.split('\n')[0] ?? '')?.[1] ?? message;
+  return new Error(`ClickHouse query failed${code ? ` (code ${code})` : ''}: ${text}`, { cause: error });
+}
+
+/**
+ * SQL errors keep their message (status only reads, so it never migrates the state schema
+ * itself); anything else means the warehouse could not be reached.
+ */
+function warehouseError(config: Config, error: unknown): Error {
+  const code = (error as { code?: unknown }).code;
+  // SQLSTATEs are five characters; system errors such as EPIPE can be too.
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^E[A-Z]+$/.test(code)) {
+    if (code === '42P01' || code === '3F000') return new Error(`the state schema stream_migrate is missing or old: ${messageOf(error)}; run \`stream-migrate phase list\` once to create it`, { cause: error });
+    return error instanceof Error ? error : new Error(messageOf(error));
+  }
+  return unreachable(config.warehouse, 'warehouse', error);
+}

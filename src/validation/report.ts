@@ -1,0 +1,157 @@
+/**
+ * The validation report: one data structure (the `validate --json` contract of DESIGN.md plus
+ * extra fields), rendered as Markdown for the files and as plain text for the terminal. Pure.
+ */
+import { formatDuration } from '../core/duration.ts';
+import { renderTable } from '../commands/table.ts';
+import type { StreamRead } from './fingerprint-sql.ts';
+import type { Tolerances, Verdict } from './policy.ts';
+import type { LatencyResult, TableResult } from './reconcile.ts';
+
+export interface TableReport extends TableResult {
+  readonly passed: boolean;
+}
+
+/**
+ * The report as stored (jsonb) and printed with --json; `reportId` is the state store's id. A type
+ * alias rather than an interface, so it is assignable to Record<string, unknown> (JSON helpers).
+ */
+export type ValidationReport = {
+  readonly reportId: number;
+  readonly verdict: Verdict;
+  readonly window: { readonly from: string; readonly to: string };
+  readonly tables: readonly TableReport[];
+  readonly latencyMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
+  readonly latency: { readonly rows: number; readonly note: string };
+  readonly failures: readonly string[];
+  readonly tolerances: Tolerances;
+  readonly requestedWindow: { readonly from: string; readonly to: string };
+  readonly settle: string;
+  readonly windowNotes: readonly string[];
+  readonly batch: { readonly schema: string };
+  readonly stream: { readonly database: string; readonly read: StreamRead };
+  readonly elapsedMs: number;
+  readonly createdAt: string;
+  readonly files: { readonly json: string; readonly markdown: string } | null;
+};
+
+export interface ReportInput {
+  readonly window: { readonly fromMs: number; readonly toMs: number; readonly requested: { readonly fromMs: number; readonly toMs: number }; readonly notes: readonly string[] };
+  readonly settle: string;
+  readonly tables: readonly TableResult[];
+  readonly latency: LatencyResult;
+  readonly verdict: Verdict;
+  readonly failures: readonly string[];
+  readonly failedTables: readonly string[];
+  readonly tolerances: Tolerances;
+  readonly batchSchema: string;
+  readonly streamDatabase: string;
+  readonly streamRead: StreamRead;
+  readonly elapsedMs: number;
+  readonly createdAt: Date;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Everything but the id and the file paths, which exist only once the report is stored and written. */
+export function buildReport(input: ReportInput): Omit<ValidationReport, 'reportId' | 'files'> {
+  const failedTables = new Set(input.failedTables);
+  return {
+    verdict: input.verdict,
+    window: { from: iso(input.window.fromMs), to: iso(input.window.toMs) },
+    tables: input.tables.map((t) => ({ ...t, passed: !failedTables.has(t.name) })),
+    latencyMs: { p50: input.latency.p50, p95: input.latency.p95, p99: input.latency.p99 },
+    latency: { rows: input.latency.rows, note: input.latency.note },
+    failures: input.failures,
+    tolerances: input.tolerances,
+    requestedWindow: { from: iso(input.window.requested.fromMs), to: iso(input.window.requested.toMs) },
+    settle: input.settle,
+    windowNotes: input.window.notes,
+    batch: { schema: input.batchSchema },
+    stream: { database: input.streamDatabase, read: input.streamRead },
+    elapsedMs: Math.round(input.elapsedMs),
+    createdAt: input.createdAt.toISOString(),
+  };
+}
+
+const latencyText = (v: number | null) => (v === null ? 'n/a' : formatDuration(v));
+
+function streamSource(r: Pick<ValidationReport, 'stream'>): string {
+  return r.stream.read === 'final'
+    ? `ClickHouse database \`${r.stream.database}\` (current state: the versioned storage tables read with FINAL, tombstones dropped, as the views answer it)`
+    : `ClickHouse database \`${r.stream.database}\` (current state: the views)`;
+}
+
+const md = (value: string | null) => (value === null ? '*(absent)*' : `\`${value.replace(/\|/g, '\\|').replace(/`/g, "'")}\``);
+
+export function renderMarkdown(r: ValidationReport): string {
+  const lines: string[] = [];
+  lines.push(`# Validation report ${r.reportId}: ${r.verdict}`, '');
+  lines.push(`- Window (event time): ${r.window.from} .. ${r.window.to} (requested ${r.requestedWindow.from} .. ${r.requestedWindow.to}, settle ${r.settle})`);
+  for (const note of r.windowNotes) lines.push(`  - ${note}`);
+  lines.push(`- Batch: warehouse PostgreSQL, schema \`${r.batch.schema}\``);
+  lines.push(`- Stream: ${streamSource(r)}`);
+  lines.push(`- Tolerances per table: missing in stream ${r.tolerances.missingInStream}, missing in batch ${r.tolerances.missingInBatch}, mismatched ${r.tolerances.mismatched}`);
+  lines.push(`- Created ${r.createdAt}, took ${formatDuration(r.elapsedMs)}`, '');
+  lines.push('| table | batch rows | stream rows | missing in stream | missing in batch | mismatched | result |', '|---|---:|---:|---:|---:|---:|---|');
+  for (const t of r.tables) {
+    lines.push(`| ${t.name} | ${t.batchRows} | ${t.streamRows} | ${t.missingInStream} | ${t.missingInBatch} | ${t.mismatched} | ${t.passed ? 'PASS' : 'FAIL'} |`);
+  }
+  lines.push('');
+  if (r.failures.length > 0) {
+    lines.push('## Why it failed', '');
+    for (const f of r.failures) lines.push(`- ${f}`);
+    lines.push('');
+  }
+  for (const t of r.tables) {
+    lines.push(`## ${t.name}`, '');
+    lines.push(`- Key: ${t.keyColumns.join(', ')}; compared: ${t.comparedColumns.join(', ')}`);
+    for (const e of t.excludedColumns) lines.push(`- Not compared: \`${e.name}\`, ${e.why}`);
+    lines.push(`- Buckets: ${t.buckets.count}, ${t.buckets.differing} differed${t.buckets.drilledAll ? ' (drilled into the whole window)' : ''}; rows drilled into: batch ${t.buckets.drilledBatchRows}, stream ${t.buckets.drilledStreamRows}`);
+    if (t.duplicateKeysInStream > 0) lines.push(`- Keys the stream holds more than once: ${t.duplicateKeysInStream}`);
+    const columns = Object.entries(t.mismatchedColumns);
+    if (columns.length > 0) {
+      const over = t.examinedMismatches < t.mismatched ? ` (over the first ${t.examinedMismatches} mismatched rows)` : '';
+      lines.push(`- Differing columns${over}: ${columns.map(([name, n]) => `${name} (${n})`).join(', ')}`);
+    }
+    if (t.samples.length > 0) {
+      lines.push('', '| key | column | batch | stream |', '|---|---|---|---|');
+      for (const s of t.samples) {
+        if (s.reason) lines.push(`| ${s.key} | *${s.reason}* | | |`);
+        for (const c of s.columns) lines.push(`| ${s.key} | ${c.name} | ${md(c.batch)} | ${md(c.stream)} |`);
+      }
+    }
+    if (t.missingInStreamKeys.length > 0) lines.push('', `Missing in stream (first ${t.missingInStreamKeys.length}): ${t.missingInStreamKeys.join('; ')}`);
+    if (t.missingInBatchKeys.length > 0) lines.push('', `Missing in batch (first ${t.missingInBatchKeys.length}): ${t.missingInBatchKeys.join('; ')}`);
+    lines.push('');
+  }
+  lines.push('## Stream latency', '');
+  lines.push(`p50 ${latencyText(r.latencyMs.p50)}, p95 ${latencyText(r.latencyMs.p95)}, p99 ${latencyText(r.latencyMs.p99)} over ${r.latency.rows} rows: ${r.latency.note}`, '');
+  return lines.join('\n');
+}
+
+/** What a person reads in the terminal: the table, why it failed, samples, latency and where the files are. */
+export function renderText(r: ValidationReport): string {
+  const lines = [`validation report ${r.reportId}: ${r.verdict}   window ${r.window.from} .. ${r.window.to} (settle ${r.settle})`];
+  for (const note of r.windowNotes) lines.push(`  ${note}`);
+  lines.push(
+    renderTable(
+      ['table', 'batch rows', 'stream rows', 'missing in stream', 'missing in batch', 'mismatched', 'result'],
+      r.tables.map((t) => [t.name, String(t.batchRows), String(t.streamRows), String(t.missingInStream), String(t.missingInBatch), String(t.mismatched), t.passed ? 'PASS' : 'FAIL']),
+    ),
+  );
+  for (const f of r.failures) lines.push(`  FAIL ${f}`);
+  for (const t of r.tables) {
+    for (const s of t.samples) {
+      const detail = s.columns.map((c) => `${c.name}: batch ${c.batch ?? '(absent)'}, stream ${c.stream ?? '(absent)'}`).join('; ');
+      lines.push(`  ${t.name} ${s.key}: ${s.reason ? `${s.reason}; ` : ''}${detail}`);
+    }
+    if (t.missingInStreamKeys.length > 0) lines.push(`  ${t.name} missing in stream: ${t.missingInStreamKeys.join(', ')}`);
+    if (t.missingInBatchKeys.length > 0) lines.push(`  ${t.name} missing in batch: ${t.missingInBatchKeys.join(', ')}`);
+  }
+  const excluded = [...new Set(r.tables.flatMap((t) => t.excludedColumns.map((e) => e.name)))];
+  if (excluded.length > 0) lines.push(`  not compared: ${excluded.join(', ')} (processing timestamps, different by nature)`);
+  lines.push(`latency p50 ${latencyText(r.latencyMs.p50)}  p95 ${latencyText(r.latencyMs.p95)}  p99 ${latencyText(r.latencyMs.p99)}${r.latencyMs.p50 === null ? ` (${r.latency.note})` : ''}`);
+  lines.push(`took ${formatDuration(r.elapsedMs)}${r.files ? `; report ${r.files.markdown}` : ''}`);
+  return lines.join('\n');
+}

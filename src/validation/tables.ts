@@ -1,0 +1,145 @@
+/**
+ * What `validate` compares in each output table, and the integer bucket arithmetic both engines
+ * share. Pure: the SQL in fingerprint-sql.ts is generated from these specs, and the functions here
+ * are the reference the unit tests check that arithmetic against.
+ */
+import { md5Slice, type ColumnKind } from './canonical.ts';
+
+export type OutputTableName = 'processed_orders' | 'order_summaries' | 'fraud_alerts';
+export const OUTPUT_TABLES: readonly OutputTableName[] = ['processed_orders', 'order_summaries', 'fraud_alerts'];
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly kind: ColumnKind;
+  /**
+   * A text column with few distinct values (tiers, statuses, categories): in the first pass it is
+   * encoded as its index in the stream side's list of distinct values (an exact code on both
+   * sides) instead of an MD5 per row, which PostgreSQL pays dearly for.
+   */
+  readonly dictionary?: boolean;
+}
+
+export interface TableSpec {
+  readonly name: OutputTableName;
+  readonly key: readonly ColumnSpec[];
+  /** Compared columns, key excluded, in canonical-row order. */
+  readonly columns: readonly ColumnSpec[];
+  /** The event-time column that places a row in the window. */
+  readonly eventTime: string;
+  /** Output columns left out of the comparison, and why. */
+  readonly excluded: readonly { readonly name: string; readonly why: string }[];
+  /** The integer column the key-weighted fingerprint multiplies (catches values swapped between rows of a bucket). */
+  readonly weighted: string;
+  /** The stream's storage table holds source_ts and ingested_at (end-to-end latency). */
+  readonly latency: boolean;
+}
+
+const col = (name: string, kind: ColumnKind, dictionary = false): ColumnSpec => (dictionary ? { name, kind, dictionary } : { name, kind });
+const PROCESSING_TIME = 'processing timestamp: when each pipeline wrote the row, different by nature';
+
+export const TABLE_SPECS: Readonly<Record<OutputTableName, TableSpec>> = {
+  processed_orders: {
+    name: 'processed_orders',
+    key: [col('order_id', 'int')],
+    columns: [
+      col('customer_id', 'int'),
+      col('customer_tier', 'text', true),
+      col('product_id', 'int'),
+      col('product_category', 'text', true),
+      col('quantity', 'int'),
+      col('amount', 'money'),
+      col('discount', 'money'),
+      col('tax', 'money'),
+      col('final_amount', 'money'),
+      col('status', 'text', true),
+      col('created_at', 'timestamp'),
+    ],
+    eventTime: 'created_at',
+    excluded: [{ name: 'processed_at', why: PROCESSING_TIME }],
+    weighted: 'customer_id',
+    latency: true,
+  },
+  order_summaries: {
+    name: 'order_summaries',
+    key: [col('customer_id', 'int'), col('window_start', 'timestamp')],
+    columns: [col('window_end', 'timestamp'), col('order_count', 'int'), col('total_amount', 'money'), col('total_final_amount', 'money')],
+    eventTime: 'window_start',
+    excluded: [],
+    weighted: 'order_count',
+    latency: false,
+  },
+  fraud_alerts: {
+    name: 'fraud_alerts',
+    key: [col('order_id', 'int')],
+    columns: [col('customer_id', 'int'), col('final_amount', 'money'), col('severity', 'text', true), col('reason', 'text'), col('created_at', 'timestamp')],
+    eventTime: 'created_at',
+    excluded: [{ name: 'alerted_at', why: PROCESSING_TIME }],
+    weighted: 'customer_id',
+    latency: false,
+  },
+};
+
+/** Parses `--tables a,b`; unknown names are refused by the caller with the list of known ones. */
+export function parseTables(list: string | undefined): { readonly tables: readonly OutputTableName[]; readonly unknown: readonly string[] } {
+  if (list === undefined || list.trim() === '') return { tables: OUTPUT_TABLES, unknown: [] };
+  const names = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
+  const known = new Set<string>(OUTPUT_TABLES);
+  return {
+    tables: OUTPUT_TABLES.filter((t) => names.includes(t)),
+    unknown: names.filter((n) => !known.has(n)),
+  };
+}
+
+/** 2^31 − 1: keeps every product of a reduced value and a multiplier below 2^63 in both engines. */
+export const HASH_PRIME = 2_147_483_647n;
+export const HASH_MULTIPLIER = 1_000_003n;
+/** The weighted fingerprint multiplies key hash and column, each modulo this prime (products below 2^32). */
+export const WEIGHT_PRIME = 65_521n;
+
+/** A key component as the integer the bucket arithmetic uses: ints as they are, timestamps as epoch seconds, text as an MD5 slice. */
+export function keyComponent(kind: ColumnKind, canonical: string): bigint {
+  switch (kind) {
+    case 'int':
+      return BigInt(canonical);
+    case 'timestamp':
+      return BigInt(Math.floor(Date.parse(canonical) / 1000));
+    case 'text':
+    case 'money':
+      return md5Slice(canonical);
+  }
+}
+
+/**
+ * The key hash: a single key component as it is; for composite keys h = (h mod p) × 1000003 +
+ * (c mod p), with truncating modulo (what both PostgreSQL and ClickHouse do with negative values).
+ * Every intermediate stays below 2^52, so neither engine overflows or wraps.
+ */
+export function keyHash(components: readonly bigint[]): bigint {
+  let hash = components[0] ?? 0n;
+  for (const c of components.slice(1)) hash = (hash % HASH_PRIME) * HASH_MULTIPLIER + (c % HASH_PRIME);
+  return hash;
+}
+
+/** Non-negative remainder, as ((x % m) + m) % m in SQL. */
+export function positiveMod(x: bigint, m: bigint): bigint {
+  return ((x % m) + m) % m;
+}
+
+export function bucketOf(hash: bigint, buckets: number): number {
+  return Number(positiveMod(hash, BigInt(buckets)));
+}
+
+export function weightOf(hash: bigint): bigint {
+  return positiveMod(hash, WEIGHT_PRIME);
+}
+
+/** Rows a first-pass bucket aims at: small enough that drilling into one is cheap, few enough buckets to ship. */
+export const TARGET_BUCKET_ROWS = 512;
+export const MAX_BUCKETS = 65_536;
+
+/** The bucket count for an estimated row count: a power of two near rows / 512, between 1 and 65 536. */
+export function bucketCount(estimatedRows: number, target = TARGET_BUCKET_ROWS, max = MAX_BUCKETS): number {
+  let buckets = 1;
+  while (buckets < max && buckets * target < estimatedRows) buckets *= 2;
+  return buckets;
+}
