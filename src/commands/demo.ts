@@ -104,6 +104,12 @@ export async function demo(options: DemoOptions, ctx: CommandContext): Promise<C
   const batch = await run(9, 'legacy batch for the load window', 'see `stream-migrate audit` and the batch run in the state store', async () => expectOk(await batchRun({ from: window.from, to: window.to }, demoCtx), 'batch run').data as BatchRunJson, (b) => `${b.rows.processed_orders} processed orders, ${b.rows.order_summaries} summaries, ${b.rows.fraud_alerts} alerts in ${formatDuration(b.timings ? Object.values(b.timings).reduce((n: number, v) => n + (typeof v === 'number' ? v : 0), 0) : 0)}`);
 
   const validations = await run(10, 'validate batch vs stream (3 reports)', 'read the report: mismatched rows name their columns; see `stream-migrate audit`', async () => {
+    // Validation compares whole 5-minute summary windows that have closed: wait for the last one.
+    const closesInMs = Date.parse(batch.window.to) - Date.now() + 1_000;
+    if (closesInMs > 0) {
+      ctx.logger.info(`waiting ${formatDuration(closesInMs)} for the summary window ending ${batch.window.to} to close`);
+      await new Promise((r) => setTimeout(r, closesInMs));
+    }
     const { validate } = await import('./validate.ts');
     const reports: Record<string, unknown>[] = [];
     for (let i = 0; i < 3; i++) {

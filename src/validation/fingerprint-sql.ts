@@ -94,14 +94,16 @@ export function pgCanonical(c: ColumnSpec): string {
     case 'timestamp':
       return `to_char(${name} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
     case 'text':
-      return `octet_length(${name})::text || ':' || ${name}`;
+      return name;
     default:
       return assertNever(c.kind);
   }
 }
 
+/** The row text of canonical.ts: text fields length-prefixed in bytes. */
 export function pgRowText(spec: TableSpec): string {
-  return [...spec.key, ...spec.columns].map(pgCanonical).join(` || '|' || `);
+  const field = (c: ColumnSpec) => (c.kind === 'text' ? `octet_length(${identifier(c.name)})::text || ':' || ${identifier(c.name)}` : pgCanonical(c));
+  return [...spec.key, ...spec.columns].map(field).join(` || '|' || `);
 }
 
 /** A key component in a form both sides sort the same way and JS compares: ints and epoch seconds as text, text as is. */
@@ -273,14 +275,16 @@ export function chCanonical(c: ColumnSpec): string {
     case 'timestamp':
       return `formatDateTime(${name}, '%Y-%m-%dT%H:%M:%SZ', 'UTC')`;
     case 'text':
-      return `concat(toString(length(${name})), ':', ${name})`;
+      return name;
     default:
       return assertNever(c.kind);
   }
 }
 
+/** The row text of canonical.ts: text fields length-prefixed in bytes (ClickHouse length() counts bytes). */
 export function chRowText(spec: TableSpec): string {
-  return `concat(${[...spec.key, ...spec.columns].map(chCanonical).join(`, '|', `)})`;
+  const field = (c: ColumnSpec) => (c.kind === 'text' ? `concat(toString(length(${identifier(c.name)})), ':', ${identifier(c.name)})` : chCanonical(c));
+  return `concat(${[...spec.key, ...spec.columns].map(field).join(`, '|', `)})`;
 }
 
 function chSortable(c: ColumnSpec): string {

@@ -61,6 +61,8 @@ export interface ReconcileOptions {
   readonly detailLimit?: number;
   /** PostgreSQL connections sharing a large table's first pass. */
   readonly pgParallel?: number;
+  /** A fixed bucket count instead of the estimate's (tests use it to exercise the bucket arithmetic on small tables). */
+  readonly buckets?: number;
 }
 
 export interface ReconcileDeps {
@@ -289,7 +291,7 @@ class Engine {
       const values = (dictionaries[i] ?? []).map((r) => r.v);
       if (values.length <= MAX_DICTIONARY) dict.set(c, values);
     });
-    return { buckets: bucketCount(estimate), dictionaries: dict, pages: Number(pgPages[0]?.pages ?? 0) };
+    return { buckets: this.options.buckets ?? bucketCount(estimate), dictionaries: dict, pages: Number(pgPages[0]?.pages ?? 0) };
   }
 
   private pageRanges(pages: number): readonly (PageRange | null)[] {

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { judge } from './policy.ts';
+import { buildReport, renderMarkdown, renderText, type ValidationReport } from './report.ts';
+import type { TableResult } from './reconcile.ts';
+import { TABLE_SPECS } from './tables.ts';
+
+function table(name: 'processed_orders' | 'order_summaries', extra: Partial<TableResult> = {}): TableResult {
+  const spec = TABLE_SPECS[name];
+  return {
+    name,
+    batchRows: 100,
+    streamRows: 100,
+    missingInStream: 0,
+    missingInBatch: 0,
+    mismatched: 0,
+    duplicateKeysInStream: 0,
+    samples: [],
+    missingInStreamKeys: [],
+    missingInBatchKeys: [],
+    mismatchedColumns: {},
+    examinedMismatches: 0,
+    keyColumns: spec.key.map((c) => c.name),
+    comparedColumns: spec.columns.map((c) => c.name),
+    excludedColumns: spec.excluded,
+    buckets: { count: 1, differing: 0, drilledAll: false, drilledBatchRows: 0, drilledStreamRows: 0, postgresParts: 1 },
+    timings: { planMs: 1, firstPassMs: 1, firstPassPostgresMs: 1, firstPassClickHouseMs: 1, drillMs: 0, detailMs: 0 },
+    ...extra,
+  };
+}
+
+function report(tables: TableResult[]): ValidationReport {
+  const tolerances = { missingInStream: 0, missingInBatch: 0, mismatched: 0 };
+  const policy = judge(tables, tolerances);
+  const body = buildReport({
+    window: { fromMs: Date.parse('2026-11-25T00:00:00Z'), toMs: Date.parse('2026-11-26T00:00:00Z'), requested: { fromMs: Date.parse('2026-11-25T00:00:00Z'), toMs: Date.parse('2026-11-26T00:00:00Z') }, notes: [] },
+    settle: '5m',
+    tables,
+    latency: { p50: 1000, p95: 2000, p99: 3000, rows: 100, note: 'n' },
+    verdict: policy.verdict,
+    failures: policy.failures,
+    failedTables: policy.failedTables,
+    tolerances,
+    batchSchema: 'public',
+    streamDatabase: 'stream',
+    streamRead: 'final',
+    elapsedMs: 1234.4,
+    createdAt: new Date('2026-11-26T00:10:00Z'),
+  });
+  return { reportId: 7, ...body, files: { json: '/r/validation-7.json', markdown: '/r/validation-7.md' } };
+}
+
+describe('report', () => {
+  it('holds the --json contract of DESIGN.md', () => {
+    const r = report([table('processed_orders')]);
+    const json = JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
+    expect(json).toMatchObject({
+      reportId: 7,
+      verdict: 'PASS',
+      window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' },
+      tables: [{ name: 'processed_orders', batchRows: 100, streamRows: 100, missingInStream: 0, missingInBatch: 0, mismatched: 0, samples: [] }],
+      latencyMs: { p50: 1000, p95: 2000, p99: 3000 },
+      elapsedMs: 1234,
+    });
+  });
+
+  it('a failing report explains itself: the broken tolerance, each sample column with both values', () => {
+    const failing = table('processed_orders', {
+      mismatched: 1,
+      examinedMismatches: 1,
+      mismatchedColumns: { amount: 1 },
+      samples: [{ key: '42', columns: [{ name: 'amount', batch: '10.00', stream: '10.01' }] }],
+    });
+    const r = report([failing, table('order_summaries', { missingInStream: 1, missingInStreamKeys: ['customer_id=7 window_start=2026-11-25T12:05:00Z'] })]);
+    expect(r.verdict).toBe('FAIL');
+    const text = renderText(r);
+    expect(text).toContain('FAIL processed_orders: 1 mismatched (tolerance 0)');
+    expect(text).toContain('processed_orders 42: amount: batch 10.00, stream 10.01');
+    expect(text).toContain('order_summaries missing in stream: customer_id=7 window_start=2026-11-25T12:05:00Z');
+    const markdown = renderMarkdown(r);
+    expect(markdown).toContain('# Validation report 7: FAIL');
+    expect(markdown).toContain('| 42 | amount | `10.00` | `10.01` |');
+    expect(markdown).toContain('| order_summaries | 100 | 100 | 1 | 0 | 0 | FAIL |');
+    expect(markdown).toContain('Not compared: `processed_at`');
+    expect(r.tables.map((t) => t.passed)).toEqual([false, false]);
+  });
+
+  it('escapes pipes in Markdown cells', () => {
+    const r = report([table('processed_orders', { mismatched: 1, samples: [{ key: '1', columns: [{ name: 'reason', batch: 'a|b', stream: null }] }] })]);
+    expect(renderMarkdown(r)).toContain('| 1 | reason | `a\\|b` | *(absent)* |');
+  });
+});
