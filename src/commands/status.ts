@@ -24,7 +24,8 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
   const sources = openStatusSources({ config, cwd: ctx.cwd, logger: ctx.logger });
   const redact = (text: string) => ctx.redactor.redact(text);
   try {
-    if (ctx.json || options.once || !process.stdout.isTTY) {
+    // Ink draws nothing but the last frame when CI is set, so a CI job gets the plain text instead.
+    if (ctx.json || options.once || !process.stdout.isTTY || isCi(process.env)) {
       const snapshot = await collectSnapshot({ config, sources, clock: ctx.clock, redact });
       return { data: snapshot, text: renderSnapshotText(snapshot) };
     }
@@ -47,3 +48,7 @@ export const registerStatus: Register = (program: Command, action) => {
     .option('--interval <duration>', 'how often the TUI refreshes', '2s')
     .action(action(status));
 };
+
+function isCi(env: NodeJS.ProcessEnv): boolean {
+  return env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+}

@@ -32,5 +32,5 @@ describe('stream-migrate demo', () => {
     expect(commands).toContain('rollback:succeeded');
     expect(commands).toContain('cutover:succeeded');
     expect(commands).toContain('cutover:dry-run');
-  });
+  }, 20 * 60_000);
 });

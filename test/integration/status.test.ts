@@ -153,7 +153,8 @@ describe('stream-migrate status', () => {
       }
       throw new Error(`the screen never showed ${pattern}; it shows:\n${screen}`);
     };
-    const command = `cd ${REPO_ROOT} && ./bin/stream-migrate --config ${configFile} status --interval 1s; echo EXIT=$? > ${exitFile}`;
+    // CI=true (as in the CI job) makes the command print plain text: this test is about the interactive screen.
+    const command = `cd ${REPO_ROOT} && env -u CI ./bin/stream-migrate --config ${configFile} status --interval 1s; echo EXIT=$? > ${exitFile}`;
     await exec('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', command]);
     try {
       const overview = await screenWith(/clickhouse\s+UP/);

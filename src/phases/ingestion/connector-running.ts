@@ -193,7 +193,7 @@ export function connectorRunningStep(ctx: PhaseContext, connect: ConnectorRuntim
       if (failures.length > 0) return [{ resource, action: 'update', diff: failures.map((f) => `restart ${f.who} (FAILED: ${f.summary})`).join('\n') }];
       if (!allRunning(status)) return [{ resource, action: 'update', diff: `wait until RUNNING (now ${describeStates(status)})` }];
       const state = snapshotState(await connect.offsets(name));
-      if (state === 'running' || state === 'pending') return [{ resource, action: 'update', diff: 'follow the initial snapshot to its end' }];
+      if (state === 'running') return [{ resource, action: 'update', diff: 'follow the initial snapshot to its end' }];
       return [];
     },
     async apply() {
