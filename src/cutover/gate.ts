@@ -1,4 +1,5 @@
 import { createConnectClient } from '../clients/connect.ts';
+import { lagToRead } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { messageOf } from '../core/errors.ts';
@@ -70,8 +71,7 @@ async function consumerLags(config: Config): Promise<{ group: string; lag: numbe
     const result: { group: string; lag: number }[] = [];
     for (const group of [config.processor.groupId, config.sink.groupId]) {
       if (!groups.has(group)) continue;
-      // A transactional input ends with a commit marker consumers never read: 1 per partition is caught up.
-      const lag = (await admin.groupLag(group)).reduce((n, l) => n + (l.lag > 1n ? Number(l.lag) : 0), 0);
+      const lag = Number(lagToRead(await admin.groupLag(group)));
       result.push({ group, lag });
     }
     return result;

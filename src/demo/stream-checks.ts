@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createClickHouse } from '../clients/clickhouse.ts';
+import { lagToRead } from '../clients/consumer-lag.ts';
 import { withPostgres } from '../clients/postgres.ts';
 import type { Config } from '../config/schema.ts';
 import { CheckFailedError } from '../core/errors.ts';
@@ -8,13 +9,7 @@ import type { Logger } from '../core/logger.ts';
 import { stackPaths } from '../local-stack/paths.ts';
 import { workersDir } from '../local-stack/workers.ts';
 
-type KafkaModule = typeof import('../clients/kafka.ts');
 
-/** Lag of a group over its partitions, ignoring the commit marker that ends a transactional partition. */
-async function groupLag(kafka: KafkaModule, admin: ReturnType<KafkaModule['createKafkaAdmin']>, groupId: string): Promise<bigint> {
-  void kafka;
-  return (await admin.groupLag(groupId)).reduce((n, l) => n + (l.lag > 1n ? l.lag : 0n), 0n);
-}
 
 /**
  * Waits until the stream has caught up with the source: processor and sink have nothing left to
@@ -29,8 +24,8 @@ export async function waitForCatchUp(config: Config, timeoutMs: number): Promise
   try {
     while (Date.now() - started < timeoutMs) {
       const [processorLag, sinkLag, sourceLive, streamRows] = await Promise.all([
-        groupLag(kafka, admin, config.processor.groupId),
-        groupLag(kafka, admin, config.sink.groupId),
+        admin.groupLag(config.processor.groupId).then(lagToRead),
+        admin.groupLag(config.sink.groupId).then(lagToRead),
         withPostgres(config.source, 'source', async (c) =>
           Number(
             (

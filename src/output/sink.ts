@@ -1,5 +1,6 @@
 import { createClickHouse, pingClickHouse, type ClickHouse, type ClickHouseSettings } from '../clients/clickhouse.ts';
 import type { CommitOffset, ConsumedRecord, KafkaAdmin, KafkaConsumer, KafkaProducer } from '../clients/kafka.ts';
+import { reportLagByTopic } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { DependencyError, isRetriable, messageOf, StreamMigrateError } from '../core/errors.ts';
@@ -81,7 +82,7 @@ export async function runSink(options: SinkOptions): Promise<SinkSummary> {
   );
   const admin = kafka.createKafkaAdmin(settings, `sink-${options.instanceId}-admin`, { retries: 3 });
   const producer = kafka.createProducer(settings, `sink-${options.instanceId}-dlq`);
-  const lag = setInterval(() => void reportLag(admin, groupId, counters.lag), 5_000);
+  const lag = setInterval(() => void reportLagByTopic(admin, groupId, counters.lag), 5_000);
   const deps: SessionDeps = { kafka, options, groupId, counters, totals, ch, producer };
   try {
     let failures = 0;
@@ -441,13 +442,3 @@ function sinkMetrics(metrics: Metrics): SinkCounters {
   };
 }
 
-async function reportLag(admin: KafkaAdmin, groupId: string, gauge: (value: number, labels?: Labels) => void): Promise<void> {
-  try {
-    const lags = await admin.groupLag(groupId);
-    const byTopic = new Map<string, bigint>();
-    for (const l of lags) byTopic.set(l.topic, (byTopic.get(l.topic) ?? 0n) + l.lag);
-    for (const [topic, lag] of byTopic) gauge(Number(lag), { topic });
-  } catch {
-    // Lag is best effort: the next tick tries again.
-  }
-}

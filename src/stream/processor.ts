@@ -7,6 +7,7 @@ import type {
   PartitionReader,
   TransactionalProducer,
 } from '../clients/kafka.ts';
+import { reportLagByTopic } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { CheckFailedError, DependencyError, messageOf } from '../core/errors.ts';
@@ -80,7 +81,7 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
     });
     // Fences an earlier incarnation of this worker and aborts the transaction it left open.
     await producer.init();
-    const lag = setInterval(() => void reportLag(admin, config.processor.groupId, counters.lag), 5_000);
+    const lag = setInterval(() => void reportLagByTopic(admin, config.processor.groupId, counters.lag), 5_000);
     try {
       let failures = 0;
       while (!options.signal.aborted) {
@@ -412,16 +413,6 @@ async function checkTopology(admin: KafkaAdmin, topics: StreamTopics): Promise<n
   return expected;
 }
 
-async function reportLag(admin: KafkaAdmin, groupId: string, gauge: (value: number, labels?: Readonly<Record<string, string>>) => void): Promise<void> {
-  try {
-    const lags = await admin.groupLag(groupId);
-    const byTopic = new Map<string, bigint>();
-    for (const l of lags) byTopic.set(l.topic, (byTopic.get(l.topic) ?? 0n) + l.lag);
-    for (const [topic, lag] of byTopic) gauge(Number(lag), { topic });
-  } catch {
-    // Lag is best effort: the next tick tries again.
-  }
-}
 
 interface ProcessorCounters {
   recordsIn(by?: number, labels?: Readonly<Record<string, string>>): void;

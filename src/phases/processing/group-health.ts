@@ -1,3 +1,4 @@
+import { lagToRead } from '../../clients/consumer-lag.ts';
 import type { KafkaAdmin } from '../../clients/kafka.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 
@@ -12,8 +13,7 @@ export async function groupHealth(admin: KafkaAdmin, groupId: string, maxLag: nu
   while (Date.now() < deadline) {
     const group = (await admin.listGroups()).find((g) => g.groupId === groupId);
     const lags = await admin.groupLag(groupId);
-    // A transactional input ends with a commit marker a consumer never reads: 1 per partition is caught up.
-    const lag = lags.reduce((n, l) => n + (l.lag > 1n ? l.lag : 0n), 0n);
+    const lag = lagToRead(lags);
     last = `group ${groupId} is ${group?.state ?? 'absent'}, lag ${lag}`;
     if (group?.state.toUpperCase() === 'STABLE' && (lag <= BigInt(maxLag) || (previousLag !== undefined && lag < previousLag))) {
       return `${groupId} Stable, lag ${lag}${previousLag !== undefined && lag > BigInt(maxLag) ? ' and falling' : ''}`;
