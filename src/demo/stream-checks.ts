@@ -70,11 +70,10 @@ export async function measureRecovery(config: Config, cwd: string, logger: Logge
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
     logger.info(`processor worker w1 (pid ${pid}) killed with SIGKILL; waiting for the restarted worker to commit`);
-    // The dead worker's committed position can still move for an instant; look for progress past it.
-    const baseline = before > (await committed()) ? before : await committed();
+    // A dead worker commits nothing, so any progress past `before` is the restarted worker's.
     while (Date.now() - killedAt < 120_000) {
       await new Promise((r) => setTimeout(r, 100));
-      if ((await committed()) > baseline) return { killedPid: pid, secondsToFirstCommit: (Date.now() - killedAt) / 1000 };
+      if ((await committed()) > before) return { killedPid: pid, secondsToFirstCommit: (Date.now() - killedAt) / 1000 };
     }
     return undefined;
   } finally {
