@@ -153,6 +153,9 @@ describe('stream-migrate status', () => {
       }
       throw new Error(`the screen never showed ${pattern}; it shows:\n${screen}`);
     };
+    // The Streams view shows rates for the pipeline's topics, so they must exist whatever ran before.
+    const infrastructure = await runCli(['phase', 'run', 'infrastructure']);
+    expect(infrastructure.exitCode, infrastructure.stderr).toBe(0);
     // CI=true (as in the CI job) makes the command print plain text: this test is about the interactive screen.
     const command = `cd ${REPO_ROOT} && env -u CI ./bin/stream-migrate --config ${configFile} status --interval 1s; echo EXIT=$? > ${exitFile}`;
     await exec('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', command]);
