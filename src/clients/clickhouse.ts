@@ -3,7 +3,7 @@
  * no query parameters (values are inlined through `quote`), JSONEachRow in and out, UInt64 read
  * as strings, Decimal sent as JSON numbers.
  */
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../config/schema.ts';
 import { DependencyError, messageOf } from '../core/errors.ts';
 
@@ -25,6 +25,9 @@ export function createClickHouse(settings: ClickHouseSettings, database = settin
     password: settings.password ?? '',
     database,
     request_timeout: 60_000,
+    // Callers turn failures into one-line errors; the client's own multi-line ERROR logs would
+    // duplicate them (and scribble over the status TUI).
+    log: { level: ClickHouseLogLevel.OFF },
     // Lets ISO-8601 timestamps with a zone in; 18.16 rejects most newer settings, this one it knows.
     clickhouse_settings: { date_time_input_format: 'best_effort' },
   });
@@ -63,7 +66,13 @@ function clickhouseError(settings: ClickHouseSettings, what: string, error: unkn
       cause: error,
     });
   }
-  // 18.16's error text does not match the client's parser, so the code is read from the message.
+  const missing = /Table (\S+) doesn't exist|Database (\S+) doesn't exist/.exec(message);
+  if (missing) {
+    return new Error(`ClickHouse has no ${missing[1] ? `table ${missing[1]}` : `database ${missing[2]}`}: run \`stream-migrate phase run output\``, { cause: error });
+  }
+  // 18.16's error text does not match the client's parser, so the code and text are read from the message.
   const code = /Code: (\d+)/.exec(message)?.[1];
-  return new Error(`ClickHouse ${what} failed${code ? ` (code ${code})` : ''}: ${message.split('\n')[0]}`, { cause: error });
+  const firstLine = message.split('\n')[0] ?? '';
+  const text = /e\.displayText\(\) = (?:DB::Exception: )?(.*?)(?:, e\.what\(\) = .*)?$/.exec(firstLine)?.[1] ?? firstLine;
+  return new Error(`ClickHouse ${what} failed${code ? ` (code ${code})` : ''}: ${text}`, { cause: error });
 }

@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClickHouse, type ClickHouse } from '../clients/clickhouse.ts';
 import { createConnectClient } from '../clients/connect.ts';
 import { createKafkaAdmin, type KafkaAdmin } from '../clients/kafka.ts';
 import { createPostgresPool, unreachable } from '../clients/postgres.ts';
@@ -14,7 +12,6 @@ import { workerStatus } from '../local-stack/workers.ts';
 import { withTimeout, type PhaseRunDbRow, type StatusSources, type ValidationReportDbRow } from './snapshot.ts';
 
 /** Written by the cutover issue; read lazily so `status` works in builds without it. */
-const GATE_MODULE = new URL('../cutover/gate.ts', import.meta.url);
 
 export interface StatusSourcesOptions {
   readonly config: Config;
@@ -31,7 +28,7 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
   const services = new Map(localServices({ config, paths, logger }).map((s) => [s.name, s]));
   let kafka: KafkaAdmin | undefined;
   let warehouse: pg.Pool | undefined;
-  let clickhouse: ClickHouseClient | undefined;
+  let clickhouse: ClickHouse | undefined;
   const kafkaAdmin = (): KafkaAdmin => (kafka ??= createKafkaAdmin(config.kafka, 'status', { retries: 0 }));
   const pool = (): pg.Pool => (warehouse ??= createPostgresPool(config.warehouse, 2, 'stream-migrate-status'));
   const queryWarehouse = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
@@ -41,7 +38,7 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
       throw warehouseError(config, error);
     }
   };
-  const ch = (): ClickHouseClient => (clickhouse ??= clickhouseReader(config.clickhouse));
+  const ch = (): ClickHouse => (clickhouse ??= createClickHouse(config.clickhouse));
   const connect = createConnectClient(config.connect, { retry: { retries: 0, initialDelayMs: 100, maxDelayMs: 100 } });
 
   return {
@@ -61,15 +58,7 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
       listGroups: () => kafkaAdmin().listGroups(),
     },
     connect: { status: (name) => connect.status(name) },
-    clickhouse: {
-      async query<T>(sql: string): Promise<T[]> {
-        try {
-          return await (await ch().query({ query: sql, format: 'JSONEachRow' })).json<T>();
-        } catch (error) {
-          throw clickhouseQueryError(config.clickhouse.url, error);
-        }
-      },
-    },
+    clickhouse: { query: <T>(sql: string) => ch().query<T>(sql) },
     async latestPhaseRuns() {
       return queryWarehouse<PhaseRunDbRow & pg.QueryResultRow>(
         'SELECT DISTINCT ON (phase) phase, status, started_at, finished_at, actor FROM stream_migrate.phase_runs ORDER BY phase, started_at DESC, id DESC',
@@ -90,10 +79,9 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
       );
     },
     async gate() {
-      if (!fs.existsSync(fileURLToPath(GATE_MODULE))) return undefined;
-      const module = (await import(GATE_MODULE.href)) as { gatherGate?: unknown };
-      if (typeof module.gatherGate !== 'function') return undefined;
-      return (module.gatherGate as (ctx: { config: Config; cwd: string }) => Promise<unknown>)({ config, cwd });
+      // Loaded on demand: the gate pulls in the Connect and Kafka clients.
+      const { gatherGate } = await import('../cutover/gate.ts');
+      return gatherGate({ config });
     },
     async close() {
       const closing = [kafka?.close(), warehouse?.end(), clickhouse?.close()].filter((p): p is Promise<void> => p !== undefined);
@@ -103,31 +91,6 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
   };
 }
 
-/**
- * A read-only ClickHouse client of its own, because the shared adapter's client logs every
- * failed request to the console, which would scribble over the TUI while ClickHouse is down.
- */
-function clickhouseReader(settings: Config['clickhouse']): ClickHouseClient {
-  return createClient({
-    url: settings.url,
-    username: settings.username,
-    password: settings.password ?? '',
-    database: settings.database,
-    request_timeout: 10_000,
-    log: { level: ClickHouseLogLevel.OFF },
-  });
-}
-
-/** One line that says what to do: a missing output table means the output phase has not run. */
-function clickhouseQueryError(url: string, error: unknown): Error {
-  const message = messageOf(error);
-  const missing = /Table (\S+) doesn't exist|Database (\S+) doesn't exist/.exec(message);
-  if (missing) return new Error(`ClickHouse has no ${missing[1] ? `table ${missing[1]}` : `database ${missing[2]}`}: run \`stream-migrate phase run output\``, { cause: error });
-  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|Timeout/i.test(message)) return new Error(`ClickHouse at ${url} is unreachable: ${message}`, { cause: error });
-  const code = /Code: (\d+)/.exec(message)?.[1];
-  const text = /e\.displayText\(\) = (?:DB::Exception: )?(.*?)(?:, e\.what\(\) = .*)?$/.exec(message.split('\n')[0] ?? '')?.[1] ?? message;
-  return new Error(`ClickHouse query failed${code ? ` (code ${code})` : ''}: ${text}`, { cause: error });
-}
 
 /**
  * SQL errors keep their message (status only reads, so it never migrates the state schema
