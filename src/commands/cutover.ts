@@ -1,28 +1,12 @@
 import type { Command } from 'commander';
-import type pg from 'pg';
 import { ConflictError, UsageError } from '../core/errors.ts';
 import { CutoverDecisions } from '../cutover/decisions.ts';
 import { CUTOVER_LOCK, gatePolicy, observeGate } from '../cutover/gate.ts';
 import { evaluateGate } from '../cutover/policy.ts';
-import { openStateStore, type StateStore } from '../state/state-store.ts';
+import { withTryAdvisoryLock } from '../state/advisory-lock.ts';
+import { openStateStore } from '../state/state-store.ts';
 import type { CommandContext, CommandResult } from './context.ts';
 import type { Register } from './registry.ts';
-
-/** Holds the cutover lock for `fn`; `held` is false when another cutover or rollback has it. */
-async function withCutoverLock<T>(store: StateStore, fn: (held: boolean) => Promise<T>): Promise<T> {
-  const client: pg.PoolClient = await store.pool.connect();
-  try {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [CUTOVER_LOCK]);
-    const held = rows[0]?.locked === true;
-    try {
-      return await fn(held);
-    } finally {
-      if (held) await client.query('SELECT pg_advisory_unlock(hashtext($1))', [CUTOVER_LOCK]);
-    }
-  } finally {
-    client.release();
-  }
-}
 
 /**
  * Evaluates the cutover gate and, when it holds and this is not a dry run, retires the batch
@@ -32,7 +16,7 @@ export async function cutover(options: { readonly dryRun: boolean }, ctx: Comman
   const { config } = ctx.loaded();
   const store = await openStateStore(config.warehouse);
   try {
-    return await withCutoverLock(store, async (held) => {
+    return await withTryAdvisoryLock(store.pool, CUTOVER_LOCK, async (held) => {
       const decisions = new CutoverDecisions(store.pool);
       const before = await decisions.state();
       const gate = evaluateGate(await observeGate(config, store, !held, ctx.clock.now()), gatePolicy(config));
@@ -72,7 +56,7 @@ export async function rollback(options: { readonly reason?: string }, ctx: Comma
   const { config } = ctx.loaded();
   const store = await openStateStore(config.warehouse);
   try {
-    return await withCutoverLock(store, async (held) => {
+    return await withTryAdvisoryLock(store.pool, CUTOVER_LOCK, async (held) => {
       if (!held) throw new ConflictError('another cutover or rollback is in progress; wait for it and run rollback again');
       const decisions = new CutoverDecisions(store.pool);
       const before = await decisions.state();

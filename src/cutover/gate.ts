@@ -5,6 +5,7 @@ import { parseDuration } from '../core/duration.ts';
 import { messageOf } from '../core/errors.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { openStateStore } from '../state/state-store.ts';
+import { ValidationReports } from '../state/validation-reports.ts';
 import { streamTopics } from '../stream/topics.ts';
 import { CutoverDecisions, type MigrationState } from './decisions.ts';
 import { evaluateGate, type GateInput, type GatePolicy, type GateResult, type Observed, type ReportSummary } from './policy.ts';
@@ -24,7 +25,7 @@ export function gatePolicy(config: Config): GatePolicy {
 
 /** Reads every fact the gate needs, concurrently; a fact that cannot be read is an error, never a pass. */
 export async function observeGate(config: Config, store: StateStore, otherChangeInProgress: boolean, now = new Date()): Promise<GateInput> {
-  const [reports, connector, lags] = await Promise.all([observe(() => recentReports(store, 20)), observe(() => connectorStatus(config)), observe(() => consumerLags(config))]);
+  const [reports, connector, lags] = await Promise.all([observe(() => new ValidationReports(store.pool).latest(20)), observe(() => connectorStatus(config)), observe(() => consumerLags(config))]);
   const newest = reports.ok ? reports.value[0] : undefined;
   const deadLetterGrowth = await observe(() => deadLettersSince(config, newest?.createdAt ?? new Date(0)));
   return { reports, connector, lags, deadLetterGrowth, otherChangeInProgress, now };
@@ -49,13 +50,6 @@ async function observe<T>(read: () => Promise<T>): Promise<Observed<T>> {
   }
 }
 
-async function recentReports(store: StateStore, limit: number): Promise<readonly ReportSummary[]> {
-  const { rows } = await store.pool.query<{ id: string; verdict: 'PASS' | 'FAIL'; window_from: Date; window_to: Date; created_at: Date }>(
-    'SELECT id, verdict, window_from, window_to, created_at FROM stream_migrate.validation_reports ORDER BY created_at DESC, id DESC LIMIT $1',
-    [limit],
-  );
-  return rows.map((r) => ({ id: Number(r.id), verdict: r.verdict, windowFrom: r.window_from, windowTo: r.window_to, createdAt: r.created_at }));
-}
 
 async function connectorStatus(config: Config): Promise<{ name: string; state: string; tasks: { id: number; state: string }[] }> {
   const status = await createConnectClient(config.connect).status(config.connector.name);

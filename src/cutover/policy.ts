@@ -1,12 +1,8 @@
 import { formatDuration } from '../core/duration.ts';
+import type { ValidationReportSummary } from '../state/validation-reports.ts';
 
-export interface ReportSummary {
-  readonly id: number;
-  readonly verdict: 'PASS' | 'FAIL';
-  readonly windowFrom: Date;
-  readonly windowTo: Date;
-  readonly createdAt: Date;
-}
+/** A validation report as the gate judges it (what the reports repository returns). */
+export type ReportSummary = ValidationReportSummary;
 
 /** A fact the gate needs, or why it could not be read (a tool error fails its check, it does not pass it). */
 export type Observed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };

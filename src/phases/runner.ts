@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ConflictError, DependencyError, messageOf, type ExitCode } from '../core/errors.ts';
 import type { AuditLog } from '../state/audit-log.ts';
+import { withTryAdvisoryLock } from '../state/advisory-lock.ts';
 import { PhaseRuns } from '../state/phase-runs.ts';
 import type { Phase, PhaseContext, PlannedChange, StepReport } from './phase.ts';
 
@@ -66,25 +67,16 @@ export interface StateAccess {
  * because finished steps plan no change. One run per phase at a time (an advisory lock).
  */
 export async function runPhase(phase: Phase, ctx: PhaseContext, state: StateAccess, actor: string): Promise<RunResult> {
-  const lockClient = await state.pool.connect();
   const runs = new PhaseRuns(state.pool);
-  try {
-    const lockKey = `stream-migrate:phase:${phase.name}`;
-    const { rows } = await lockClient.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [lockKey]);
-    if (!rows[0]?.locked) {
+  return withTryAdvisoryLock(state.pool, `stream-migrate:phase:${phase.name}`, async (held) => {
+    if (!held) {
       const other = await runs.running(phase.name);
       const who = other ? ` (started by ${other.actor} at ${other.startedAt.toISOString()})` : '';
       throw new ConflictError(`phase ${phase.name} is already running${who}; wait for it to finish, then run it again`);
     }
-    try {
-      await runs.failInterrupted(phase.name);
-      return await runLocked(phase, ctx, state, runs, actor);
-    } finally {
-      await lockClient.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
-    }
-  } finally {
-    lockClient.release();
-  }
+    await runs.failInterrupted(phase.name);
+    return runLocked(phase, ctx, state, runs, actor);
+  });
 }
 
 async function runLocked(phase: Phase, ctx: PhaseContext, state: StateAccess, runs: PhaseRuns, actor: string): Promise<RunResult> {
