@@ -1,6 +1,7 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { sleep } from '../core/time.ts';
 
 /** True when `pid` is alive and its command line mentions `marker` (guards against pid reuse). */
 export function isOurProcess(pid: number, marker: string): boolean {
@@ -101,9 +102,6 @@ export function isPortFree(port: number): Promise<boolean> {
   });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Polls `probe` until it resolves or `timeoutMs` passes; rethrows the last probe error on timeout. */
 export async function waitFor<T>(probe: () => Promise<T>, timeoutMs: number, intervalMs = 250, stillAlive?: () => boolean): Promise<T> {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DependencyError, messageOf } from '../core/errors.ts';
 import { formatDuration } from '../core/duration.ts';
+import { withTimeout } from '../core/time.ts';
 import { clickhouseService } from './clickhouse-service.ts';
 import { connectService } from './connect-service.ts';
 import { kafkaService } from './kafka-service.ts';
@@ -136,18 +137,3 @@ export async function stackStatus(ctx: ServiceContext, services = localServices(
   );
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}

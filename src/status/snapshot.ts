@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { formatDuration } from '../core/duration.ts';
 import { messageOf } from '../core/errors.ts';
+import { withTimeout } from '../core/time.ts';
 import { formatMoney, parseMoney } from '../domain/money.ts';
 import type { ConnectClient, ConnectorState } from '../clients/connect.ts';
 import type { ClickHouse } from '../clients/clickhouse.ts';
@@ -292,21 +293,6 @@ async function section<T>(sources: StatusSources, name: string, fn: () => Promis
 }
 
 /** Rejects after `ms` without cancelling `promise` (its late result is dropped or reused by `once`). */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${formatDuration(ms)}`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 function oneLine(text: string): string {
   const first = text.split('\n')[0] ?? '';

@@ -9,7 +9,8 @@ import type { Logger } from '../core/logger.ts';
 import { stackPaths, SERVICE_NAMES } from '../local-stack/paths.ts';
 import { localServices, stackStatus } from '../local-stack/stack.ts';
 import { workerStatus } from '../local-stack/workers.ts';
-import { withTimeout, type PhaseRunDbRow, type StatusSources, type ValidationReportDbRow } from './snapshot.ts';
+import { withTimeout } from '../core/time.ts';
+import { type PhaseRunDbRow, type StatusSources, type ValidationReportDbRow } from './snapshot.ts';
 
 /** Written by the cutover issue; read lazily so `status` works in builds without it. */
 

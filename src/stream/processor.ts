@@ -13,6 +13,7 @@ import { parseDuration } from '../core/duration.ts';
 import { CheckFailedError, DependencyError, messageOf } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
+import { sleep } from '../core/time.ts';
 import { compileRules, type CompiledRules } from '../domain/rules.ts';
 import { decodeCustomer, decodeOrder, decodeProduct } from './cdc-decode.ts';
 import { deadLetter } from './dead-letter.ts';
@@ -20,7 +21,7 @@ import { OutputBuffer } from './output-buffer.ts';
 import { OrderState, type Emission } from './order-state.ts';
 import { decodeProcessed, decodeRouted, encodeEmission, encodeRouted, type RestoredOrder, type RoutedChange } from './records.ts';
 import { InMemoryTables } from './reference-tables.ts';
-import { copartitionedTopics, partitionForCustomer, streamTopics, type StreamTopics } from './topics.ts';
+import { checkStreamTopology, partitionForCustomer, streamTopics, type StreamTopics } from './topics.ts';
 
 type KafkaModule = typeof import('../clients/kafka.ts');
 
@@ -73,7 +74,7 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
   const totals = { recordsIn: 0, recordsOut: 0, deadLettered: 0, transactions: 0 };
   let producer: TransactionalProducer | undefined;
   try {
-    const partitions = await checkTopology(admin, topics);
+    const partitions = await checkStreamTopology(admin, topics);
     producer = kafka.createTransactionalProducer(settings, {
       transactionalId: `${config.processor.groupId}.${options.instanceId}`,
       transactionTimeoutMs: durationMs(config.processor.transactionTimeout),
@@ -393,27 +394,6 @@ async function restoreStage2(kafka: KafkaModule, settings: KafkaSettings, topic:
   return [...latest.values()].filter((r): r is RestoredOrder => r !== null);
 }
 
-/** The co-partitioned topics must exist with one partition count: partition p of each is task p. */
-async function checkTopology(admin: KafkaAdmin, topics: StreamTopics): Promise<number> {
-  const names = [...copartitionedTopics(topics), topics.customers, topics.products, topics.deadLetter];
-  const described = await admin.describeTopics(names);
-  const missing = names.filter((n) => !described.some((d) => d.name === n));
-  if (missing.length > 0) {
-    throw new CheckFailedError(`missing topics ${missing.join(', ')}; run \`stream-migrate phase run infrastructure\` first`);
-  }
-  const counts = new Map(described.map((d) => [d.name, d.partitions]));
-  const copartitioned = copartitionedTopics(topics);
-  const expected = counts.get(topics.orders) ?? 0;
-  const mismatched = copartitioned.filter((n) => counts.get(n) !== expected);
-  if (mismatched.length > 0) {
-    throw new CheckFailedError(
-      `topics ${mismatched.map((n) => `${n} (${counts.get(n)})`).join(', ')} must have as many partitions as ${topics.orders} (${expected}); set them equal in topics and run \`phase run infrastructure\``,
-    );
-  }
-  return expected;
-}
-
-
 interface ProcessorCounters {
   recordsIn(by?: number, labels?: Readonly<Record<string, string>>): void;
   recordsOut(by?: number, labels?: Readonly<Record<string, string>>): void;
@@ -449,12 +429,3 @@ function durationMs(text: string): number {
   return parseDuration(text) ?? 0;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}

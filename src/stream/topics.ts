@@ -1,4 +1,6 @@
+import type { TopicAdmin } from '../clients/kafka.ts';
 import type { Config } from '../config/schema.ts';
+import { CheckFailedError } from '../core/errors.ts';
 
 /** The topics the stream processor reads and writes, named once. */
 export interface StreamTopics {
@@ -39,4 +41,24 @@ export function copartitionedTopics(topics: StreamTopics): readonly string[] {
 /** The task (partition) that owns a customer's state and outputs. */
 export function partitionForCustomer(customerId: number, partitions: number): number {
   return ((customerId % partitions) + partitions) % partitions;
+}
+
+/**
+ * The stream's topics exist and the co-partitioned ones share one partition count (partition p of
+ * each is task p); returns that count, the number of tasks.
+ */
+export async function checkStreamTopology(admin: Pick<TopicAdmin, 'describeTopics'>, topics: StreamTopics): Promise<number> {
+  const copartitioned = copartitionedTopics(topics);
+  const names = [...copartitioned, topics.customers, topics.products, topics.deadLetter];
+  const counts = new Map((await admin.describeTopics(names)).map((d) => [d.name, d.partitions]));
+  const missing = names.filter((n) => !counts.has(n));
+  if (missing.length > 0) throw new CheckFailedError(`missing topics ${missing.join(', ')}; run \`stream-migrate phase run infrastructure\` first`);
+  const expected = counts.get(topics.orders) ?? 0;
+  const mismatched = copartitioned.filter((n) => counts.get(n) !== expected);
+  if (mismatched.length > 0) {
+    throw new CheckFailedError(
+      `topics ${mismatched.map((n) => `${n} (${counts.get(n)})`).join(', ')} must have as many partitions as ${topics.orders} (${expected}); set them equal in topics and run \`phase run infrastructure\``,
+    );
+  }
+  return expected;
 }

@@ -2,7 +2,7 @@ import type { KafkaAdmin } from '../../clients/kafka.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 import { stackPaths } from '../../local-stack/paths.ts';
 import { ensureWorkers, readDesired, supervisorPid, workerStatus, type DesiredWorkers } from '../../local-stack/workers.ts';
-import { copartitionedTopics, streamTopics } from '../../stream/topics.ts';
+import { checkStreamTopology, copartitionedTopics, streamTopics } from '../../stream/topics.ts';
 import type { Phase, PhaseContext, PhaseStep } from '../phase.ts';
 import { groupHealth } from './group-health.ts';
 
@@ -14,15 +14,8 @@ function topologyStep(ctx: PhaseContext, admin: KafkaAdmin): PhaseStep {
     apply: async () => 'nothing to change',
     async verify() {
       const topics = streamTopics(ctx.config);
-      const names = copartitionedTopics(topics);
-      const described = await admin.describeTopics(names);
-      const counts = new Map(described.map((d) => [d.name, d.partitions]));
-      const missing = names.filter((n) => !counts.has(n));
-      if (missing.length > 0) throw new CheckFailedError(`missing topics ${missing.join(', ')}; run \`stream-migrate phase run infrastructure\``);
-      const expected = counts.get(topics.orders);
-      const odd = names.filter((n) => counts.get(n) !== expected);
-      if (odd.length > 0) throw new CheckFailedError(`${odd.join(', ')} must have ${expected} partitions like ${topics.orders}; fix topics and run phase infrastructure`);
-      return `${names.length} co-partitioned topics, ${expected} tasks`;
+      const tasks = await checkStreamTopology(admin, topics);
+      return `${copartitionedTopics(topics).length} co-partitioned topics, ${tasks} tasks`;
     },
   };
 }
