@@ -13,7 +13,6 @@ import { registerStatus } from './commands/status.ts';
 import { registerWorkers } from './commands/workers.ts';
 import { registerCutover } from './commands/cutover.ts';
 import { registerDemo } from './commands/demo.ts';
-import { registerPlanned } from './commands/planned.ts';
 import { registerValidate } from './commands/validate.ts';
 import type { ActionFactory } from './commands/registry.ts';
 import { StreamMigrateError, messageOf, type ExitCode } from './core/errors.ts';
@@ -82,7 +81,6 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerBatch(program, action);
   registerValidate(program, action);
   registerStatus(program, action);
-  registerPlanned(program, action);
   return program;
 }
 

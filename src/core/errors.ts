@@ -41,11 +41,6 @@ export class ConfigError extends StreamMigrateError {
   readonly retriable = false;
 }
 
-/** A command that DESIGN.md names but this build does not provide yet. */
-export class NotImplementedError extends UsageError {
-  override readonly code = 'NOT_IMPLEMENTED';
-}
-
 /** PostgreSQL, Kafka, Kafka Connect or ClickHouse could not be reached or did not come up. */
 export class DependencyError extends StreamMigrateError {
   readonly code = 'DEPENDENCY_UNREACHABLE';

@@ -8,7 +8,7 @@ import { openStateStore } from '../state/state-store.ts';
 import { ValidationReports } from '../state/validation-reports.ts';
 import { streamTopics } from '../stream/topics.ts';
 import { CutoverDecisions, type MigrationState } from './decisions.ts';
-import { evaluateGate, type GateInput, type GatePolicy, type GateResult, type Observed, type ReportSummary } from './policy.ts';
+import { evaluateGate, type GateInput, type GatePolicy, type GateResult, type Observed } from './policy.ts';
 
 export const CUTOVER_LOCK = 'stream-migrate:cutover';
 

@@ -1,5 +1,5 @@
 import { createClickHouse, pingClickHouse, type ClickHouse, type ClickHouseSettings } from '../clients/clickhouse.ts';
-import type { CommitOffset, ConsumedRecord, KafkaAdmin, KafkaConsumer, KafkaProducer } from '../clients/kafka.ts';
+import type { CommitOffset, ConsumedRecord, KafkaConsumer, KafkaProducer } from '../clients/kafka.ts';
 import { reportLagByTopic } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';

@@ -6,7 +6,6 @@
  */
 import type { Config } from '../config/schema.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
-import { formatDuration } from '../core/duration.ts';
 import { messageOf } from '../core/errors.ts';
 import { withTimeout } from '../core/time.ts';
 import { formatMoney, parseMoney } from '../domain/money.ts';

@@ -1,7 +1,6 @@
 import type {
   CommitOffset,
   ConsumedRecord,
-  KafkaAdmin,
   KafkaConsumer,
   KafkaSettings,
   PartitionReader,

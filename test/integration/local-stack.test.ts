@@ -112,7 +112,7 @@ describe('the command line edge', () => {
     }
   });
 
-  it('lists every command in --help and refuses unbuilt ones with exit 2', async () => {
+  it('lists every command in --help and refuses an unknown one with exit 2', async () => {
     const help = await runCli(['--help']);
     for (const name of ['dev', 'demo', 'phase', 'batch', 'validate', 'cutover', 'rollback', 'status', 'processor', 'load']) {
       expect(help.stdout).toContain(`  ${name}`);
