@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalInt, canonicalMoney, canonicalRow, canonicalTimestamp, canonicalValue, md5Hex, md5Slice, parseScaled } from './canonical.ts';
+import { TABLE_SPECS } from './tables.ts';
+import { canonicalInt, canonicalMoney, canonicalRow, canonicalTimestamp, canonicalValue, md5Hex, md5Slice, parseScaled, rowHash, rowHashSum } from './canonical.ts';
 
 describe('canonical forms: the same text from either engine', () => {
   it('money: PostgreSQL numeric text and ClickHouse toString(Decimal) agree to two places', () => {
@@ -58,6 +59,30 @@ describe('canonical forms: the same text from either engine', () => {
     // Both engines answer -8070080442485551184 for 'abc' (checked on the local stack).
     expect(md5Slice('abc')).toBe(-8070080442485551184n);
     expect(md5Slice('a')).toBe(BigInt.asIntN(64, 0x0cc175b9c0f1b6a8n));
+  });
+
+  it('a processed_orders row has exactly this canonical text (key first, spec column order)', () => {
+    const spec = TABLE_SPECS.processed_orders;
+    const columns = [...spec.key, ...spec.columns];
+    const values = ['1001', '7', 'GOLD', '12', 'electronics', '2', '100.00', '10.00', '9.00', '99.00', 'PAID', '2026-11-25T12:00:00Z'];
+    expect(canonicalRow(columns, values)).toBe('1001|7|4:GOLD|12|11:electronics|2|100.00|10.00|9.00|99.00|4:PAID|2026-11-25T12:00:00Z');
+  });
+
+  it('the first-pass sum does not let two rows swapping a value cancel out (a sum of the column would)', () => {
+    const spec = TABLE_SPECS.processed_orders;
+    const columns = [...spec.key, ...spec.columns];
+    const row = (id: string, final: string) => canonicalRow(columns, [id, '7', 'GOLD', '12', 'books', '1', '100.00', '10.00', '0.00', final, 'PAID', '2026-11-25T12:00:00Z']);
+    const batch = [row('1', '90.00'), row('2', '95.00')];
+    const swapped = [row('1', '95.00'), row('2', '90.00')];
+    expect(rowHashSum(swapped)).not.toBe(rowHashSum(batch));
+    // Order does not matter, and the sum stays within 64 bits.
+    expect(rowHashSum([...batch].reverse())).toBe(rowHashSum(batch));
+    expect(rowHashSum(batch) < 2n ** 64n).toBe(true);
+  });
+
+  it('rowHash is md5Slice read unsigned (ClickHouse reinterpretAsUInt64 of the same bytes)', () => {
+    expect(rowHash('abc')).toBe(0x900150983cd24fb0n);
+    expect(BigInt.asIntN(64, rowHash('abc'))).toBe(md5Slice('abc'));
   });
 
   it('parseScaled reads exact sums from both engines', () => {

@@ -21,6 +21,16 @@ export function md5Slice(text: string): bigint {
   return BigInt.asIntN(64, BigInt(`0x${md5Hex(text).slice(0, 16)}`));
 }
 
+/** A row's 64-bit hash as the first pass sums it: the same 8 bytes as md5Slice, unsigned. */
+export function rowHash(text: string): bigint {
+  return BigInt.asUintN(64, md5Slice(text));
+}
+
+/** The first pass's fingerprint of a set of rows: their hashes summed modulo 2^64 (commutative, so scan order is irrelevant). */
+export function rowHashSum(texts: readonly string[]): bigint {
+  return BigInt.asUintN(64, texts.reduce((sum, t) => sum + rowHash(t), 0n));
+}
+
 export function md5Hex(text: string): string {
   return createHash('md5').update(text, 'utf8').digest('hex');
 }

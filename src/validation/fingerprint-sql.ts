@@ -2,12 +2,11 @@
  * Every SQL statement `validate` sends, for both engines, generated from the table specs. The two
  * dialects must compute the SAME numbers and the SAME text for the same rows:
  *
- * - bucket ids and key weights with integer arithmetic whose intermediates stay below 2^52
- *   (tables.ts), with truncating `%` in both;
- * - first-pass fingerprints as exact sums: PostgreSQL sums bigint/numeric into numeric (no
- *   overflow), ClickHouse sums into Decimal128 (its Int64 sums wrap silently and 18.16 has no
- *   Int128), all returned as text so no JSON number loses digits;
- * - the canonical row text of canonical.ts, hashed with MD5 on both sides, only in drill-down.
+ * - bucket ids with integer arithmetic whose intermediates stay below 2^52 (tables.ts), with
+ *   truncating `%` in both;
+ * - the canonical row text of canonical.ts, hashed with MD5 on both sides: per bucket, a row count
+ *   and the sum modulo 2^64 of each row's 64-bit hash (first pass); per row, the whole MD5
+ *   (drill-down). Sums are returned as text so no JSON number loses digits.
  *
  * ClickHouse 18.16 takes no query parameters, so values are inlined: numbers we computed, and text
  * through `quote`. Names are inlined too and must be plain identifiers.
@@ -19,7 +18,7 @@
  */
 import { quote } from '../clients/clickhouse.ts';
 import { UsageError } from '../core/errors.ts';
-import { assertNever, type ColumnKind } from './canonical.ts';
+import { assertNever } from './canonical.ts';
 import type { ColumnSpec, TableSpec } from './tables.ts';
 
 export type StreamRead = 'final' | 'view';
@@ -37,15 +36,10 @@ export interface EpochWindow {
   readonly toSec: number;
 }
 
-/** The per-table choices of the first pass: bucket count and the dictionaries of dictionary columns. */
+/** The per-table choice of the first pass: how many buckets the keys are spread over. */
 export interface FirstPassPlan {
   readonly buckets: number;
-  /** Column name → its distinct stream values (code = index + 1); absent when the column has too many (then MD5). */
-  readonly dictionaries: ReadonlyMap<string, readonly string[]>;
 }
-
-/** A dictionary column with more distinct values than this falls back to an MD5 slice. */
-export const MAX_DICTIONARY = 256;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -118,65 +112,26 @@ function pgOrderBy(spec: TableSpec): string {
 
 export interface Fingerprint {
   readonly name: string;
-  /** Decimal places of the exact sum (0 for integers, 2 for money). */
-  readonly scale: number;
+  /** `exact`: an integer both engines compute exactly; `mod64`: a sum reduced modulo 2^64 (ClickHouse's UInt64 sum wraps, PostgreSQL's numeric sum is reduced by the caller). */
+  readonly reduce: 'exact' | 'mod64';
   readonly pg: string;
   readonly ch: string;
 }
 
 /**
- * The first-pass fingerprints of a bucket: the row count, one exact sum per compared column, and
- * one key-weighted sum of an integer column (so that values swapped between two rows of a bucket
- * show). Every sum is exact in both engines and cheap where it matters (PostgreSQL):
- * - ints reduced modulo 2^31 − 1 first, so ClickHouse's Int64 sum cannot wrap;
- * - money summed as it is: numeric in PostgreSQL, Decimal(38,2) in ClickHouse;
- * - timestamps as epoch seconds (ClickHouse sums UInt32 into UInt64);
- * - dictionary text as its 1-based index in the stream's distinct values, 0 when absent
- *   (PostgreSQL CASE, ClickHouse indexOf): exact, no hash, unknown batch values show;
- * - other text as an MD5 slice modulo 2^31 − 1 (the only per-row hash of the first pass; used for
- *   fraud_alerts.reason, a table of few rows).
- * Measured on 10M rows, PostgreSQL 15 with JIT, one process: scan 1.5 s, each CASE +1.0 s, each
- * numeric sum +0.7 s, epoch seconds +2.2 s; a key-weighted numeric product would add 2.6 s,
- * which is why the weighted term multiplies integers.
+ * The first-pass fingerprints of a bucket: the row count, and the sum modulo 2^64 of a 64-bit hash
+ * of each row's canonical text (the first 8 bytes of its MD5, big-endian; key and every compared
+ * column). A sum is commutative, so the engines may scan rows in any order; and because each row
+ * contributes a hash of all its values together, two rows that swap a value change the sum
+ * (sums of column values would not: the swap cancels). PostgreSQL sums the signed bigint slices
+ * into an exact numeric, reduced here; ClickHouse sums the unsigned slices in UInt64, which wraps:
+ * both are the same residue modulo 2^64.
  */
-export function fingerprints(spec: TableSpec, plan: FirstPassPlan): readonly Fingerprint[] {
-  const list: Fingerprint[] = [{ name: 'rows', scale: 0, pg: 'count(*)::text', ch: 'toString(count())' }];
-  for (const c of spec.columns) {
-    const name = identifier(c.name);
-    const dictionary = plan.dictionaries.get(c.name);
-    if (c.kind === 'text' && c.dictionary && dictionary) {
-      const pgCase = dictionary.length === 0 ? '0' : `CASE ${name} ${dictionary.map((v, i) => `WHEN ${pgQuote(v)} THEN ${i + 1}`).join(' ')} ELSE 0 END`;
-      const chCode = dictionary.length === 0 ? 'toUInt64(0)' : `indexOf([${dictionary.map(quote).join(', ')}], ${name})`;
-      list.push({ name: c.name, scale: 0, pg: `sum(${pgCase})::text`, ch: `toString(sum(${chCode}))` });
-      continue;
-    }
-    list.push(columnSum(c));
-  }
-  const w = identifier(spec.weighted);
-  list.push({
-    name: `weighted(${spec.weighted})`,
-    scale: 0,
-    pg: `sum((${pgPositiveMod(pgKeyHash(spec), 65_521)}) * (${pgPositiveMod(w, 65_521)}))::text`,
-    ch: `toString(sum((${chPositiveMod(chKeyHash(spec), 65_521)}) * (${chPositiveMod(`toInt64(${w})`, 65_521)})))`,
-  });
-  return list;
-}
-
-function columnSum(c: ColumnSpec): Fingerprint {
-  const name = identifier(c.name);
-  const kind: ColumnKind = c.kind;
-  switch (kind) {
-    case 'int':
-      return { name: c.name, scale: 0, pg: `sum(${name} % 2147483647)::text`, ch: `toString(sum(toInt64(${name}) % toInt64(2147483647)))` };
-    case 'money':
-      return { name: c.name, scale: 2, pg: `sum(${name})::text`, ch: `toString(sum(${name}))` };
-    case 'timestamp':
-      return { name: c.name, scale: 0, pg: `sum(${pgEpoch(name)})::text`, ch: `toString(sum(toUnixTimestamp(${name})))` };
-    case 'text':
-      return { name: c.name, scale: 0, pg: `sum(${pgMd5Slice(name)} % 2147483647)::text`, ch: `toString(sum(${chMd5Slice(name)} % toInt64(2147483647)))` };
-    default:
-      return assertNever(kind);
-  }
+export function fingerprints(spec: TableSpec): readonly Fingerprint[] {
+  return [
+    { name: 'rows', reduce: 'exact', pg: 'count(*)::text', ch: 'toString(count())' },
+    { name: 'row hash sum', reduce: 'mod64', pg: `sum(${pgMd5Slice(pgRowText(spec))})::text`, ch: `toString(sum(${chRowHash(chRowText(spec))}))` },
+  ];
 }
 
 /** A block range of the heap, so that several connections can each aggregate a part (the parts' sums add up). */
@@ -187,7 +142,7 @@ export interface PageRange {
 }
 
 export function pgFirstPassSql(spec: TableSpec, t: SqlTarget, w: EpochWindow, plan: FirstPassPlan, pages?: PageRange): string {
-  const fps = fingerprints(spec, plan).map((f, i) => `${f.pg} AS f${i}`);
+  const fps = fingerprints(spec).map((f, i) => `${f.pg} AS f${i}`);
   const range = pages
     ? ` AND ctid >= '(${int(pages.fromPage)},0)'::tid${pages.toPage === null ? '' : ` AND ctid < '(${int(pages.toPage)},0)'::tid`}`
     : '';
@@ -252,6 +207,8 @@ function chSource(spec: TableSpec, t: SqlTarget): { readonly from: string; reado
 const chWindow = (spec: TableSpec, w: EpochWindow) =>
   `${identifier(spec.eventTime)} >= toDateTime(${int(w.fromSec)}) AND ${identifier(spec.eventTime)} < toDateTime(${int(w.toSec)})`;
 const chMd5Slice = (c: string) => `reinterpretAsInt64(reverse(substring(MD5(${c}), 1, 8)))`;
+/** The same 8 bytes as an unsigned integer, so that ClickHouse's sum wraps modulo 2^64 instead of overflowing a signed type. */
+const chRowHash = (c: string) => `reinterpretAsUInt64(reverse(substring(MD5(${c}), 1, 8)))`;
 
 function chKeyComponent(c: ColumnSpec): string {
   const name = identifier(c.name);
@@ -294,7 +251,7 @@ function chSortable(c: ColumnSpec): string {
 
 export function chFirstPassSql(spec: TableSpec, t: SqlTarget, w: EpochWindow, plan: FirstPassPlan): string {
   const src = chSource(spec, t);
-  const fps = fingerprints(spec, plan).map((f, i) => `${f.ch} AS f${i}`);
+  const fps = fingerprints(spec).map((f, i) => `${f.ch} AS f${i}`);
   return `SELECT toInt64(${chPositiveMod(chKeyHash(spec), plan.buckets)}) AS b, ${fps.join(', ')}
 FROM ${src.from} WHERE ${src.live}${chWindow(spec, w)} GROUP BY b`;
 }
@@ -323,12 +280,6 @@ export function chDetailSql(spec: TableSpec, t: SqlTarget, w: EpochWindow, keys:
 /** Versions stored for the window: an upper bound of the live rows, read without merging (fast). */
 export function chEstimateSql(spec: TableSpec, t: SqlTarget, w: EpochWindow): string {
   return `SELECT toString(count()) AS n FROM ${chStorage(spec, t)} WHERE ${chWindow(spec, w)}`;
-}
-
-/** The distinct values of a dictionary column among the window's stored versions (a superset of the live ones). */
-export function chDictionarySql(spec: TableSpec, t: SqlTarget, w: EpochWindow, column: string): string {
-  const name = identifier(column);
-  return `SELECT DISTINCT ${name} AS v FROM ${chStorage(spec, t)} WHERE is_deleted = 0 AND ${chWindow(spec, w)} ORDER BY v LIMIT ${MAX_DICTIONARY + 1}`;
 }
 
 /**

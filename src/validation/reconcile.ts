@@ -3,10 +3,9 @@
  * (ClickHouse current state), table by table, over one event-time window.
  *
  * 1. Plan: a row estimate from both sides (PostgreSQL's planner, ClickHouse's stored versions)
- *    picks the bucket count (~512 rows a bucket, at most 65 536 buckets); the stream's distinct
- *    tiers, categories and statuses become exact integer codes.
- * 2. First pass, both engines at once: per bucket, the row count and exact integer sums
- *    (fingerprints.ts). PostgreSQL's share runs on several connections over disjoint block ranges
+ *    picks the bucket count (~512 rows a bucket, at most 65 536 buckets).
+ * 2. First pass, both engines at once: per bucket, the row count and the sum modulo 2^64 of a
+ *    64-bit hash of each canonical row (fingerprint-sql.ts). PostgreSQL's share runs on several connections over disjoint block ranges
  *    (its planner will not parallelise a GROUP BY whose group count it overestimates), and the
  *    parts' sums are added here.
  * 3. Drill-down, only into buckets whose fingerprints differ: each side streams (key, MD5 of the
@@ -20,16 +19,14 @@ import type { ClickHouseSettings } from '../clients/clickhouse.ts';
 import { createPostgresPool, unreachable, type PostgresTarget } from '../clients/postgres.ts';
 import { messageOf, StreamMigrateError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { canonicalTimestamp, parseScaled } from './canonical.ts';
+import { canonicalTimestamp } from './canonical.ts';
 import {
   chDetailSql,
-  chDictionarySql,
   chDrillSql,
   chEstimateSql,
   chFirstPassSql,
   chLatencySql,
   fingerprints,
-  MAX_DICTIONARY,
   pgDetailSql,
   pgDrillSql,
   pgEstimateSql,
@@ -37,6 +34,7 @@ import {
   pgPagesSql,
   type EpochWindow,
   type FirstPassPlan,
+  type Fingerprint,
   type PageRange,
   type SortableKey,
   type SqlTarget,
@@ -215,11 +213,13 @@ class Engine {
       timed(() => this.chQuery<Record<string, string | number>>(chFirstPassSql(spec, this.target, w, plan), spec)),
     ]);
     const firstPassMs = performance.now() - pgStarted;
-    const fps = fingerprints(spec, plan);
+    const fps = fingerprints(spec);
     const batch = new Map<number, bigint[]>();
     for (const rows of pgRows) addBuckets(batch, rows, fps);
     const stream = new Map<number, bigint[]>();
     addBuckets(stream, chRows, fps);
+    reduceBuckets(batch, fps);
+    reduceBuckets(stream, fps);
     const differing = differingBuckets(batch, stream);
     const batchRows = totalRows(batch);
     const streamRows = totalRows(stream);
@@ -278,20 +278,13 @@ class Engine {
 
   private async plan(spec: TableSpec): Promise<FirstPassPlan & { readonly pages: number }> {
     const w = this.options.window;
-    const dictionaryColumns = spec.columns.filter((c) => c.dictionary).map((c) => c.name);
-    const [chEstimate, pgPlan, pgPages, ...dictionaries] = await Promise.all([
+    const [chEstimate, pgPlan, pgPages] = await Promise.all([
       this.chQuery<{ n: string }>(chEstimateSql(spec, this.target, w), spec),
       this.pgQuery<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(pgEstimateSql(spec, this.target, w)),
       this.pgQuery<{ pages: string }>(pgPagesSql(spec, this.target)),
-      ...dictionaryColumns.map((c) => this.chQuery<{ v: string }>(chDictionarySql(spec, this.target, w, c), spec)),
     ]);
     const estimate = Math.max(Number(chEstimate[0]?.n ?? 0), Number(pgPlan[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? 0));
-    const dict = new Map<string, readonly string[]>();
-    dictionaryColumns.forEach((c, i) => {
-      const values = (dictionaries[i] ?? []).map((r) => r.v);
-      if (values.length <= MAX_DICTIONARY) dict.set(c, values);
-    });
-    return { buckets: this.options.buckets ?? bucketCount(estimate), dictionaries: dict, pages: Number(pgPages[0]?.pages ?? 0) };
+    return { buckets: this.options.buckets ?? bucketCount(estimate), pages: Number(pgPages[0]?.pages ?? 0) };
   }
 
   private pageRanges(pages: number): readonly (PageRange | null)[] {
@@ -387,13 +380,22 @@ function round(value: number): number {
   return Math.round(value);
 }
 
-function addBuckets(into: Map<number, bigint[]>, rows: readonly Record<string, string | number>[], fps: readonly { readonly scale: number }[]): void {
+function addBuckets(into: Map<number, bigint[]>, rows: readonly Record<string, string | number>[], fps: readonly Fingerprint[]): void {
   for (const row of rows) {
     const bucket = Number(row.b);
-    const values = fps.map((f, i) => parseScaled(String(row[`f${i}`] ?? '0'), f.scale));
+    const values = fps.map((_, i) => BigInt(String(row[`f${i}`] ?? '0')));
     const existing = into.get(bucket);
     if (!existing) into.set(bucket, values);
     else values.forEach((v, i) => (existing[i] = (existing[i] ?? 0n) + v));
+  }
+}
+
+/** Sums kept modulo 2^64 are reduced once all parts are added (PostgreSQL's are exact and signed). */
+export function reduceBuckets(buckets: Map<number, bigint[]>, fps: readonly Fingerprint[]): void {
+  for (const values of buckets.values()) {
+    fps.forEach((f, i) => {
+      if (f.reduce === 'mod64') values[i] = BigInt.asUintN(64, values[i] ?? 0n);
+    });
   }
 }
 

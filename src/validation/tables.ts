@@ -11,12 +11,6 @@ export const OUTPUT_TABLES: readonly OutputTableName[] = ['processed_orders', 'o
 export interface ColumnSpec {
   readonly name: string;
   readonly kind: ColumnKind;
-  /**
-   * A text column with few distinct values (tiers, statuses, categories): in the first pass it is
-   * encoded as its index in the stream side's list of distinct values (an exact code on both
-   * sides) instead of an MD5 per row, which PostgreSQL pays dearly for.
-   */
-  readonly dictionary?: boolean;
 }
 
 export interface TableSpec {
@@ -28,13 +22,11 @@ export interface TableSpec {
   readonly eventTime: string;
   /** Output columns left out of the comparison, and why. */
   readonly excluded: readonly { readonly name: string; readonly why: string }[];
-  /** The integer column the key-weighted fingerprint multiplies (catches values swapped between rows of a bucket). */
-  readonly weighted: string;
   /** The stream's storage table holds source_ts and ingested_at (end-to-end latency). */
   readonly latency: boolean;
 }
 
-const col = (name: string, kind: ColumnKind, dictionary = false): ColumnSpec => (dictionary ? { name, kind, dictionary } : { name, kind });
+const col = (name: string, kind: ColumnKind): ColumnSpec => ({ name, kind });
 const PROCESSING_TIME = 'processing timestamp: when each pipeline wrote the row, different by nature';
 
 export const TABLE_SPECS: Readonly<Record<OutputTableName, TableSpec>> = {
@@ -43,20 +35,19 @@ export const TABLE_SPECS: Readonly<Record<OutputTableName, TableSpec>> = {
     key: [col('order_id', 'int')],
     columns: [
       col('customer_id', 'int'),
-      col('customer_tier', 'text', true),
+      col('customer_tier', 'text'),
       col('product_id', 'int'),
-      col('product_category', 'text', true),
+      col('product_category', 'text'),
       col('quantity', 'int'),
       col('amount', 'money'),
       col('discount', 'money'),
       col('tax', 'money'),
       col('final_amount', 'money'),
-      col('status', 'text', true),
+      col('status', 'text'),
       col('created_at', 'timestamp'),
     ],
     eventTime: 'created_at',
     excluded: [{ name: 'processed_at', why: PROCESSING_TIME }],
-    weighted: 'customer_id',
     latency: true,
   },
   order_summaries: {
@@ -65,16 +56,14 @@ export const TABLE_SPECS: Readonly<Record<OutputTableName, TableSpec>> = {
     columns: [col('window_end', 'timestamp'), col('order_count', 'int'), col('total_amount', 'money'), col('total_final_amount', 'money')],
     eventTime: 'window_start',
     excluded: [],
-    weighted: 'order_count',
     latency: false,
   },
   fraud_alerts: {
     name: 'fraud_alerts',
     key: [col('order_id', 'int')],
-    columns: [col('customer_id', 'int'), col('final_amount', 'money'), col('severity', 'text', true), col('reason', 'text'), col('created_at', 'timestamp')],
+    columns: [col('customer_id', 'int'), col('final_amount', 'money'), col('severity', 'text'), col('reason', 'text'), col('created_at', 'timestamp')],
     eventTime: 'created_at',
     excluded: [{ name: 'alerted_at', why: PROCESSING_TIME }],
-    weighted: 'customer_id',
     latency: false,
   },
 };
@@ -93,8 +82,6 @@ export function parseTables(list: string | undefined): { readonly tables: readon
 /** 2^31 − 1: keeps every product of a reduced value and a multiplier below 2^63 in both engines. */
 export const HASH_PRIME = 2_147_483_647n;
 export const HASH_MULTIPLIER = 1_000_003n;
-/** The weighted fingerprint multiplies key hash and column, each modulo this prime (products below 2^32). */
-export const WEIGHT_PRIME = 65_521n;
 
 /** A key component as the integer the bucket arithmetic uses: ints as they are, timestamps as epoch seconds, text as an MD5 slice. */
 export function keyComponent(kind: ColumnKind, canonical: string): bigint {
@@ -127,10 +114,6 @@ export function positiveMod(x: bigint, m: bigint): bigint {
 
 export function bucketOf(hash: bigint, buckets: number): number {
   return Number(positiveMod(hash, BigInt(buckets)));
-}
-
-export function weightOf(hash: bigint): bigint {
-  return positiveMod(hash, WEIGHT_PRIME);
 }
 
 /** Rows a first-pass bucket aims at: small enough that drilling into one is cheap, few enough buckets to ship. */

@@ -6,15 +6,15 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, type ClickHouse } from '../../src/clients/clickhouse.ts';
 import { connectPostgres } from '../../src/clients/postgres.ts';
-import { loadConfig } from '../../src/config/load.ts';
 import { migrateClickHouse } from '../../src/output/clickhouse-migrations.ts';
 import { openStateStore } from '../../src/state/state-store.ts';
 import { ValidationReports } from '../../src/state/validation-reports.ts';
 import { reconcile, type ReconcileResult, type TableResult } from '../../src/validation/reconcile.ts';
 import type { StreamRead } from '../../src/validation/fingerprint-sql.ts';
 import { jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { testConfig, writeTestConfig } from './test-env.ts';
 
-const { config } = loadConfig({ cwd: REPO_ROOT });
+const { config } = testConfig();
 const id = `${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 /** This file's own warehouse schema and ClickHouse database: nobody else's rows, any test order. */
 const SCHEMA = `it_validate_${id}`;
@@ -253,6 +253,30 @@ describe('validate: batch (PostgreSQL) against stream (ClickHouse current state)
     for (const t of r.tables) expect([t.buckets.count, t.buckets.differing], t.name).toEqual([64, 0]);
   });
 
+  it('two rows of one bucket swapping their final amounts FAIL, both keys mismatched (sums of the column would cancel)', async () => {
+    const [a, b] = [data.orders[60]!, data.orders[61]!];
+    expect(a.final_amount).not.toBe(b.final_amount);
+    await ch.insert('processed_orders_versions', [chOrder({ ...a, final_amount: b.final_amount }), chOrder({ ...b, final_amount: a.final_amount })]);
+    try {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-validate-'));
+      const cli = await runCli(['validate', '--from', '2026-11-20T00:00:00Z', '--to', '2026-11-20T01:00:00Z', '--tables', 'processed_orders', '--batch-schema', SCHEMA, '--stream-database', DATABASE, '--out', out, '--json']);
+      expect(cli.exitCode, cli.stderr).toBe(1);
+      const report = jsonOf<{ verdict: string; tables: { mismatched: number; buckets: { count: number; differing: number }; samples: { key: string; columns: { name: string; batch: string; stream: string }[] }[] }[] }>(cli);
+      expect(report.verdict).toBe('FAIL');
+      const po = report.tables[0]!;
+      expect([po.buckets.count, po.buckets.differing, po.mismatched]).toEqual([1, 1, 2]);
+      expect(po.samples.map((s) => [s.key, s.columns]).sort()).toEqual(
+        [
+          [a.order_id, [{ name: 'final_amount', batch: a.final_amount, stream: b.final_amount }]],
+          [b.order_id, [{ name: 'final_amount', batch: b.final_amount, stream: a.final_amount }]],
+        ].sort(),
+      );
+    } finally {
+      // Newer versions with the batch's values again, so the tests below start from identical outputs.
+      await ch.insert('processed_orders_versions', [chOrder(a), chOrder(b)]);
+    }
+  });
+
   describe('with differences injected', () => {
     const o = (i: number) => data.orders[i]!;
     let finalResult: ReconcileResult;
@@ -381,7 +405,7 @@ describe('validate: the settle margin and unreachable databases', () => {
   it('exits 3, not 1, when ClickHouse is unreachable', async () => {
     const port = await closedPort();
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-validate-'));
-    fs.writeFileSync(path.join(cwd, 'stream-migrate.yaml'), `clickhouse:\n  url: http://127.0.0.1:${port}\n`);
+    writeTestConfig(cwd, { clickhouse: { url: `http://127.0.0.1:${port}` } });
     const cli = await runCli(['validate', '--from', '2026-11-20T00:00:00Z', '--to', '2026-11-20T01:00:00Z', '--json'], { cwd });
     expect(cli.exitCode, cli.stderr).toBe(3);
     expect(cli.stderr).toMatch(/ClickHouse at http:\/\/127\.0\.0\.1:\d+ is unreachable/);
