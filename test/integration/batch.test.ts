@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres } from '../../src/clients/postgres.ts';
 import { BATCH_LOAD_LOCK } from '../../src/batch-legacy/load.ts';
 import { runBatch } from '../../src/batch-legacy/run-batch.ts';
-import { loadConfig } from '../../src/config/load.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { Redactor } from '../../src/core/redactor.ts';
 import { ensureDemoSchema } from '../../src/source/demo-schema.ts';
 import { openStateStore } from '../../src/state/state-store.ts';
-import { BIN, jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { BIN, jsonOf, runCli } from './cli.ts';
+import { testConfig, writeTestConfig } from './test-env.ts';
 
 interface BatchJson {
   runId: number;
@@ -30,7 +30,7 @@ interface BatchJson {
   exitCode: number | null;
 }
 
-const { config } = loadConfig({ cwd: REPO_ROOT });
+const { config } = testConfig();
 const DAY_MS = 86_400_000;
 const tag = `it-batch-${process.pid}-${randomInt(1e9)}`;
 
@@ -135,10 +135,10 @@ async function batchRuns(): Promise<{ id: number; status: string; mode: string; 
   return rows;
 }
 
-/** A working directory whose stream-migrate.yaml holds only `yaml` (the rest are the local-stack defaults). */
+/** A working directory whose stream-migrate.yaml is the test stack's configuration with `yaml` merged over it. */
 function workdir(yaml: string): string {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-batch-'));
-  fs.writeFileSync(path.join(cwd, 'stream-migrate.yaml'), yaml);
+  writeTestConfig(cwd, yaml);
   return cwd;
 }
 

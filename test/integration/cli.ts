@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { REPO_ROOT, TEST_HOME } from './test-env.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { REPO_ROOT, TEST_HOME };
 export const BIN = path.join(REPO_ROOT, 'bin', 'stream-migrate');
 
 export interface CliRun {
@@ -11,10 +11,13 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs the real binary, as a user would, and never throws on a non-zero exit. */
+/**
+ * Runs the real binary, as a user would, and never throws on a non-zero exit. It runs in TEST_HOME
+ * (the test stack's configuration) unless the test gives its own working directory.
+ */
 export async function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
   const result = await execa(BIN, [...args], {
-    cwd: options.cwd ?? REPO_ROOT,
+    cwd: options.cwd ?? TEST_HOME,
     env: { ...process.env, ...options.env },
     reject: false,
     timeout: options.timeoutMs ?? 120_000,

@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPostgres } from '../../src/clients/postgres.ts';
-import { loadConfig } from '../../src/config/load.ts';
 import { openStateStore } from '../../src/state/state-store.ts';
-import { jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { jsonOf, runCli } from './cli.ts';
+import { testConfig, writeTestConfig } from './test-env.ts';
 
-const { config } = loadConfig({ cwd: REPO_ROOT });
+const { config } = testConfig();
 const admin = { url: config.warehouse.url.replace(/\/warehouse$/, '/postgres') };
 const database = `sm_it_cutover_${process.pid}_${Date.now() % 1_000_000}`;
 const warehouseUrl = config.warehouse.url.replace(/\/warehouse$/, `/${database}`);
@@ -22,7 +22,7 @@ interface GateJson {
 beforeAll(async () => {
   await withPostgres(admin, 'admin', (c) => c.query(`CREATE DATABASE ${database}`));
   cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-cutover-'));
-  fs.writeFileSync(path.join(cwd, 'stream-migrate.yaml'), `warehouse:\n  url: ${warehouseUrl}\n`);
+  writeTestConfig(cwd, { warehouse: { url: warehouseUrl } });
 });
 
 afterAll(async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { jsonOf, runCli } from './cli.ts';
 
 /**
- * The README's first command, end to end on the real local stack: phases, workload, batch,
+ * The README's first command, end to end on the test stack (run in TEST_HOME, so the user's own
+ * migration state is untouched): phases, workload, batch,
  * three PASS reports, the gate and the cutover; then the batch job's crontab line is a no-op
  * until rollback brings it back, and the audit log holds each decision.
  */

@@ -1,12 +1,76 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
 import { runCli } from './cli.ts';
+import { fingerprintChanges, fingerprintState, type StateFingerprint } from './state-fingerprint.ts';
+import { REPO_ROOT, TEST_HOME, testConfig, userConfig } from './test-env.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The user's migration state as it was before this run (see user-state.test.ts). */
+    userStateBefore: StateFingerprint;
+  }
+}
 
 /**
- * Integration tests talk to the real local stack. Start it (or reuse it when already up) once
- * per run through the real command; a cold machine installs packages and jars here.
+ * Integration tests run on a local stack of their own, in TEST_HOME on the test configuration's
+ * ports, started (or reused when already up) once per run through the real `dev up`; a cold
+ * machine installs packages and jars here. The user's state is fingerprinted before the run and
+ * compared after it: a test that reached the user's stack fails the run.
  */
-export default async function setup(): Promise<void> {
-  const run = await runCli(['dev', 'up'], { timeoutMs: 20 * 60_000 });
-  if (run.exitCode !== 0) {
-    throw new Error(`stream-migrate dev up failed (exit ${run.exitCode}):\n${run.stderr}\n${run.stdout}`);
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  testConfig(); // writes TEST_HOME/stream-migrate.yaml and refuses a configuration that shares an endpoint with the user's
+  const before = await fingerprintState(userConfig(), REPO_ROOT);
+  project.provide('userStateBefore', before);
+
+  await withLock(path.join(TEST_HOME, 'dev-up.lock'), async () => {
+    const run = await runCli(['dev', 'up'], { timeoutMs: 20 * 60_000 });
+    if (run.exitCode !== 0) {
+      throw new Error(`stream-migrate dev up (in ${TEST_HOME}) failed (exit ${run.exitCode}):\n${run.stderr}\n${run.stdout}`);
+    }
+  });
+
+  return async () => {
+    const changes = fingerprintChanges(before, await fingerprintState(userConfig(), REPO_ROOT));
+    if (changes.length > 0) {
+      throw new Error(`the test run changed the user's migration state (REPO_ROOT/.stream-migrate and its stack):\n${changes.join('\n')}`);
+    }
+  };
+}
+
+/**
+ * Runs `fn` while holding `file`, so test runs started at the same time in one checkout do not
+ * both start the test stack's services. A lock whose holder died is taken over.
+ */
+async function withLock(file: string, fn: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + 25 * 60_000;
+  for (;;) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+      if (!Number.isInteger(holder) || !alive(holder)) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${file} is held by process ${holder}; remove it if that is not a test run`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  try {
+    await fn();
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

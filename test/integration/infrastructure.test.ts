@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdmin, type KafkaAdmin } from '../../src/clients/kafka.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { jsonOf, runCli } from './cli.ts';
+import { testConfig, writeTestConfig } from './test-env.ts';
 
-const { config } = loadConfig({ cwd: REPO_ROOT });
+const { config } = testConfig();
 const suffix = `${process.pid}-${Date.now()}`;
 const compacted = `stream-migrate.it-${suffix}-compacted`;
 const events = `stream-migrate.it-${suffix}-events`;
@@ -24,8 +24,8 @@ interface RunJson {
 /** A working directory whose configuration declares two extra topics of this test run. */
 function workspace(partitions: number): string {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-infra-'));
-  fs.writeFileSync(
-    path.join(cwd, 'stream-migrate.yaml'),
+  writeTestConfig(
+    cwd,
     [
       'topics:',
       `  ${compacted}: { partitions: ${partitions}, replicationFactor: 1, configs: { cleanup.policy: compact, min.compaction.lag.ms: "60000" } }`,

@@ -4,7 +4,6 @@ import { createConnectClient } from '../../src/clients/connect.ts';
 import { Kafka, logLevel } from 'kafkajs';
 import { createKafkaAdmin, type KafkaAdmin, type PartitionOffset } from '../../src/clients/kafka.ts';
 import { withPostgres } from '../../src/clients/postgres.ts';
-import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { CheckFailedError, DependencyError } from '../../src/core/errors.ts';
@@ -20,9 +19,9 @@ import { replicationSlotStep } from '../../src/phases/ingestion/replication-slot
 import { lazySqlClient } from '../../src/phases/ingestion/sql.ts';
 import type { PhaseContext, PlannedChange } from '../../src/phases/phase.ts';
 import { ensureDemoSchema } from '../../src/source/demo-schema.ts';
-import { REPO_ROOT } from './cli.ts';
+import { TEST_HOME, testConfig } from './test-env.ts';
 
-const { config: base } = loadConfig({ cwd: REPO_ROOT });
+const { config: base } = testConfig();
 const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 const TABLES = ['public.orders', 'public.customers', 'public.products'];
 
@@ -65,7 +64,7 @@ function contextFor(config: Config): PhaseContext & { recorded: Recorded } {
     logger,
     clock: systemClock,
     options: { prune: false },
-    cwd: REPO_ROOT,
+    cwd: TEST_HOME,
     configFile: undefined,
     progress: {
       update: (label, done, total) => void recorded.progress.push({ label, done, total }),

@@ -12,10 +12,9 @@ import {
   type OutgoingRecord,
   type TopicAssignment,
 } from '../../src/clients/kafka.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { REPO_ROOT } from './cli.ts';
+import { testConfig } from './test-env.ts';
 
-const { config } = loadConfig({ cwd: REPO_ROOT });
+const { config } = testConfig();
 const kafka = config.kafka;
 const unique = (what: string): string => `it-kreader-${what}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const text = (b: Buffer | null): string | null => (b === null ? null : b.toString('utf8'));

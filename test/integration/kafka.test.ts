@@ -8,10 +8,9 @@ import {
   type KafkaAdmin,
   type KafkaConsumer,
 } from '../../src/clients/kafka.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { REPO_ROOT } from './cli.ts';
+import { testConfig } from './test-env.ts';
 
-const { config } = loadConfig({ cwd: REPO_ROOT });
+const { config } = testConfig();
 const kafka = config.kafka;
 const unique = (what: string): string => `it-kafka-${what}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { withPostgres } from '../../src/clients/postgres.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { BIN, jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { BIN, jsonOf, runCli } from './cli.ts';
+import { TEST_HOME, testConfig, writeTestConfig } from './test-env.ts';
 
 interface LoadJson {
   requestedRate: number;
@@ -19,7 +19,7 @@ interface LoadJson {
   seed: number;
 }
 
-const { config } = loadConfig({ cwd: REPO_ROOT });
+const { config } = testConfig();
 
 // Other tests and people write orders to the same source database at the same time, so every
 // assertion is about rows inside this run's window, and counts are lower bounds.
@@ -76,7 +76,7 @@ describe('stream-migrate load', () => {
   });
 
   it('stops on Ctrl-C and still reports what it did', async () => {
-    const child = execa(BIN, ['load', '--rate', '200', '--duration', '60s', '--json'], { cwd: REPO_ROOT, reject: false });
+    const child = execa(BIN, ['load', '--rate', '200', '--duration', '60s', '--json'], { cwd: TEST_HOME, reject: false });
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     child.kill('SIGINT');
     const result = await child;
@@ -104,7 +104,7 @@ describe('stream-migrate load', () => {
 
   it('says which database is unreachable (exit 3)', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-load-'));
-    fs.writeFileSync(path.join(cwd, 'stream-migrate.yaml'), 'source:\n  url: postgresql://postgres@127.0.0.1:1/source\n');
+    writeTestConfig(cwd, 'source:\n  url: postgresql://postgres@127.0.0.1:1/source\n');
     const refused = await runCli(['load', '--rate', '100', '--duration', '2s'], { cwd });
     expect(refused.exitCode, refused.stderr).toBe(2);
     expect(refused.stderr).toContain('source is not the local stack');

@@ -5,15 +5,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClickHouse } from '../../src/clients/clickhouse.ts';
 import { withPostgres } from '../../src/clients/postgres.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { jsonOf, runCli } from './cli.ts';
+import { testConfig, writeTestConfig } from './test-env.ts';
 
-const { config } = loadConfig({ cwd: REPO_ROOT });
+const { config } = testConfig();
 
 interface StatusJson {
   services: { name: string; healthy: boolean; endpoint: string; detail: string; pid: number | null }[];
 }
 
+// `dev` commands run in TEST_HOME: the test stack, never the user's.
 describe('the local stack', () => {
   it('reports all four services healthy through `dev status --json`', async () => {
     const run = await runCli(['dev', 'status', '--json']);
@@ -73,12 +74,12 @@ describe('the local stack', () => {
   });
 
   it('refuses to start over a taken port with exit 3 naming the key that changes it', async () => {
-    // A fresh working directory has no pid files, so the running stack's ports count as taken.
+    // A fresh working directory has no pid files, so the running test stack's ports count as taken.
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-ports-'));
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as net.AddressInfo).port;
-    fs.writeFileSync(path.join(cwd, 'stream-migrate.yaml'), `dev:\n  ports: { clickhouseHttp: ${port} }\n`);
+    writeTestConfig(cwd, `dev:\n  ports: { clickhouseHttp: ${port} }\n`);
     try {
       const run = await runCli(['dev', 'up'], { cwd });
       expect(run.exitCode).toBe(3);
@@ -93,7 +94,7 @@ describe('the local stack', () => {
 describe('the command line edge', () => {
   it('exits 2 with the key path for an invalid configuration file', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-cfg-'));
-    fs.writeFileSync(path.join(cwd, 'stream-migrate.yaml'), 'kafka:\n  brokers: localhost\n');
+    writeTestConfig(cwd, 'kafka:\n  brokers: localhost\n');
     const run = await runCli(['config', 'show'], { cwd });
     expect(run.exitCode).toBe(2);
     expect(run.stderr.trim()).toMatch(/^error: .*stream-migrate\.yaml: kafka\.brokers: expected array/);
@@ -102,7 +103,7 @@ describe('the command line edge', () => {
 
   it('never prints a secret in `config show`, text or JSON', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-secret-'));
-    fs.writeFileSync(path.join(cwd, 'stream-migrate.yaml'), 'clickhouse:\n  password: "${env:SM_TEST_CH_PW}"\nconnect:\n  password: literal-connect-pw\n');
+    writeTestConfig(cwd, 'clickhouse:\n  password: "${env:SM_TEST_CH_PW}"\nconnect:\n  password: literal-connect-pw\n');
     for (const args of [['config', 'show'], ['config', 'show', '--json']]) {
       const run = await runCli(args, { cwd, env: { SM_TEST_CH_PW: 'very-secret-ch-pw' } });
       expect(run.exitCode).toBe(0);

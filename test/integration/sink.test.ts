@@ -14,7 +14,6 @@ import {
   type KafkaProducer,
   type OutgoingRecord,
 } from '../../src/clients/kafka.ts';
-import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
@@ -24,9 +23,10 @@ import { duplicateKeysSql } from '../../src/output/clickhouse-sql.ts';
 import { runSink, type SinkOptions, type SinkSummary } from '../../src/output/sink.ts';
 import type { OutputTable, SinkTopics } from '../../src/output/sink-rows.ts';
 import { processedKey, summaryKey } from '../../src/stream/records.ts';
-import { jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { jsonOf, runCli } from './cli.ts';
+import { testConfig, writeTestConfig } from './test-env.ts';
 
-const { config: baseConfig } = loadConfig({ cwd: REPO_ROOT });
+const { config: baseConfig } = testConfig();
 const config: Config = { ...baseConfig, sink: { ...baseConfig.sink, batchWait: '100ms', retryMax: '1s' } };
 const PARTITIONS = 3;
 const suffix = (): string => `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -386,19 +386,19 @@ describe('the ClickHouse sink against the local stack', () => {
     );
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'it-sink-'));
-    fs.writeFileSync(path.join(dir, 'stream-migrate.yaml'), `clickhouse:\n  database: ${database}\n`);
+    writeTestConfig(dir, { clickhouse: { database } });
     const again = await runCli(['sink', 'migrate', '--json'], { cwd: dir });
     expect(again.exitCode).toBe(0);
     expect(jsonOf(again)).toEqual({ database, applied: [], alreadyApplied: 6 });
 
     const fresh = `${database}_cli`;
     cleanup.push({ topics: { processedOrders: '', orderSummaries: '', fraudAlerts: '' }, deadLetterTopic: '', database: fresh, groupId: '' });
-    fs.writeFileSync(path.join(dir, 'stream-migrate.yaml'), `clickhouse:\n  database: ${fresh}\n`);
+    writeTestConfig(dir, { clickhouse: { database: fresh } });
     const first = await runCli(['sink', 'migrate'], { cwd: dir });
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toMatch(new RegExp(`ClickHouse ${fresh}: applied 0001_processed_orders_versions.sql, .*0006_fraud_alerts_view.sql; 0 already applied`));
 
-    fs.writeFileSync(path.join(dir, 'stream-migrate.yaml'), `clickhouse:\n  url: http://127.0.0.1:9\n  database: ${fresh}\n`);
+    writeTestConfig(dir, { clickhouse: { url: 'http://127.0.0.1:9', database: fresh } });
     const unreachable = await runCli(['sink', 'migrate'], { cwd: dir });
     expect(unreachable.exitCode).toBe(3);
     expect(unreachable.stderr).toMatch(/^error: ClickHouse at http:\/\/127\.0\.0\.1:9 is unreachable: .*stream-migrate dev up/m);

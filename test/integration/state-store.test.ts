@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { withPostgres } from '../../src/clients/postgres.ts';
-import { loadConfig } from '../../src/config/load.ts';
 import { readMigrations } from '../../src/state/migrator.ts';
 import { openStateStore } from '../../src/state/state-store.ts';
-import { jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { jsonOf, runCli } from './cli.ts';
+import { testConfig, writeTestConfig } from './test-env.ts';
 
-const { config } = loadConfig({ cwd: REPO_ROOT });
+const { config } = testConfig();
 const admin = { url: config.warehouse.url.replace(/\/warehouse$/, '/postgres') };
 
 /** A brand-new database per test, so "first start" really is the first. */
@@ -29,7 +29,7 @@ describe('the control-plane state store', () => {
       const os = await import('node:os');
       const path = await import('node:path');
       const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-state-'));
-      fs.writeFileSync(path.join(cwd, 'stream-migrate.yaml'), yaml);
+      writeTestConfig(cwd, yaml);
       const runs = await Promise.all([1, 2, 3, 4].map(() => runCli(['audit', '--json'], { cwd, env })));
       for (const run of runs) expect(run.exitCode, run.stderr).toBe(0);
       const appliedBy = runs.map((r) => jsonOf<{ migrationsApplied: string[] }>(r).migrationsApplied);

@@ -6,13 +6,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from '../../src/clients/clickhouse.ts';
-import { loadConfig } from '../../src/config/load.ts';
 import { migrateClickHouse } from '../../src/output/clickhouse-migrations.ts';
 import { SECTION_NAMES, type StatusSnapshot } from '../../src/status/snapshot.ts';
-import { jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { BIN, jsonOf, runCli } from './cli.ts';
+import { TEST_HOME, testConfig, writeTestConfig } from './test-env.ts';
 
 const exec = promisify(execFile);
-const { config } = loadConfig({ cwd: REPO_ROOT });
+const { config } = testConfig();
 const id = `${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 const database = `it_status_${id}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-status-'));
@@ -68,7 +68,7 @@ beforeAll(async () => {
   } finally {
     await ch.close();
   }
-  fs.writeFileSync(configFile, `clickhouse:\n  database: ${database}\n`);
+  writeTestConfig(tmp, { clickhouse: { database } });
 });
 
 afterAll(async () => {
@@ -116,8 +116,8 @@ describe('stream-migrate status', () => {
   it('shows services that are down as DOWN and their sections as errors, quickly, and still exits 0', async () => {
     const [pg, kafka, connect, clickhouse, controller, chTcp] = await closedPorts(6);
     const downFile = path.join(tmp, 'down.yaml');
-    fs.writeFileSync(
-      downFile,
+    writeTestConfig(
+      tmp,
       [
         `warehouse: { url: "postgresql://postgres@127.0.0.1:${pg}/warehouse" }`,
         `kafka: { brokers: ["127.0.0.1:${kafka}"] }`,
@@ -125,6 +125,7 @@ describe('stream-migrate status', () => {
         `clickhouse: { url: "http://127.0.0.1:${clickhouse}" }`,
         `dev: { dir: "${path.join(tmp, 'no-stack')}", ports: { postgres: ${pg}, kafka: ${kafka}, kafkaController: ${controller}, connect: ${connect}, clickhouseHttp: ${clickhouse}, clickhouseTcp: ${chTcp} } }`,
       ].join('\n') + '\n',
+      path.basename(downFile),
     );
     const started = Date.now();
     const run = await runCli(['--config', downFile, 'status', '--json'], { timeoutMs: 60_000 });
@@ -157,7 +158,7 @@ describe('stream-migrate status', () => {
     const infrastructure = await runCli(['phase', 'run', 'infrastructure']);
     expect(infrastructure.exitCode, infrastructure.stderr).toBe(0);
     // CI=true (as in the CI job) makes the command print plain text: this test is about the interactive screen.
-    const command = `cd ${REPO_ROOT} && env -u CI ./bin/stream-migrate --config ${configFile} status --interval 1s; echo EXIT=$? > ${exitFile}`;
+    const command = `cd ${TEST_HOME} && env -u CI ${BIN} --config ${configFile} status --interval 1s; echo EXIT=$? > ${exitFile}`;
     await exec('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', command]);
     try {
       const overview = await screenWith(/clickhouse\s+UP/);

@@ -10,7 +10,8 @@ import { compileRules, DEFAULT_RULES, type Tier } from '../../src/domain/rules.t
 import { windowStartFor } from '../../src/domain/windows.ts';
 import { processedKey, summaryKey } from '../../src/stream/records.ts';
 import { streamTopics, type StreamTopics } from '../../src/stream/topics.ts';
-import { BIN, REPO_ROOT } from './cli.ts';
+import { BIN } from './cli.ts';
+import { testConfig, writeTestConfig } from './test-env.ts';
 
 const rules = compileRules(DEFAULT_RULES);
 
@@ -34,8 +35,8 @@ export class StreamFixture {
 
   constructor(readonly id: string, readonly partitions = 3) {
     this.cwd = fs.mkdtempSync(path.join(os.tmpdir(), `sm-${id}-`));
-    fs.writeFileSync(
-      path.join(this.cwd, 'stream-migrate.yaml'),
+    writeTestConfig(
+      this.cwd,
       [
         `connector: { topicPrefix: ${id} }`,
         `processor: { topicPrefix: ${id}-, groupId: ${id}-processor, commitInterval: 100ms, missingReferenceWait: 3s }`,
@@ -257,6 +258,7 @@ function diff(expected: ReturnType<StreamFixture['expected']>, actual: ReturnTyp
   return undefined;
 }
 
+/** The test stack's configuration. */
 export function repoConfig() {
-  return loadConfig({ cwd: REPO_ROOT }).config;
+  return testConfig().config;
 }
