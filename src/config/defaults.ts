@@ -52,6 +52,8 @@ export const DEFAULT_CONFIG = {
     publication: 'create',
     retainedWalWarnBytes: 1024 * 1024 * 1024,
     snapshotTimeout: '10m',
+    signalTable: 'stream_migrate.debezium_signal',
+    snapshotChunkSize: 4096,
     config: {},
   },
   monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59465 },

@@ -89,6 +89,10 @@ export const configSchema = z.strictObject({
     retainedWalWarnBytes: positiveInt,
     /** How long `phase run ingestion` waits for RUNNING and the initial snapshot. */
     snapshotTimeout: duration,
+    /** Debezium's signal table in the source (`schema.table`), made by the ingestion phase; `snapshot` and `dlq replay` write to it. */
+    signalTable: z.string().regex(/^\w+\.\w+$/, 'expected schema.table'),
+    /** Rows per chunk of an incremental snapshot (Debezium's incremental.snapshot.chunk.size). */
+    snapshotChunkSize: positiveInt,
     /** Extra Debezium/Connect properties; they override the generated ones. */
     config: z.record(z.string(), z.string()),
   }),

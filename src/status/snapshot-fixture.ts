@@ -49,8 +49,8 @@ export function brokenStackSnapshot(): StatusSnapshot {
           actor: 'ana@ops',
           createdAt: '2026-11-26T11:30:00.000Z',
           tables: [
-            { name: 'processed_orders', batchRows: 100, streamRows: 98, missingInStream: 2, missingInBatch: 0, mismatched: 0 },
-            { name: 'fraud_alerts', batchRows: 3, streamRows: 3, missingInStream: 0, missingInBatch: 0, mismatched: 0 },
+            { name: 'processed_orders', batchRows: 100, streamRows: 98, missingInStream: 2, missingInBatch: 0, mismatched: 0, samples: [] },
+            { name: 'fraud_alerts', batchRows: 3, streamRows: 3, missingInStream: 0, missingInBatch: 0, mismatched: 0, samples: [] },
           ],
         },
       ],

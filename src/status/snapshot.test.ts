@@ -4,7 +4,9 @@ import type { ServiceName } from '../local-stack/paths.ts';
 import type { ServiceStatus } from '../local-stack/stack.ts';
 import { renderSnapshotText } from './render-text.ts';
 import { brokenStackSnapshot } from './snapshot-fixture.ts';
-import { businessFigures, collectSnapshot, divideHalfEven, isSectionError, ratePerSecond, type StatusSources, type StatusSnapshot } from './snapshot.ts';
+import { businessFigures, divideHalfEven } from './business.ts';
+import { ratePerSecond } from './pipeline.ts';
+import { collectSnapshot, isSectionError, type StatusSources, type StatusSnapshot } from './snapshot.ts';
 
 const { config } = buildConfig({}, undefined, {});
 const never = <T,>(): Promise<T> => new Promise<T>(() => undefined);

@@ -10,9 +10,8 @@ import { stackPaths, SERVICE_NAMES } from '../local-stack/paths.ts';
 import { localServices, stackStatus } from '../local-stack/stack.ts';
 import { workerStatus } from '../local-stack/workers.ts';
 import { withTimeout } from '../core/time.ts';
-import { type PhaseRunDbRow, type StatusSources, type ValidationReportDbRow } from './snapshot.ts';
-
-/** Written by the cutover issue; read lazily so `status` works in builds without it. */
+import type { PhaseRunDbRow, ValidationReportDbRow } from './migration.ts';
+import type { StatusSources } from './snapshot.ts';
 
 export interface StatusSourcesOptions {
   readonly config: Config;
@@ -66,12 +65,14 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
       );
     },
     async latestValidationReports(limit) {
-      // Only the per-table counts leave the database: a report's samples can be large.
+      // Only the per-table counts and the first few samples leave the database: a report's samples can be large.
       return queryWarehouse<ValidationReportDbRow & pg.QueryResultRow>(
         `SELECT r.id, r.window_from, r.window_to, r.verdict, r.elapsed_ms, r.actor, r.created_at,
                 (SELECT coalesce(jsonb_agg(jsonb_build_object(
                           'name', t->'name', 'batchRows', t->'batchRows', 'streamRows', t->'streamRows',
-                          'missingInStream', t->'missingInStream', 'missingInBatch', t->'missingInBatch', 'mismatched', t->'mismatched')), '[]'::jsonb)
+                          'missingInStream', t->'missingInStream', 'missingInBatch', t->'missingInBatch', 'mismatched', t->'mismatched',
+                          'samples', (SELECT coalesce(jsonb_agg(s.value), '[]'::jsonb)
+                                        FROM (SELECT value FROM jsonb_array_elements(CASE WHEN jsonb_typeof(t->'samples') = 'array' THEN t->'samples' ELSE '[]'::jsonb END) LIMIT 3) AS s))), '[]'::jsonb)
                    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.report->'tables') = 'array' THEN r.report->'tables' ELSE '[]'::jsonb END) AS t) AS tables
            FROM stream_migrate.validation_reports r
           ORDER BY r.created_at DESC, r.id DESC
