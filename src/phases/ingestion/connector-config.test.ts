@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildConfig } from '../../config/load.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { buildConnectorConfig, diffConnectorConfig, heartbeatTopic, maskConnectorConfig, providerReference } from './connector-config.ts';
+import { buildConnectorConfig, diffConnectorConfig, heartbeatTopic, maskConnectorConfig, notificationTopic, providerReference } from './connector-config.ts';
 
 const configWith = (document: Record<string, unknown> = {}) => buildConfig(document, undefined, {}).config;
 
@@ -49,6 +49,26 @@ describe('buildConnectorConfig', () => {
     expect(desired['topic.creation.default.partitions']).toBe('1');
     const noTopics = buildConnectorConfig(configWith({ connector: { topicPrefix: 'other' } }));
     expect(noTopics['topic.creation.default.replication.factor']).toBe('-1');
+  });
+
+  it('takes signals from the signal table and sends snapshot notifications to a delete-policy topic of its own', () => {
+    expect(desired).toMatchObject({
+      'signal.enabled.channels': 'source',
+      'signal.data.collection': 'stream_migrate.debezium_signal',
+      'incremental.snapshot.chunk.size': '4096',
+      'incremental.snapshot.watermarking.strategy': 'insert_delete',
+      'notification.enabled.channels': 'sink',
+      'notification.sink.topic.name': '__debezium-notifications.cdc',
+      'topic.creation.groups': 'notifications',
+      'topic.creation.notifications.include': '__debezium-notifications\\.cdc',
+      'topic.creation.notifications.cleanup.policy': 'delete',
+    });
+    expect(notificationTopic({ topicPrefix: 'it1' })).toBe('__debezium-notifications.it1');
+    // The signal table is read from the publication, not captured as a table.
+    expect(desired['table.include.list']).not.toContain('debezium_signal');
+    const custom = buildConnectorConfig(configWith({ connector: { signalTable: 'ops.signals', snapshotChunkSize: 512 } }));
+    expect(custom['signal.data.collection']).toBe('ops.signals');
+    expect(custom['incremental.snapshot.chunk.size']).toBe('512');
   });
 
   it('writes no password when the source needs none', () => {

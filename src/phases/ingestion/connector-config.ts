@@ -18,6 +18,14 @@ export function heartbeatTopic(connector: Pick<ConnectorSettings, 'topicPrefix'>
   return `${HEARTBEAT_TOPIC_PREFIX}.${connector.topicPrefix}`;
 }
 
+/** Debezium's notifications (incremental snapshot started, chunk done, completed) go to this topic, which Connect creates. */
+export const NOTIFICATION_TOPIC_PREFIX = '__debezium-notifications';
+
+/** `__debezium-notifications.cdc` for topic prefix `cdc`: where `snapshot` follows its signal to the end. */
+export function notificationTopic(connector: Pick<ConnectorSettings, 'topicPrefix'>): string {
+  return `${NOTIFICATION_TOPIC_PREFIX}.${connector.topicPrefix}`;
+}
+
 /** Debezium's default topic of a table: `<topic.prefix>.<schema>.<table>`, e.g. `cdc.public.orders`. */
 export function cdcTopic(connector: Pick<ConnectorSettings, 'topicPrefix'>, table: string): string {
   return `${connector.topicPrefix}.${table}`;
@@ -159,6 +167,22 @@ export function buildConnectorConfig(config: Pick<Config, 'source' | 'connector'
     'topic.creation.default.partitions': '1',
     'topic.creation.default.replication.factor': String(replicationFactor),
     'topic.creation.default.cleanup.policy': 'compact',
+    // Incremental snapshots on demand (`snapshot`, `dlq replay`): signals are rows inserted into the
+    // signal table, which the publication carries; Debezium reads it from the WAL and needs no
+    // entry in table.include.list. insert_delete keeps the table from growing by two
+    // watermark rows per chunk.
+    'signal.enabled.channels': 'source',
+    'signal.data.collection': connector.signalTable,
+    'incremental.snapshot.chunk.size': String(connector.snapshotChunkSize),
+    'incremental.snapshot.watermarking.strategy': 'insert_delete',
+    // Notifications carry the signal's id (STARTED, IN_PROGRESS per chunk, COMPLETED): the one
+    // completion signal reachable without JMX. A delete-policy topic of their own, kept a week.
+    'notification.enabled.channels': 'sink',
+    'notification.sink.topic.name': notificationTopic(connector),
+    'topic.creation.groups': 'notifications',
+    'topic.creation.notifications.include': escapeRegex(notificationTopic(connector)),
+    'topic.creation.notifications.cleanup.policy': 'delete',
+    'topic.creation.notifications.retention.ms': String(7 * 24 * 3_600_000),
   };
 
   for (const [key, value] of Object.entries(connector.config)) {

@@ -6,12 +6,13 @@ import { sourcePreflightStep } from './preflight.ts';
 import { publicationStep } from './publication.ts';
 import { replicationRoleStep } from './replication-role.ts';
 import { replicationSlotStep } from './replication-slot.ts';
+import { signalTableStep } from './signal-table.ts';
 import { lazySqlClient } from './sql.ts';
 
 /** Source database prepared, Debezium connector created, snapshot followed, replication slot watched. */
 export const ingestionPhase: Phase = {
   name: 'ingestion',
-  description: 'source preflight, replication role and publication, Debezium connector, snapshot, replication slot',
+  description: 'source preflight, replication role, signal table and publication, Debezium connector, snapshot, replication slot',
   async steps(ctx) {
     const sql = lazySqlClient(ctx.config.source, 'source');
     const connect = createConnectClient(ctx.config.connect);
@@ -22,6 +23,7 @@ export const ingestionPhase: Phase = {
       steps: [
         sourcePreflightStep(ctx.config, sql),
         replicationRoleStep(ctx.config, sql, ctx.logger),
+        signalTableStep(ctx.config, sql),
         publicationStep(ctx.config, sql),
         connectorStep(ctx.config, connect),
         connectorRunningStep(ctx, connect, sql, kafka),

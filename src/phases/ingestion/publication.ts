@@ -93,11 +93,21 @@ export function publicationProblems(name: string, tables: readonly string[], cur
 }
 
 /**
- * The publication of exactly the included tables. With `connector.publication: create` this step
- * owns it (creates it, narrows or widens it to the list); with `existing` it only checks the DBA's.
+ * The tables the publication carries: the included tables and the signal table (pgoutput sends
+ * Debezium only what is published, and signals arrive as inserts into that table).
+ */
+export function publishedTables(connector: Pick<Config['connector'], 'tables' | 'signalTable'>): readonly string[] {
+  return connector.tables.includes(connector.signalTable) ? connector.tables : [...connector.tables, connector.signalTable];
+}
+
+/**
+ * The publication of exactly the included tables and the signal table. With
+ * `connector.publication: create` this step owns it (creates it, narrows or widens it to the
+ * list); with `existing` it only checks the DBA's.
  */
 export function publicationStep(config: Config, sql: SqlClient): PhaseStep {
-  const { publicationName: name, tables } = config.connector;
+  const name = config.connector.publicationName;
+  const tables = publishedTables(config.connector);
   const owned = config.connector.publication === 'create';
 
   const check = async (): Promise<string> => {
