@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit tests sit beside the code; integration tests talk to the real local stack,
-// which test/integration/global-setup.ts starts (or reuses) once per run.
+// Unit tests sit beside the code; integration tests talk to a real local stack of their own
+// (.stream-migrate-test/, test ports), which test/integration/global-setup.ts starts (or reuses)
+// once per run; the user's stack is never used.
 export default defineConfig({
   test: {
     projects: [
