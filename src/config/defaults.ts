@@ -75,8 +75,8 @@ export const DEFAULT_CONFIG = {
     windowMinutes: 5,
   },
   batch: { mode: 'builtin', schedule: '30 2 * * *' },
-  validation: { settle: '5m', samples: 10, tolerances: { missingInStream: 0, missingInBatch: 0, mismatched: 0 } },
-  cutover: { requiredReports: 3, minCoverage: '72h', maxReportAge: '24h', maxConsumerLag: 1000, maxDeadLetterGrowth: 0 },
+  validation: { settle: '5m', samples: 10, minRows: 1, tolerances: { missingInStream: 0, missingInBatch: 0, mismatched: 0 } },
+  cutover: { requiredReports: 3, minCoverage: '72h', maxReportAge: '24h', maxConsumerLag: 1000, maxDeadLetterGrowth: 0, maxSlotLagBytes: 67_108_864 },
   dev: {
     dir: '.stream-migrate',
     cacheDir: path.join(cacheHome, 'stream-migrate'),

@@ -134,6 +134,8 @@ export const configSchema = z.strictObject({
   validation: z.strictObject({
     settle: duration,
     samples: nonNegativeInt,
+    /** Rows a table needs on at least one side for its comparison to be evidence; fewer on both sides makes the report NO_DATA. */
+    minRows: positiveInt,
     tolerances: z.strictObject({ missingInStream: nonNegativeInt, missingInBatch: nonNegativeInt, mismatched: nonNegativeInt }),
   }),
   cutover: z.strictObject({
@@ -142,6 +144,8 @@ export const configSchema = z.strictObject({
     maxReportAge: duration,
     maxConsumerLag: nonNegativeInt,
     maxDeadLetterGrowth: nonNegativeInt,
+    /** WAL (bytes) the replication slot's confirmed position may trail the source's current position by. */
+    maxSlotLagBytes: nonNegativeInt,
   }),
   dev: z.strictObject({
     dir: z.string().min(1),

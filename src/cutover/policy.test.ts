@@ -7,7 +7,7 @@ const policy: GatePolicy = { requiredReports: 3, minCoverageMs: 72 * H, maxRepor
 
 function report(id: number, verdict: 'PASS' | 'FAIL', daysAgo: number, createdHoursAgo = daysAgo * 24 - 1): ReportSummary {
   const to = new Date(now.getTime() - daysAgo * 24 * H + 24 * H);
-  return { id, verdict, windowFrom: new Date(to.getTime() - 24 * H), windowTo: to, createdAt: new Date(now.getTime() - createdHoursAgo * H) };
+  return { id, verdict, windowFrom: new Date(to.getTime() - 24 * H), windowTo: to, createdAt: new Date(now.getTime() - createdHoursAgo * H), provenance: null };
 }
 
 /** Three daily PASS reports, newest first, everything else healthy. */

@@ -28,17 +28,20 @@ function table(name: 'processed_orders' | 'order_summaries', extra: Partial<Tabl
   };
 }
 
-function report(tables: TableResult[]): ValidationReport {
+function report(tables: TableResult[], requested = { fromMs: Date.parse('2026-11-25T00:00:00Z'), toMs: Date.parse('2026-11-26T00:00:00Z') }): ValidationReport {
   const tolerances = { missingInStream: 0, missingInBatch: 0, mismatched: 0 };
   const policy = judge(tables, tolerances);
   const body = buildReport({
-    window: { fromMs: Date.parse('2026-11-25T00:00:00Z'), toMs: Date.parse('2026-11-26T00:00:00Z'), requested: { fromMs: Date.parse('2026-11-25T00:00:00Z'), toMs: Date.parse('2026-11-26T00:00:00Z') }, notes: [] },
+    window: { fromMs: Date.parse('2026-11-25T00:00:00Z'), toMs: Date.parse('2026-11-26T00:00:00Z'), requested, notes: [], settleMs: 300_000 },
     settle: '5m',
     tables,
     latency: { p50: 1000, p95: 2000, p99: 3000, rows: 100, note: 'n' },
     verdict: policy.verdict,
     failures: policy.failures,
     failedTables: policy.failedTables,
+    noData: policy.noData,
+    minRows: 1,
+    sourcePosition: { newestSourceCommit: '2026-11-26T00:04:59.000Z', slotName: 'stream_migrate', slotConfirmedLsn: '0/1A2B3C4', note: null },
     tolerances,
     batchSchema: 'public',
     streamDatabase: 'stream',
@@ -87,5 +90,40 @@ describe('report', () => {
   it('escapes pipes in Markdown cells', () => {
     const r = report([table('processed_orders', { mismatched: 1, samples: [{ key: '1', columns: [{ name: 'reason', batch: 'a|b', stream: null }] }] })]);
     expect(renderMarkdown(r)).toContain('| 1 | reason | `a\\|b` | *(absent)* |');
+  });
+
+  it('NO_DATA says which table had nothing and that the report does not count', () => {
+    const r = report([table('processed_orders', { batchRows: 0, streamRows: 0 })]);
+    expect(r.verdict).toBe('NO_DATA');
+    expect(renderText(r)).toContain('NO_DATA processed_orders: 0 batch and 0 stream rows in the window, at least 1 needed (validation.minRows)');
+    expect(renderMarkdown(r)).toContain('does not count toward cutover');
+  });
+
+  it('a compared window narrower than the requested one shows both, in text, Markdown and JSON', () => {
+    const r = report([table('processed_orders')], { fromMs: Date.parse('2026-11-24T23:57:30Z'), toMs: Date.parse('2026-11-26T00:03:00Z') });
+    expect(r.narrowed).toBe(true);
+    expect(r.requestedWindow).toEqual({ from: '2026-11-24T23:57:30.000Z', to: '2026-11-26T00:03:00.000Z' });
+    expect(r.comparedWindow).toEqual({ from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' });
+    const line = 'requested 2026-11-24T23:57:30.000Z .. 2026-11-26T00:03:00.000Z, compared 2026-11-25T00:00:00.000Z .. 2026-11-26T00:00:00.000Z (narrower';
+    expect(renderText(r)).toContain(line);
+    expect(renderMarkdown(r)).toContain(line);
+  });
+
+  it('records how it was made: tables, settle, schema, database, tolerances, windows, source position', () => {
+    const r = report([table('processed_orders'), table('order_summaries')]);
+    expect(r.provenance).toEqual({
+      tables: ['processed_orders', 'order_summaries'],
+      settle: '5m',
+      settleMs: 300_000,
+      batchSchema: 'public',
+      streamDatabase: 'stream',
+      streamRead: 'final',
+      tolerances: { missingInStream: 0, missingInBatch: 0, mismatched: 0 },
+      minRows: 1,
+      requestedWindow: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' },
+      comparedWindow: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' },
+      sourcePosition: { newestSourceCommit: '2026-11-26T00:04:59.000Z', slotName: 'stream_migrate', slotConfirmedLsn: '0/1A2B3C4', note: null },
+    });
+    expect(renderText(r)).toContain('source position: newest source commit in the stream 2026-11-26T00:04:59.000Z, slot stream_migrate confirmed 0/1A2B3C4');
   });
 });

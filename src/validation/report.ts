@@ -6,6 +6,7 @@ import { formatDuration } from '../core/duration.ts';
 import { renderTable } from '../commands/table.ts';
 import type { StreamRead } from './fingerprint-sql.ts';
 import type { Tolerances, Verdict } from './policy.ts';
+import type { ReportProvenance, SourcePosition } from './provenance.ts';
 import type { LatencyResult, TableResult } from './reconcile.ts';
 
 export interface TableReport extends TableResult {
@@ -19,25 +20,36 @@ export interface TableReport extends TableResult {
 export type ValidationReport = {
   readonly reportId: number;
   readonly verdict: Verdict;
+  /** The compared window (the DESIGN contract's `window`); `comparedWindow` says the same, beside `requestedWindow`. */
   readonly window: { readonly from: string; readonly to: string };
+  readonly requestedWindow: { readonly from: string; readonly to: string };
+  readonly comparedWindow: { readonly from: string; readonly to: string };
+  /** True when the compared window is narrower than the requested one (settle margin, whole summary windows). */
+  readonly narrowed: boolean;
   readonly tables: readonly TableReport[];
   readonly latencyMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
   readonly latency: { readonly rows: number; readonly note: string };
   readonly failures: readonly string[];
+  /** Why the verdict is NO_DATA: tables with too few rows on both sides. */
+  readonly noData: readonly string[];
   readonly tolerances: Tolerances;
-  readonly requestedWindow: { readonly from: string; readonly to: string };
   readonly settle: string;
   readonly windowNotes: readonly string[];
   readonly batch: { readonly schema: string };
   readonly stream: { readonly database: string; readonly read: StreamRead };
+  /** How the report was made: what the cutover gate checks before counting it. */
+  readonly provenance: ReportProvenance;
   readonly elapsedMs: number;
   readonly createdAt: string;
   readonly files: { readonly json: string; readonly markdown: string } | null;
 };
 
 export interface ReportInput {
-  readonly window: { readonly fromMs: number; readonly toMs: number; readonly requested: { readonly fromMs: number; readonly toMs: number }; readonly notes: readonly string[] };
+  readonly window: { readonly fromMs: number; readonly toMs: number; readonly requested: { readonly fromMs: number; readonly toMs: number }; readonly notes: readonly string[]; readonly settleMs: number };
   readonly settle: string;
+  readonly minRows: number;
+  readonly noData: readonly string[];
+  readonly sourcePosition: SourcePosition;
   readonly tables: readonly TableResult[];
   readonly latency: LatencyResult;
   readonly verdict: Verdict;
@@ -56,22 +68,52 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Everything but the id and the file paths, which exist only once the report is stored and written. */
 export function buildReport(input: ReportInput): Omit<ValidationReport, 'reportId' | 'files'> {
   const failedTables = new Set(input.failedTables);
+  const compared = { from: iso(input.window.fromMs), to: iso(input.window.toMs) };
+  const requested = { from: iso(input.window.requested.fromMs), to: iso(input.window.requested.toMs) };
   return {
     verdict: input.verdict,
-    window: { from: iso(input.window.fromMs), to: iso(input.window.toMs) },
+    window: compared,
+    requestedWindow: requested,
+    comparedWindow: compared,
+    narrowed: compared.from !== requested.from || compared.to !== requested.to,
     tables: input.tables.map((t) => ({ ...t, passed: !failedTables.has(t.name) })),
     latencyMs: { p50: input.latency.p50, p95: input.latency.p95, p99: input.latency.p99 },
     latency: { rows: input.latency.rows, note: input.latency.note },
     failures: input.failures,
+    noData: input.noData,
     tolerances: input.tolerances,
-    requestedWindow: { from: iso(input.window.requested.fromMs), to: iso(input.window.requested.toMs) },
     settle: input.settle,
     windowNotes: input.window.notes,
     batch: { schema: input.batchSchema },
     stream: { database: input.streamDatabase, read: input.streamRead },
+    provenance: {
+      tables: input.tables.map((t) => t.name),
+      settle: input.settle,
+      settleMs: input.window.settleMs,
+      batchSchema: input.batchSchema,
+      streamDatabase: input.streamDatabase,
+      streamRead: input.streamRead,
+      tolerances: input.tolerances,
+      minRows: input.minRows,
+      requestedWindow: requested,
+      comparedWindow: compared,
+      sourcePosition: input.sourcePosition,
+    },
     elapsedMs: Math.round(input.elapsedMs),
     createdAt: input.createdAt.toISOString(),
   };
+}
+
+/** The window line: both windows side by side when only part of the requested one was compared. */
+function windowLine(r: Pick<ValidationReport, 'requestedWindow' | 'comparedWindow' | 'narrowed' | 'settle'>): string {
+  return r.narrowed
+    ? `requested ${r.requestedWindow.from} .. ${r.requestedWindow.to}, compared ${r.comparedWindow.from} .. ${r.comparedWindow.to} (narrower: only closed summary windows before now − settle ${r.settle})`
+    : `${r.comparedWindow.from} .. ${r.comparedWindow.to} (as requested; settle ${r.settle})`;
+}
+
+function positionLine(p: SourcePosition): string {
+  const parts = [`newest source commit in the stream ${p.newestSourceCommit ?? 'unknown'}`, `slot ${p.slotName} confirmed ${p.slotConfirmedLsn ?? 'unknown'}`];
+  return `${parts.join(', ')}${p.note ? ` (${p.note})` : ''}`;
 }
 
 const latencyText = (v: number | null) => (v === null ? 'n/a' : formatDuration(v));
@@ -87,11 +129,13 @@ const md = (value: string | null) => (value === null ? '*(absent)*' : `\`${value
 export function renderMarkdown(r: ValidationReport): string {
   const lines: string[] = [];
   lines.push(`# Validation report ${r.reportId}: ${r.verdict}`, '');
-  lines.push(`- Window (event time): ${r.window.from} .. ${r.window.to} (requested ${r.requestedWindow.from} .. ${r.requestedWindow.to}, settle ${r.settle})`);
+  lines.push(`- Window (event time): ${windowLine(r)}`);
   for (const note of r.windowNotes) lines.push(`  - ${note}`);
   lines.push(`- Batch: warehouse PostgreSQL, schema \`${r.batch.schema}\``);
   lines.push(`- Stream: ${streamSource(r)}`);
-  lines.push(`- Tolerances per table: missing in stream ${r.tolerances.missingInStream}, missing in batch ${r.tolerances.missingInBatch}, mismatched ${r.tolerances.mismatched}`);
+  lines.push(`- Tolerances per table: missing in stream ${r.tolerances.missingInStream}, missing in batch ${r.tolerances.missingInBatch}, mismatched ${r.tolerances.mismatched}; at least ${r.provenance.minRows} row(s) per table`);
+  lines.push(`- Tables: ${r.provenance.tables.join(', ')}`);
+  lines.push(`- Source position covered: ${positionLine(r.provenance.sourcePosition)}`);
   lines.push(`- Created ${r.createdAt}, took ${formatDuration(r.elapsedMs)}`, '');
   lines.push('| table | batch rows | stream rows | missing in stream | missing in batch | mismatched | result |', '|---|---:|---:|---:|---:|---:|---|');
   for (const t of r.tables) {
@@ -102,6 +146,11 @@ export function renderMarkdown(r: ValidationReport): string {
     lines.push('## Why it failed', '');
     for (const f of r.failures) lines.push(`- ${f}`);
     lines.push('');
+  }
+  if (r.verdict === 'NO_DATA') {
+    lines.push('## Why there is no verdict (NO_DATA)', '');
+    for (const n of r.noData) lines.push(`- ${n}`);
+    lines.push('', 'A window without data proves nothing: this report does not count toward cutover.', '');
   }
   for (const t of r.tables) {
     lines.push(`## ${t.name}`, '');
@@ -132,7 +181,7 @@ export function renderMarkdown(r: ValidationReport): string {
 
 /** What a person reads in the terminal: the table, why it failed, samples, latency and where the files are. */
 export function renderText(r: ValidationReport): string {
-  const lines = [`validation report ${r.reportId}: ${r.verdict}   window ${r.window.from} .. ${r.window.to} (settle ${r.settle})`];
+  const lines = [`validation report ${r.reportId}: ${r.verdict}   window ${windowLine(r)}`];
   for (const note of r.windowNotes) lines.push(`  ${note}`);
   lines.push(
     renderTable(
@@ -141,6 +190,7 @@ export function renderText(r: ValidationReport): string {
     ),
   );
   for (const f of r.failures) lines.push(`  FAIL ${f}`);
+  for (const n of r.noData) lines.push(`  NO_DATA ${n}`);
   for (const t of r.tables) {
     for (const s of t.samples) {
       const detail = s.columns.map((c) => `${c.name}: batch ${c.batch ?? '(absent)'}, stream ${c.stream ?? '(absent)'}`).join('; ');
@@ -152,6 +202,7 @@ export function renderText(r: ValidationReport): string {
   const excluded = [...new Set(r.tables.flatMap((t) => t.excludedColumns.map((e) => e.name)))];
   if (excluded.length > 0) lines.push(`  not compared: ${excluded.join(', ')} (processing timestamps, different by nature)`);
   lines.push(`latency p50 ${latencyText(r.latencyMs.p50)}  p95 ${latencyText(r.latencyMs.p95)}  p99 ${latencyText(r.latencyMs.p99)}${r.latencyMs.p50 === null ? ` (${r.latency.note})` : ''}`);
+  lines.push(`source position: ${positionLine(r.provenance.sourcePosition)}`);
   lines.push(`took ${formatDuration(r.elapsedMs)}${r.files ? `; report ${r.files.markdown}` : ''}`);
   return lines.join('\n');
 }

@@ -369,6 +369,53 @@ describe('validate: batch (PostgreSQL) against stream (ClickHouse current state)
   });
 });
 
+describe('validate: evidence rules', () => {
+  it('a window in which neither side has rows is NO_DATA (exit 1), never PASS; the narrowed window and provenance are in the report', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-validate-'));
+    const cli = await runCli(['validate', '--from', '2020-01-01T00:02:30Z', '--to', '2020-01-04T00:00:00Z', '--batch-schema', SCHEMA, '--stream-database', DATABASE, '--out', out, '--json']);
+    expect(cli.exitCode, cli.stderr).toBe(1);
+    const report = jsonOf<{
+      reportId: number;
+      verdict: string;
+      window: { from: string; to: string };
+      requestedWindow: { from: string; to: string };
+      comparedWindow: { from: string; to: string };
+      tables: { name: string; batchRows: number; streamRows: number }[];
+      noData: string[];
+      provenance: { tables: string[]; settle: string; batchSchema: string; streamDatabase: string; tolerances: Record<string, number>; minRows: number; sourcePosition: { slotName: string } };
+    }>(cli);
+    expect(report.verdict).toBe('NO_DATA');
+    expect(report.tables.map((t) => [t.name, t.batchRows, t.streamRows])).toEqual([
+      ['processed_orders', 0, 0],
+      ['order_summaries', 0, 0],
+      ['fraud_alerts', 0, 0],
+    ]);
+    expect(report.noData[0]).toBe('processed_orders: 0 batch and 0 stream rows in the window, at least 1 needed (validation.minRows)');
+    expect(report.requestedWindow).toEqual({ from: '2020-01-01T00:02:30.000Z', to: '2020-01-04T00:00:00.000Z' });
+    expect(report.comparedWindow).toEqual({ from: '2020-01-01T00:05:00.000Z', to: '2020-01-04T00:00:00.000Z' });
+    expect(report.window).toEqual(report.comparedWindow);
+    expect(report.provenance).toMatchObject({
+      tables: ['processed_orders', 'order_summaries', 'fraud_alerts'],
+      settle: config.validation.settle,
+      batchSchema: SCHEMA,
+      streamDatabase: DATABASE,
+      tolerances: config.validation.tolerances,
+      minRows: config.validation.minRows,
+      sourcePosition: { slotName: config.connector.slotName },
+    });
+    const text = await runCli(['validate', '--from', '2020-01-01T00:02:30Z', '--to', '2020-01-04T00:00:00Z', '--batch-schema', SCHEMA, '--stream-database', DATABASE, '--out', out]);
+    expect(text.exitCode).toBe(1);
+    expect(text.stdout).toContain('NO_DATA   window requested 2020-01-01T00:02:30.000Z .. 2020-01-04T00:00:00.000Z, compared 2020-01-01T00:05:00.000Z .. 2020-01-04T00:00:00.000Z');
+    const store = await openStateStore(config.warehouse);
+    try {
+      const stored = (await new ValidationReports(store.pool).latest(50)).find((r) => r.id === report.reportId);
+      expect(stored).toMatchObject({ verdict: 'NO_DATA', windowFrom: new Date('2020-01-01T00:05:00Z'), provenance: { batchSchema: SCHEMA } });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('validate: the settle margin and unreachable databases', () => {
   it('leaves rows newer than now − settle out (an in-flight row only the batch has yet)', async () => {
     const schema = `${SCHEMA}_settle`;
