@@ -10,8 +10,11 @@ import { registerPhase } from './commands/phase.ts';
 import { registerProcessor } from './commands/processor.ts';
 import { registerSink } from './commands/sink.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerSnapshot } from './commands/snapshot.ts';
+import { registerDlq } from './commands/dlq.ts';
 import { registerWorkers } from './commands/workers.ts';
 import { registerCutover } from './commands/cutover.ts';
+import { registerDashboard } from './commands/dashboard.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerValidate } from './commands/validate.ts';
 import type { ActionFactory } from './commands/registry.ts';
@@ -81,6 +84,9 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerBatch(program, action);
   registerValidate(program, action);
   registerStatus(program, action);
+  registerSnapshot(program, action);
+  registerDlq(program, action);
+  registerDashboard(program, action);
   return program;
 }
 
