@@ -154,7 +154,11 @@ export interface CommitOffset {
 
 export interface ConsumedBatch {
   readonly records: readonly ConsumedRecord[];
-  /** Null only when the batch is empty. */
+  /**
+   * The membership the batch was read under; an empty batch carries the current one, so a
+   * transaction without new records (a queue that drained, a table record) can still commit
+   * offsets. Null only while the consumer has not joined the group.
+   */
   readonly group: ConsumerGroupMetadata | null;
   /** Per partition in the batch, the offset after its last record: what to commit once it is processed. */
   readonly nextOffsets: readonly CommitOffset[];
@@ -615,6 +619,15 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
     membership = null;
   });
 
+  // The membership as the coordinator knows it now, for batches that carry no record to read it from.
+  const currentGroup = (): ConsumerGroupMetadata | null => {
+    const coordinatorId = consumer.coordinatorId;
+    if (!membership || consumer.memberId === null || coordinatorId === null) return null;
+    const group: ConsumerGroupMetadata = Object.freeze({ groupId: options.groupId, generationId: membership.generation, memberId: consumer.memberId, groupInstanceId: null });
+    groupCoordinators.set(group, coordinatorId);
+    return group;
+  };
+
   let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   let failure: unknown;
   let wake: (() => void) | undefined;
@@ -661,7 +674,7 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
           });
           wake = undefined;
         }
-        return { records, group, nextOffsets: [...next.values()] };
+        return { records, group: group ?? currentGroup(), nextOffsets: [...next.values()] };
       }),
     commit: (offsets) =>
       guard(kafka, `commit offsets of group ${options.groupId}`, () =>

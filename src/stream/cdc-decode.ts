@@ -65,7 +65,7 @@ export function decodeProduct(key: Buffer | null, value: Buffer | null): Decoded
 function decodeChange<Row>(key: Buffer | null, value: Buffer | null, decodeRow: (row: Record<string, unknown>) => Decoded<Row>): Decoded<RowChange<Row>> {
   if (value === null || value.length === 0) {
     // A tombstone: the key alone says which row is gone. After a rewritten delete it is a repeat, which is harmless.
-    const id = keyId(key);
+    const id = decodeKeyId(key);
     return typeof id === 'string' ? fail(id) : ok({ kind: 'delete', id, sourceTsMs: null });
   }
   const row = parseObject(value);
@@ -73,7 +73,7 @@ function decodeChange<Row>(key: Buffer | null, value: Buffer | null, decodeRow: 
   const sourceTsMs = typeof row.__source_ts_ms === 'number' ? row.__source_ts_ms : null;
   if (row.__deleted === 'true' || row.__deleted === true || row.__op === 'd') {
     const id = integer(row, 'id');
-    const fromKey = keyId(key);
+    const fromKey = decodeKeyId(key);
     const resolved = typeof id === 'number' ? id : fromKey;
     return typeof resolved === 'string' ? fail(resolved) : ok({ kind: 'delete', id: resolved, sourceTsMs });
   }
@@ -81,7 +81,8 @@ function decodeChange<Row>(key: Buffer | null, value: Buffer | null, decodeRow: 
   return decoded.ok ? ok({ kind: 'upsert', row: decoded.value, sourceTsMs }) : decoded;
 }
 
-function keyId(key: Buffer | null): number | string {
+/** The row id a change record's key names, or why it names none. */
+export function decodeKeyId(key: Buffer | null): number | string {
   if (key === null) return 'record has neither a key nor a value';
   const parsed = parseObject(key);
   if (typeof parsed === 'string') return `key: ${parsed}`;

@@ -70,8 +70,8 @@ describe('OrderState', () => {
   it('a delete retracts, and deleting twice is harmless', () => {
     const { state } = setup();
     emissionsOf(state.upsert(order(), 1));
-    expect(state.delete(100).map((e) => e.kind).sort()).toEqual(['processed', 'summary']);
-    expect(state.delete(100)).toEqual([]);
+    expect(state.delete(100, 1).map((e) => e.kind).sort()).toEqual(['processed', 'summary']);
+    expect(state.delete(100, 1)).toEqual([]);
     expect(state.size).toBe(0);
   });
 
@@ -102,13 +102,71 @@ describe('OrderState', () => {
     expect(out).toContainEqual(expect.objectContaining({ kind: 'processed', row: expect.objectContaining({ productCategory: 'electronics', taxCents: 900, finalCents: 9_900 }) }));
   });
 
-  it('an order moved to another customer retracts from the old one', () => {
-    const { state } = setup();
-    emissionsOf(state.upsert(order(), 1));
-    const out = emissionsOf(state.upsert(order({ customerId: 2 }), 2));
-    expect(out).toContainEqual({ kind: 'processed', orderId: 100, customerId: 1, row: null, sourceTsMs: 2 });
-    expect(out).toContainEqual(expect.objectContaining({ kind: 'processed', orderId: 100, customerId: 2 }));
-    expect(out).toContainEqual({ kind: 'summary', customerId: 1, windowStartMs: win, summary: null });
+  describe('an order moved to another customer (delete routed to the old partition, upsert to the new)', () => {
+    /** The outputs the state stands for: live processed rows and summaries, as plain text. */
+    function outputs(state: OrderState): string[] {
+      const rows: string[] = [];
+      for (const customerId of [1, 2]) {
+        for (const orderId of [100, 101]) {
+          const p = state.processed(orderId, customerId);
+          if (p) rows.push(`order ${orderId} customer ${customerId} tier ${p.customerTier} final ${p.finalCents}`);
+        }
+        const s = state.summary(customerId, win);
+        if (s) rows.push(`summary ${customerId} count ${s.orderCount} total ${s.totalAmountCents} final ${s.totalFinalCents}`);
+      }
+      return rows.sort();
+    }
+    // Hand-computed: 100.00 for GOLD customer 1 (10% off, books untaxed) is 90.00; for NEW customer 2 it is 100.00.
+    const atCustomer2 = ['order 100 customer 2 tier NEW final 10000', 'summary 2 count 1 total 10000 final 10000'];
+    const atCustomer1 = ['order 100 customer 1 tier GOLD final 9000', 'summary 1 count 1 total 10000 final 9000'];
+
+    it('retract first, then add: ends at the new customer', () => {
+      const { state } = setup();
+      emissionsOf(state.upsert(order(), 1));
+      const retract = state.delete(100, 1, 2);
+      expect(retract).toContainEqual({ kind: 'processed', orderId: 100, customerId: 1, row: null, sourceTsMs: 2 });
+      expect(retract).toContainEqual({ kind: 'summary', customerId: 1, windowStartMs: win, summary: null });
+      emissionsOf(state.upsert(order({ customerId: 2 }), 2));
+      expect(outputs(state)).toEqual(atCustomer2);
+      expect(state.size).toBe(1);
+    });
+
+    it('add first, then retract (the partitions read the other way round): the same end, nothing lost', () => {
+      const { state } = setup();
+      emissionsOf(state.upsert(order(), 1));
+      const add = emissionsOf(state.upsert(order({ customerId: 2 }), 2));
+      expect(add).toContainEqual(expect.objectContaining({ kind: 'processed', orderId: 100, customerId: 2, row: expect.objectContaining({ customerId: 2 }) }));
+      // The upsert names customer 2's row only: customer 1's row is left for its own delete.
+      expect(add.some((e) => e.customerId === 1)).toBe(false);
+      const retract = state.delete(100, 1, 2);
+      expect(retract).toContainEqual({ kind: 'processed', orderId: 100, customerId: 1, row: null, sourceTsMs: 2 });
+      expect(retract.some((e) => e.customerId === 2)).toBe(false);
+      expect(outputs(state)).toEqual(atCustomer2);
+      expect(state.size).toBe(1);
+    });
+
+    it('moved there and back (A→B→A) converges to A in every interleaving of the two partitions', () => {
+      // Partition of customer 1 receives: delete(100,1), upsert(100→1); partition of customer 2: upsert(100→2), delete(100,2).
+      const p1 = [(s: OrderState) => s.delete(100, 1), (s: OrderState) => emissionsOf(s.upsert(order(), 3))];
+      const p2 = [(s: OrderState) => emissionsOf(s.upsert(order({ customerId: 2 }), 2)), (s: OrderState) => s.delete(100, 2)];
+      const interleavings = ['1122', '1212', '1221', '2112', '2121', '2211'];
+      for (const sequence of interleavings) {
+        const { state } = setup();
+        emissionsOf(state.upsert(order(), 1));
+        const queues = { '1': [...p1], '2': [...p2] };
+        for (const partition of sequence) queues[partition as '1' | '2'].shift()!(state);
+        expect(outputs(state), sequence).toEqual(atCustomer1);
+      }
+    });
+
+    it('a delete in the old format (no customer) retracts only the rows of customers routed to its partition', () => {
+      const { state } = setup();
+      emissionsOf(state.upsert(order(), 1));
+      emissionsOf(state.upsert(order({ customerId: 2 }), 2));
+      const out = state.deleteWhere(100, (customerId) => customerId === 1);
+      expect(out).toContainEqual({ kind: 'processed', orderId: 100, customerId: 1, row: null, sourceTsMs: null });
+      expect(outputs(state)).toEqual(atCustomer2);
+    });
   });
 
   it('waits when a referenced customer or product has not arrived', () => {

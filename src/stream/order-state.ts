@@ -30,15 +30,24 @@ function orderOf(entry: OrderEntry): SourceOrder {
 }
 
 /**
- * The state one stream task owns for its customers: the orders that contribute, indexed by
- * customer and product for the foreign-key joins, and the windowed summaries they add up to.
- * Pure: no I/O; every change returns the output keys it changed.
+ * The state one stream worker owns for the tasks (partitions) it was assigned: the orders that
+ * contribute, indexed by customer and product for the foreign-key joins, and the windowed
+ * summaries they add up to. Pure: no I/O; every change returns the output keys it changed.
+ *
+ * An entry is keyed by (customer, order), the same pair the output records are keyed by, never
+ * by order alone: an order that moves from customer A to B is retracted by a delete routed to
+ * A's partition and added by an upsert routed to B's, and a worker that owns both partitions may
+ * read them in either order. Keyed this way, each change touches exactly the row it names, so
+ * every interleaving converges to the same state (a move may briefly show the order under both
+ * customers, never under neither).
  */
 export class OrderState {
-  private readonly orders = new Map<number, OrderEntry>();
-  private readonly byCustomer = new Map<number, Set<number>>();
-  private readonly byProduct = new Map<number, Set<number>>();
+  /** customer → order → entry: the store itself, and the customer side of the join. */
+  private readonly byCustomer = new Map<number, Map<number, OrderEntry>>();
+  /** product → the (customer, order) pairs that join it. */
+  private readonly byProduct = new Map<number, Map<string, OrderRef>>();
   private readonly windows = new Map<SummaryKey, SummaryAccumulator>();
+  private count = 0;
 
   constructor(
     private readonly rules: CompiledRules,
@@ -46,72 +55,89 @@ export class OrderState {
   ) {}
 
   get size(): number {
-    return this.orders.size;
+    return this.count;
   }
 
-  /** A new version of an order: its old contribution is retracted and the new one added. */
+  /** A new version of an order for its customer: that row's old contribution is retracted and the new one added. */
   upsert(order: SourceOrder, sourceTsMs: number | null): ApplyResult {
     const customer = this.tables.customer(order.customerId);
     if (!customer) return { blocked: `customer ${order.customerId} of order ${order.id} not found` };
     const product = this.tables.product(order.productId);
     if (!product) return { blocked: `product ${order.productId} of order ${order.id} not found` };
-    return { emissions: this.replace(order.id, this.entryFor(order, customer, product), sourceTsMs) };
+    return { emissions: this.replace({ customerId: order.customerId, orderId: order.id }, this.entryFor(order, customer, product), sourceTsMs) };
   }
 
-  /** A deleted order (or one moved to another customer's task): everything it contributed is retracted. */
-  delete(orderId: number): readonly Emission[] {
-    return this.replace(orderId, undefined, null);
+  /** A deleted order, or one that left this customer: everything the (customer, order) row contributed is retracted. */
+  delete(orderId: number, customerId: number, sourceTsMs: number | null = null): readonly Emission[] {
+    return this.replace({ customerId, orderId }, undefined, sourceTsMs);
+  }
+
+  /**
+   * A delete that does not name its customer (the repartition format before customers were
+   * carried): it was routed to the old customer's partition, so it retracts the rows of that
+   * order whose customer belongs there. A scan, but only records written by an older version take it.
+   */
+  deleteWhere(orderId: number, customerBelongsHere: (customerId: number) => boolean): readonly Emission[] {
+    const emissions: Emission[] = [];
+    for (const [customerId, orders] of [...this.byCustomer]) {
+      if (orders.has(orderId) && customerBelongsHere(customerId)) emissions.push(...this.delete(orderId, customerId));
+    }
+    return emissions;
   }
 
   /** A customer changed (e.g. its tier): every order that joins it is recomputed. */
   customerChanged(customerId: number): readonly Emission[] {
-    return this.recompute(this.byCustomer.get(customerId));
+    const orders = this.byCustomer.get(customerId);
+    return orders ? this.recompute([...orders.keys()].map((orderId) => ({ customerId, orderId }))) : [];
   }
 
   /** A product changed (e.g. its category): every order that joins it is recomputed. */
   productChanged(productId: number): readonly Emission[] {
-    return this.recompute(this.byProduct.get(productId));
+    const refs = this.byProduct.get(productId);
+    return refs ? this.recompute([...refs.values()]) : [];
   }
 
   /** Recomputes every order whose join inputs differ from the tables (after a restart). */
   reconcileAll(): readonly Emission[] {
-    const stale: number[] = [];
-    for (const [id, entry] of this.orders) {
-      const p = entry.processed;
-      if (!p) {
-        if (this.tables.customer(entry.orphan.customerId) && this.tables.product(entry.orphan.productId)) stale.push(id);
-        continue;
+    const stale: OrderRef[] = [];
+    for (const [customerId, orders] of this.byCustomer) {
+      for (const [orderId, entry] of orders) {
+        const p = entry.processed;
+        if (!p) {
+          if (this.tables.customer(entry.orphan.customerId) && this.tables.product(entry.orphan.productId)) stale.push({ customerId, orderId });
+          continue;
+        }
+        if (this.tables.customer(p.customerId)?.tier !== p.customerTier || this.tables.product(p.productId)?.category !== p.productCategory) stale.push({ customerId, orderId });
       }
-      if (this.tables.customer(p.customerId)?.tier !== p.customerTier || this.tables.product(p.productId)?.category !== p.productCategory) stale.push(id);
     }
     return this.recompute(stale);
   }
 
   /** Restores one contributing order from the output topic (its latest committed processed row). */
   restore(processed: ProcessedOrder): void {
-    this.replace(processed.orderId, { processed }, null);
+    this.replace({ customerId: processed.customerId, orderId: processed.orderId }, { processed }, null);
   }
 
   summary(customerId: number, windowStartMs: number): SummaryAccumulator | undefined {
     return this.windows.get(summaryKeyOf(customerId, windowStartMs));
   }
 
-  processed(orderId: number): ProcessedOrder | null | undefined {
-    return this.orders.get(orderId)?.processed;
+  /** The processed row the state holds for an order under a customer (null while it waits for a reference). */
+  processed(orderId: number, customerId: number): ProcessedOrder | null | undefined {
+    return this.byCustomer.get(customerId)?.get(orderId)?.processed;
   }
 
-  private recompute(ids: Iterable<number> | undefined): Emission[] {
-    if (!ids) return [];
+  private recompute(refs: readonly OrderRef[]): Emission[] {
     const emissions: Emission[] = [];
-    for (const id of [...ids]) {
-      const entry = this.orders.get(id);
+    for (const ref of refs) {
+      const entry = this.byCustomer.get(ref.customerId)?.get(ref.orderId);
       if (!entry) continue;
       const order = orderOf(entry);
       const customer = this.tables.customer(order.customerId);
       const product = this.tables.product(order.productId);
       // A referenced row that disappeared: the order stops contributing until it comes back.
       const next = customer && product ? this.entryFor(order, customer, product) : { processed: null, orphan: order };
-      emissions.push(...this.replace(id, next, null));
+      emissions.push(...this.replace(ref, next, null));
     }
     return emissions;
   }
@@ -122,39 +148,36 @@ export class OrderState {
     return processed ? { processed } : undefined;
   }
 
-  private replace(orderId: number, next: OrderEntry | undefined, sourceTsMs: number | null): Emission[] {
-    const old = this.orders.get(orderId);
+  private replace(ref: OrderRef, next: OrderEntry | undefined, sourceTsMs: number | null): Emission[] {
+    const { customerId, orderId } = ref;
+    const orders = this.byCustomer.get(customerId);
+    const old = orders?.get(orderId);
     if (!old && !next) return [];
     const emissions: Emission[] = [];
-    const touched = new Map<SummaryKey, { customerId: number; windowStartMs: number }>();
+    const touched = new Map<SummaryKey, number>();
     if (old) {
-      this.unindex(orderId, orderOf(old));
+      this.unindexProduct(ref, orderOf(old).productId);
       if (old.processed) this.contribute(old.processed, retractContribution, touched);
     }
     if (next) {
-      this.orders.set(orderId, next);
-      this.index(orderId, orderOf(next));
+      if (orders) orders.set(orderId, next);
+      else this.byCustomer.set(customerId, new Map([[orderId, next]]));
+      if (!old) this.count++;
+      this.indexProduct(ref, orderOf(next).productId);
       if (next.processed) this.contribute(next.processed, addContribution, touched);
-    } else {
-      this.orders.delete(orderId);
+    } else if (orders) {
+      orders.delete(orderId);
+      if (orders.size === 0) this.byCustomer.delete(customerId);
+      this.count--;
     }
     const oldRow = old?.processed ?? null;
     const newRow = next?.processed ?? null;
-    if (!sameRow(oldRow, newRow)) {
-      if (oldRow && (!newRow || oldRow.customerId !== newRow.customerId)) {
-        emissions.push({ kind: 'processed', orderId, customerId: oldRow.customerId, row: null, sourceTsMs });
-      }
-      if (newRow) emissions.push({ kind: 'processed', orderId, customerId: newRow.customerId, row: newRow, sourceTsMs });
-    }
+    if (!sameRow(oldRow, newRow)) emissions.push({ kind: 'processed', orderId, customerId, row: newRow, sourceTsMs });
     const oldAlert = oldRow ? fraudAlertFor(oldRow, this.rules) : null;
     const newAlert = newRow ? fraudAlertFor(newRow, this.rules) : null;
-    if (!sameAlert(oldAlert, newAlert)) {
-      if (oldAlert && (!newAlert || oldAlert.customerId !== newAlert.customerId)) emissions.push({ kind: 'alert', orderId, customerId: oldAlert.customerId, alert: null });
-      if (newAlert) emissions.push({ kind: 'alert', orderId, customerId: newAlert.customerId, alert: newAlert });
-    }
-    for (const [key, { customerId, windowStartMs }] of touched) {
-      const summary = this.windows.get(key);
-      emissions.push({ kind: 'summary', customerId, windowStartMs, summary: summary ?? null });
+    if (!sameAlert(oldAlert, newAlert)) emissions.push({ kind: 'alert', orderId, customerId, alert: newAlert });
+    for (const [key, windowStartMs] of touched) {
+      emissions.push({ kind: 'summary', customerId, windowStartMs, summary: this.windows.get(key) ?? null });
     }
     return emissions;
   }
@@ -162,38 +185,38 @@ export class OrderState {
   private contribute(
     row: ProcessedOrder,
     op: (acc: SummaryAccumulator, p: Pick<ProcessedOrder, 'amountCents' | 'finalCents'>) => SummaryAccumulator,
-    touched: Map<SummaryKey, { customerId: number; windowStartMs: number }>,
+    touched: Map<SummaryKey, number>,
   ): void {
     const windowStartMs = windowStartFor(row.createdAt, this.rules.windowMinutes);
     const key = summaryKeyOf(row.customerId, windowStartMs);
     const next = op(this.windows.get(key) ?? EMPTY_SUMMARY, row);
     if (next.orderCount === 0) this.windows.delete(key);
     else this.windows.set(key, next);
-    touched.set(key, { customerId: row.customerId, windowStartMs });
+    touched.set(key, windowStartMs);
   }
 
-  private index(orderId: number, order: Pick<SourceOrder, 'customerId' | 'productId'>): void {
-    addTo(this.byCustomer, order.customerId, orderId);
-    addTo(this.byProduct, order.productId, orderId);
+  private indexProduct(ref: OrderRef, productId: number): void {
+    const refs = this.byProduct.get(productId);
+    if (refs) refs.set(refKey(ref), ref);
+    else this.byProduct.set(productId, new Map([[refKey(ref), ref]]));
   }
 
-  private unindex(orderId: number, order: Pick<SourceOrder, 'customerId' | 'productId'>): void {
-    removeFrom(this.byCustomer, order.customerId, orderId);
-    removeFrom(this.byProduct, order.productId, orderId);
+  private unindexProduct(ref: OrderRef, productId: number): void {
+    const refs = this.byProduct.get(productId);
+    if (!refs) return;
+    refs.delete(refKey(ref));
+    if (refs.size === 0) this.byProduct.delete(productId);
   }
 }
 
-function addTo(index: Map<number, Set<number>>, key: number, id: number): void {
-  const set = index.get(key);
-  if (set) set.add(id);
-  else index.set(key, new Set([id]));
+/** One state entry: an order as one customer's row. */
+interface OrderRef {
+  readonly customerId: number;
+  readonly orderId: number;
 }
 
-function removeFrom(index: Map<number, Set<number>>, key: number, id: number): void {
-  const set = index.get(key);
-  if (!set) return;
-  set.delete(id);
-  if (set.size === 0) index.delete(key);
+function refKey(ref: OrderRef): string {
+  return `${ref.customerId}/${ref.orderId}`;
 }
 
 function sameRow(a: ProcessedOrder | null, b: ProcessedOrder | null): boolean {

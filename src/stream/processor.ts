@@ -1,6 +1,7 @@
 import type {
   CommitOffset,
   ConsumedRecord,
+  KafkaAdmin,
   KafkaConsumer,
   KafkaSettings,
   PartitionReader,
@@ -20,6 +21,7 @@ import { OutputBuffer } from './output-buffer.ts';
 import { OrderState, type Emission } from './order-state.ts';
 import { decodeProcessed, decodeRouted, encodeEmission, encodeRouted, type RestoredOrder, type RoutedChange } from './records.ts';
 import { InMemoryTables } from './reference-tables.ts';
+import { TableFeed } from './table-feed.ts';
 import { checkStreamTopology, partitionForCustomer, streamTopics, type StreamTopics } from './topics.ts';
 
 type KafkaModule = typeof import('../clients/kafka.ts');
@@ -86,7 +88,7 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
       let failures = 0;
       while (!options.signal.aborted) {
         try {
-          const progressed = await runSession({ kafka, settings, config, topics, rules, partitions, producer, options, counters, totals });
+          const progressed = await runSession({ kafka, settings, config, topics, rules, partitions, producer, admin, options, counters, totals });
           failures = progressed ? 0 : failures + 1;
         } catch (error) {
           if (isFenced(error)) throw new CheckFailedError(`another worker took over instance ${options.instanceId} (producer fenced); give each worker its own --instance`);
@@ -114,6 +116,7 @@ interface SessionDeps {
   readonly rules: CompiledRules;
   readonly partitions: number;
   readonly producer: TransactionalProducer;
+  readonly admin: KafkaAdmin;
   readonly options: ProcessorOptions;
   readonly counters: ProcessorCounters;
   readonly totals: { recordsIn: number; recordsOut: number; deadLettered: number; transactions: number };
@@ -153,7 +156,14 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     const started = Date.now();
 
     const tables = new InMemoryTables();
-    await restoreTables(tableReaders, tables, counters);
+    const tableFeed = new TableFeed(topics, tables, owned, await committedOffsets(deps.admin, config.processor.groupId, [topics.customers, topics.products]));
+    // Invalid table records this task has not dead-lettered yet: written with the first transaction.
+    const tableDeadLetters: { record: ConsumedRecord; reason: string }[] = [];
+    const tableCommits = new Map<string, CommitOffset>();
+    await restoreTables(tableReaders, tableFeed, counters, (record, change) => {
+      if (change.deadLetter) tableDeadLetters.push({ record, reason: change.deadLetter });
+      if (change.commit) tableCommits.set(`${change.commit.topic}\u0000${change.commit.partition}`, change.commit);
+    });
     const stage1 = await restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId);
     const state = new OrderState(rules, tables);
     const restoredOrders = await restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId);
@@ -168,12 +178,16 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     const pending = new Map<number, PendingRecord[]>();
     let carry: Emission[] = [...state.reconcileAll()];
     const waitMs = durationMs(config.processor.missingReferenceWait);
+    // Per repartition partition: the offset after the last record consumed, and the offset last committed.
+    const consumedTo = new Map<number, bigint>();
+    const committedTo = new Map<number, bigint>();
 
     while (!options.signal.aborted) {
       if (batch.group && batch.group.generationId !== generation) return committedSomething;
       if (consumer.generation() !== generation) return committedSomething;
       const out = new OutputBuffer();
-      const offsets = new Map<string, CommitOffset>();
+      const offsets = new Map<string, CommitOffset>(tableCommits);
+      tableCommits.clear();
       const now = Date.now();
       const nowIso = new Date(now).toISOString();
       const seen = new Map<string, number>();
@@ -187,20 +201,28 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
       };
       emit(carry);
       carry = [];
+      const deadLetterTableRecord = (record: ConsumedRecord, reason: string) => {
+        out.append(deadLetter(topics.deadLetter, record, reason, 'reference', now));
+        counters.deadLetters(1, { reason: 'invalid-reference' });
+        totals.deadLettered++;
+      };
+      for (const { record, reason } of tableDeadLetters.splice(0)) deadLetterTableRecord(record, reason);
 
       for (const reader of tableReaders) {
         for (const record of await reader.poll({ maxWaitMs: 0 })) {
           seen.set(record.topic, (seen.get(record.topic) ?? 0) + 1);
-          const changedIds = applyTableRecord(record, topics, tables);
-          if (changedIds === 'dead-letter') continue;
-          if (changedIds.customer !== undefined) emit(state.customerChanged(changedIds.customer));
-          if (changedIds.product !== undefined) emit(state.productChanged(changedIds.product));
+          const change = tableFeed.apply(record);
+          if (change.deadLetter) deadLetterTableRecord(record, change.deadLetter);
+          if (change.commit) offsets.set(`${record.topic}\u0000${record.partition}`, change.commit);
+          if (change.customer !== undefined) emit(state.customerChanged(change.customer));
+          if (change.product !== undefined) emit(state.productChanged(change.product));
         }
       }
 
       const applyRouted = (record: ConsumedRecord, change: RoutedChange, since: number): boolean => {
         if (change.op === 'delete') {
-          emit(state.delete(change.id));
+          if (change.customerId !== null) emit(state.delete(change.id, change.customerId, change.ts));
+          else emit(state.deleteWhere(change.id, (customerId) => partitionForCustomer(customerId, partitions) === record.partition));
           return true;
         }
         const result = state.upsert(change.order, change.ts);
@@ -242,12 +264,15 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
             }
           }
         }
-        offsets.set(`${record.topic}\u0000${record.partition}`, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+        if (record.topic === topics.ordersByCustomer) consumedTo.set(record.partition, record.offset + 1n);
+        else offsets.set(`${record.topic}\u0000${record.partition}`, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
       }
-      // A partition with orders still waiting commits only up to its first waiting record.
-      for (const [partition, queue] of pending) {
-        const head = queue[0];
-        if (head) offsets.set(`${topics.ordersByCustomer}\u0000${partition}`, { topic: topics.ordersByCustomer, partition, offset: head.record.offset });
+      // A repartition partition commits up to its first waiting order, or all it consumed once its
+      // queue has drained (also when the drain happened without new records, so a restart does not
+      // dead-letter the drained orders again).
+      for (const [partition, end] of consumedTo) {
+        const offset = pending.get(partition)?.[0]?.record.offset ?? end;
+        if (committedTo.get(partition) !== offset) offsets.set(`${topics.ordersByCustomer}\u0000${partition}`, { topic: topics.ordersByCustomer, partition, offset });
       }
       counters.pending([...pending.values()].reduce((n, q) => n + q.length, 0));
       for (const [topic, n] of seen) counters.recordsIn(n, { topic });
@@ -256,6 +281,8 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
         const records = out.drain();
         const started = Date.now();
         const group = batch.group;
+        // Outputs without their offsets would be produced again after a restart: never commit one without the other.
+        if (offsets.size > 0 && !group) throw new Error('no group membership to commit offsets with; rejoining');
         await producer.runTransaction(async (tx) => {
           if (records.length > 0) await tx.send(records);
           if (offsets.size > 0 && group) await tx.sendOffsets(group, [...offsets.values()]);
@@ -269,6 +296,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
         for (const [topic, n] of written) counters.recordsOut(n, { topic });
         counters.stateOrders(state.size);
         committedSomething = true;
+        for (const o of offsets.values()) if (o.topic === topics.ordersByCustomer) committedTo.set(o.partition, o.offset);
       }
       if (options.signal.aborted) break;
       batch = await consumer.poll({ maxRecords, maxWaitMs });
@@ -308,13 +336,14 @@ function routeOrder(record: ConsumedRecord, deps: RouteDeps): void {
   const log = (value: string | null) => out.latestByKey({ topic: topics.changelog, partition: record.partition, key: String(id), value });
   if (change.kind === 'delete') {
     if (previous === undefined) return;
-    route(previous, { op: 'delete', id, ts: change.sourceTsMs });
+    route(previous, { op: 'delete', id, customerId: previous, ts: change.sourceTsMs });
     stage1.delete(id);
     log(null);
     return;
   }
   const customerId = change.row.customerId;
-  if (previous !== undefined && previous !== customerId) route(previous, { op: 'delete', id, ts: change.sourceTsMs });
+  // A move: the old customer's partition retracts exactly the (order, old customer) row.
+  if (previous !== undefined && previous !== customerId) route(previous, { op: 'delete', id, customerId: previous, ts: change.sourceTsMs });
   route(customerId, { op: 'upsert', order: change.row, ts: change.sourceTsMs });
   if (previous !== customerId) {
     stage1.set(id, customerId);
@@ -330,34 +359,26 @@ function safeDecodeRouted(value: Buffer): RoutedChange | undefined {
   }
 }
 
-function applyTableRecord(record: ConsumedRecord, topics: StreamTopics, tables: InMemoryTables): { customer?: number; product?: number } | 'dead-letter' {
-  if (record.topic === topics.customers) {
-    const decoded = decodeCustomer(record.key, record.value);
-    if (!decoded.ok) return 'dead-letter';
-    const id = decoded.value.kind === 'upsert' ? decoded.value.row.id : decoded.value.id;
-    return tables.applyCustomer(decoded.value) ? { customer: id } : {};
-  }
-  const decoded = decodeProduct(record.key, record.value);
-  if (!decoded.ok) return 'dead-letter';
-  const id = decoded.value.kind === 'upsert' ? decoded.value.row.id : decoded.value.id;
-  return tables.applyProduct(decoded.value) ? { product: id } : {};
-}
-
-async function restoreTables(readers: readonly PartitionReader[], tables: InMemoryTables, counters: ProcessorCounters): Promise<void> {
+/** Reads the customer and product tables to their end, passing each record's effect to `onChange`. */
+async function restoreTables(readers: readonly PartitionReader[], feed: TableFeed, counters: ProcessorCounters, onChange: (record: ConsumedRecord, change: ReturnType<TableFeed['apply']>) => void): Promise<void> {
   for (const reader of readers) {
     await reader.readToEnd((records) => {
       for (const record of records) {
         counters.recordsIn(1, { topic: record.topic });
-        if (record.topic.endsWith('customers')) {
-          const decoded = decodeCustomer(record.key, record.value);
-          if (decoded.ok) tables.applyCustomer(decoded.value);
-        } else {
-          const decoded = decodeProduct(record.key, record.value);
-          if (decoded.ok) tables.applyProduct(decoded.value);
-        }
+        onChange(record, feed.apply(record));
       }
     });
   }
+}
+
+/** The group's committed offsets of some topics, `topic\0partition` → the next offset to read. */
+async function committedOffsets(admin: Pick<KafkaAdmin, 'groupLag'>, groupId: string, topics: readonly string[]): Promise<Map<string, bigint>> {
+  const wanted = new Set(topics);
+  const committed = new Map<string, bigint>();
+  for (const lag of await admin.groupLag(groupId)) {
+    if (wanted.has(lag.topic) && lag.committed !== null) committed.set(`${lag.topic}\u0000${lag.partition}`, lag.committed);
+  }
+  return committed;
 }
 
 async function restoreStage1(kafka: KafkaModule, settings: KafkaSettings, topic: string, owned: ReadonlySet<number>, instanceId: string): Promise<Map<number, number>> {

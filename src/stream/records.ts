@@ -117,16 +117,18 @@ export function decodeProcessed(value: Buffer): RestoredOrder | undefined {
 /** Stage 1 → stage 2: an order change routed to the task of its customer. */
 export type RoutedChange =
   | { readonly op: 'upsert'; readonly order: SourceOrder; readonly ts: number | null }
-  | { readonly op: 'delete'; readonly id: number; readonly ts: number | null };
+  /** customerId: the customer whose row is retracted; null in records written before it was carried. */
+  | { readonly op: 'delete'; readonly id: number; readonly customerId: number | null; readonly ts: number | null };
 
 /**
  * The repartition topic is internal: a compact `|`-separated line is several times cheaper to
  * write and read than JSON on the processor's hottest path.
- * upsert: `u|id|customer|product|quantity|cents|status|createdAtMs|ts`; delete: `d|id|ts`.
+ * upsert: `u|id|customer|product|quantity|cents|status|createdAtMs|ts`; delete: `d|id|customer|ts`
+ * (the customer names the exact row a move or delete retracts; older deletes were `d|id|ts`).
  */
 export function encodeRouted(change: RoutedChange): string {
   const ts = change.ts ?? '';
-  if (change.op === 'delete') return `d|${change.id}|${ts}`;
+  if (change.op === 'delete') return `d|${change.id}|${change.customerId ?? ''}|${ts}`;
   const o = change.order;
   return `u|${o.id}|${o.customerId}|${o.productId}|${o.quantity}|${o.amountCents}|${o.status}|${o.createdAt}|${ts}`;
 }
@@ -134,7 +136,12 @@ export function encodeRouted(change: RoutedChange): string {
 export function decodeRouted(value: Buffer): RoutedChange | undefined {
   const f = value.toString('latin1').split('|');
   const ts = f.at(-1) === '' ? null : Number(f.at(-1));
-  if (f[0] === 'd' && f.length === 3) return { op: 'delete', id: Number(f[1]), ts };
+  if (f[0] === 'd' && (f.length === 4 || f.length === 3)) {
+    const id = Number(f[1]);
+    const customerId = f.length === 4 && f[2] !== '' ? Number(f[2]) : null;
+    if (!Number.isSafeInteger(id) || (customerId !== null && !Number.isSafeInteger(customerId))) return undefined;
+    return { op: 'delete', id, customerId, ts };
+  }
   if (f[0] !== 'u' || f.length !== 9) return undefined;
   const status = f[6];
   if (!isOrderStatus(status)) return undefined;

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { decodeRouted, encodeRouted } from './records.ts';
+
+describe('the repartition format', () => {
+  it('carries the customer a delete retracts', () => {
+    const line = encodeRouted({ op: 'delete', id: 42, customerId: 7, ts: 1700000000123 });
+    expect(line).toBe('d|42|7|1700000000123');
+    expect(decodeRouted(Buffer.from(line))).toEqual({ op: 'delete', id: 42, customerId: 7, ts: 1700000000123 });
+  });
+
+  it('reads deletes written before the customer was carried (customer unknown)', () => {
+    expect(decodeRouted(Buffer.from('d|42|1700000000123'))).toEqual({ op: 'delete', id: 42, customerId: null, ts: 1700000000123 });
+    expect(decodeRouted(Buffer.from('d|42||'))).toEqual({ op: 'delete', id: 42, customerId: null, ts: null });
+  });
+
+  it('round-trips an upsert and refuses malformed lines', () => {
+    const order = { id: 1, customerId: 2, productId: 3, quantity: 4, amountCents: 12345, status: 'PAID' as const, createdAt: 1764000000000 };
+    expect(encodeRouted({ op: 'upsert', order, ts: null })).toBe('u|1|2|3|4|12345|PAID|1764000000000|');
+    expect(decodeRouted(Buffer.from('u|1|2|3|4|12345|PAID|1764000000000|'))).toEqual({ op: 'upsert', order, ts: null });
+    expect(decodeRouted(Buffer.from('d|x|7|1'))).toBeUndefined();
+    expect(decodeRouted(Buffer.from('u|1|2|3|4|12345|LOST|1764000000000|'))).toBeUndefined();
+  });
+});
