@@ -30,9 +30,9 @@ try {
     const report = await runLoad(pool, await loadCatalogue(pool), { ratePerSecond: 100_000, durationMs: 20_000, random, connections: CONNECTIONS });
     const seconds = report.elapsedMs / 1_000;
     const c = report.counts;
-    const changes = c.inserted + c.updated + c.cancelled + c.deleted + c.tierChanges;
+    const changes = c.inserted + c.updated + c.cancelled + c.deleted + c.tierChanges + c.moved;
     console.log(`${seconds.toFixed(1)}s, ${report.batches} batches of ${report.batchSize} on ${report.connections} connections`);
-    console.log(`inserted ${c.inserted}, updated ${c.updated}, cancelled ${c.cancelled}, deleted ${c.deleted}, tier changes ${c.tierChanges}`);
+    console.log(`inserted ${c.inserted}, updated ${c.updated}, cancelled ${c.cancelled}, deleted ${c.deleted}, moved ${c.moved}, tier changes ${c.tierChanges}`);
     console.log(`changes/s ${Math.round(changes / seconds)}`);
     console.log(`load orders/s ${Math.round(c.inserted / seconds)}`);
   } finally {

@@ -25,7 +25,7 @@ export interface LoadSummary {
   /** Seconds actually run (the achieved rates divide by this). */
   readonly durationSeconds: number;
   readonly requestedDurationSeconds: number;
-  readonly orders: { readonly inserted: number; readonly updated: number; readonly cancelled: number; readonly deleted: number };
+  readonly orders: { readonly inserted: number; readonly updated: number; readonly cancelled: number; readonly deleted: number; readonly moved: number };
   readonly tierChanges: number;
   readonly achievedOrdersPerSecond: number;
   readonly changesPerSecond: number;
@@ -99,12 +99,12 @@ function isConnectionFailure(error: unknown): boolean {
 function summarize(report: LoadReport, asked: { rate: number; durationMs: number; seed: number; seeded: SeedResult }): LoadSummary {
   const seconds = report.elapsedMs / 1_000;
   const c = report.counts;
-  const changes = c.inserted + c.updated + c.cancelled + c.deleted + c.tierChanges;
+  const changes = c.inserted + c.updated + c.cancelled + c.deleted + c.tierChanges + c.moved;
   return {
     requestedRate: asked.rate,
     durationSeconds: round(seconds, 3),
     requestedDurationSeconds: asked.durationMs / 1_000,
-    orders: { inserted: c.inserted, updated: c.updated, cancelled: c.cancelled, deleted: c.deleted },
+    orders: { inserted: c.inserted, updated: c.updated, cancelled: c.cancelled, deleted: c.deleted, moved: c.moved },
     tierChanges: c.tierChanges,
     achievedOrdersPerSecond: seconds > 0 ? round(c.inserted / seconds, 1) : 0,
     changesPerSecond: seconds > 0 ? round(changes / seconds, 1) : 0,
@@ -130,13 +130,13 @@ function grouped(value: number): string {
 function progressLine(elapsedMs: number, c: LoadCounts): string {
   const seconds = elapsedMs / 1_000;
   const perSecond = seconds > 0 ? c.inserted / seconds : 0;
-  return `${Math.round(seconds)}s  inserted ${grouped(c.inserted)} orders  ${grouped(perSecond)}/s  updates ${grouped(c.updated)}  cancels ${grouped(c.cancelled)}  deletes ${grouped(c.deleted)}  tier changes ${grouped(c.tierChanges)}`;
+  return `${Math.round(seconds)}s  inserted ${grouped(c.inserted)} orders  ${grouped(perSecond)}/s  updates ${grouped(c.updated)}  cancels ${grouped(c.cancelled)}  deletes ${grouped(c.deleted)}  moves ${grouped(c.moved)}  tier changes ${grouped(c.tierChanges)}`;
 }
 
 function renderSummary(s: LoadSummary): string {
   const lines = [
     `load ${s.interrupted ? 'interrupted after' : 'ran'} ${s.durationSeconds.toFixed(1)}s at a requested ${grouped(s.requestedRate)} orders/s (seed ${s.seed}, ${s.connections} connections, batches of ${s.batchSize})`,
-    `orders     inserted ${grouped(s.orders.inserted)}  updated ${grouped(s.orders.updated)}  cancelled ${grouped(s.orders.cancelled)}  deleted ${grouped(s.orders.deleted)}`,
+    `orders     inserted ${grouped(s.orders.inserted)}  updated ${grouped(s.orders.updated)}  cancelled ${grouped(s.orders.cancelled)}  deleted ${grouped(s.orders.deleted)}  moved to another customer ${grouped(s.orders.moved)}`,
     `customers  tier changes ${grouped(s.tierChanges)}`,
     `achieved   ${grouped(s.achievedOrdersPerSecond)} orders/s, ${grouped(s.changesPerSecond)} changes/s`,
     s.window ? `window     ${s.window.from} .. ${s.window.to}` : 'window     no orders inserted',

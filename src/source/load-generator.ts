@@ -13,6 +13,8 @@ export interface LoadCounts {
   readonly cancelled: number;
   readonly deleted: number;
   readonly tierChanges: number;
+  /** Orders moved to another customer. */
+  readonly moved: number;
 }
 
 export interface LoadProgress {
@@ -95,12 +97,17 @@ WITH new_orders AS (
   UPDATE public.customers c SET tier = t.tier FROM unnest($11::bigint[], $12::text[]) AS t(id, tier)
   WHERE c.id = t.id
   RETURNING c.id
+), moved AS (
+  UPDATE public.orders o SET customer_id = m.customer_id FROM unnest($13::bigint[], $14::bigint[]) AS m(id, customer_id)
+  WHERE o.id = m.id AND o.status <> 'CANCELLED' AND o.customer_id <> m.customer_id
+  RETURNING o.id
 )
 SELECT n.ids, n.products, n.quantities, n.first_us, n.last_us,
   (SELECT count(*) FROM updated)::int AS updated,
   (SELECT count(*) FROM cancelled)::int AS cancelled,
   (SELECT count(*) FROM deleted)::int AS deleted,
-  (SELECT count(*) FROM tiers)::int AS tier_changes
+  (SELECT count(*) FROM tiers)::int AS tier_changes,
+  (SELECT count(*) FROM moved)::int AS moved
 FROM (
   SELECT array_agg(id ORDER BY id) AS ids, array_agg(product_id ORDER BY id) AS products, array_agg(quantity ORDER BY id) AS quantities,
     (extract(epoch FROM min(created_at)) * 1000000)::bigint::text AS first_us,
@@ -118,6 +125,7 @@ interface BatchRow {
   readonly cancelled: number;
   readonly deleted: number;
   readonly tier_changes: number;
+  readonly moved: number;
 }
 
 interface BatchOutcome {
@@ -130,7 +138,7 @@ interface BatchOutcome {
 /** Anything that runs a query: the pool, or one of its connections. */
 export type Queryable = pg.Pool | pg.PoolClient;
 
-const EMPTY_PLAN: BatchPlan = { inserts: [], updates: [], cancels: [], deletes: [], tierChanges: [] };
+const EMPTY_PLAN: BatchPlan = { inserts: [], updates: [], cancels: [], deletes: [], tierChanges: [], moves: [] };
 
 /** Runs one planned batch in one round trip. */
 export async function executeBatch(db: Queryable, plan: BatchPlan): Promise<BatchOutcome> {
@@ -150,6 +158,8 @@ export async function executeBatch(db: Queryable, plan: BatchPlan): Promise<Batc
       plan.deletes,
       plan.tierChanges.map((t) => t.customerId),
       plan.tierChanges.map((t) => t.to),
+      plan.moves.map((m) => m.order.id),
+      plan.moves.map((m) => m.customerId),
     ],
   });
   const row = rows[0];
@@ -158,7 +168,7 @@ export async function executeBatch(db: Queryable, plan: BatchPlan): Promise<Batc
   const inserted = ids.map((id, i) => ({ id: Number(id), productId: Number(row.products?.[i]), quantity: Number(row.quantities?.[i]) }));
   return {
     inserted,
-    counts: { inserted: inserted.length, updated: row.updated, cancelled: row.cancelled, deleted: row.deleted, tierChanges: row.tier_changes },
+    counts: { inserted: inserted.length, updated: row.updated, cancelled: row.cancelled, deleted: row.deleted, tierChanges: row.tier_changes, moved: row.moved },
     firstUs: row.first_us === null ? undefined : BigInt(row.first_us),
     lastUs: row.last_us === null ? undefined : BigInt(row.last_us),
   };
@@ -181,7 +191,7 @@ export async function runLoad(pool: pg.Pool, catalogue: Catalogue, options: Load
   const start = now();
   const deadline = start + options.durationMs;
   const bucket = new TokenBucket(options.ratePerSecond, batchSize, start);
-  const totals = { inserted: 0, updated: 0, cancelled: 0, deleted: 0, tierChanges: 0 };
+  const totals = { inserted: 0, updated: 0, cancelled: 0, deleted: 0, tierChanges: 0, moved: 0 };
   let batches = 0;
   let firstUs: bigint | undefined;
   let lastUs: bigint | undefined;
@@ -210,6 +220,7 @@ export async function runLoad(pool: pg.Pool, catalogue: Catalogue, options: Load
       totals.cancelled += outcome.counts.cancelled;
       totals.deleted += outcome.counts.deleted;
       totals.tierChanges += outcome.counts.tierChanges;
+      totals.moved += outcome.counts.moved;
       if (outcome.firstUs !== undefined && (firstUs === undefined || outcome.firstUs < firstUs)) firstUs = outcome.firstUs;
       if (outcome.lastUs !== undefined && (lastUs === undefined || outcome.lastUs > lastUs)) lastUs = outcome.lastUs;
     }

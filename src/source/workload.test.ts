@@ -38,19 +38,20 @@ describe('WorkloadPlanner', () => {
     simulate(planner, 50, 250, (plan) => expect(plan.inserts).toHaveLength(250));
   });
 
-  it('follows the mix: ~85 % inserts, ~8 % updates, ~4 % cancels, ~2 % deletes, ~1 % tier changes', () => {
+  it('follows the mix: ~84 % inserts, ~8 % updates, ~4 % cancels, ~2 % deletes, ~1 % tier changes, ~1 % customer moves', () => {
     const planner = new WorkloadPlanner(catalogue, mulberry32(11));
     simulate(planner, 20, 100); // fill the recent orders first
-    const counts = { insert: 0, update: 0, cancel: 0, delete: 0, tierChange: 0 };
+    const counts = { insert: 0, update: 0, cancel: 0, delete: 0, tierChange: 0, move: 0 };
     simulate(planner, 2_000, 100, (plan) => {
       counts.insert += plan.inserts.length;
       counts.update += plan.updates.length;
       counts.cancel += plan.cancels.length;
       counts.delete += plan.deletes.length;
       counts.tierChange += plan.tierChanges.length;
+      counts.move += plan.moves.length;
     });
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    for (const kind of ['insert', 'update', 'cancel', 'delete', 'tierChange'] as const) {
+    for (const kind of ['insert', 'update', 'cancel', 'delete', 'tierChange', 'move'] as const) {
       const expected = DEFAULT_MIX[kind];
       // Within 5 % of the expected share (relative), over ~235 000 changes.
       expect(Math.abs(counts[kind] / total - expected) / expected, kind).toBeLessThan(0.05);
@@ -144,7 +145,6 @@ describe('WorkloadPlanner', () => {
     const planner = new WorkloadPlanner(catalogue, mulberry32(17));
     const tiers = new Map<number, Tier>(customers.map((c) => [c.id, c.tier]));
     const inFlight: BatchPlan[] = [];
-    simulate(planner, 5, 100);
     for (let tick = 0; tick < 400; tick += 1) {
       const plan = planner.plan(100);
       const busy = new Set(inFlight.flatMap((p) => p.tierChanges.map((t) => t.customerId)));

@@ -14,6 +14,8 @@ export interface WorkloadMix {
   readonly cancel: number;
   readonly delete: number;
   readonly tierChange: number;
+  /** An order moved to another customer (a corrected account): it leaves one customer's partition for another's. */
+  readonly move: number;
   /** Share of new orders that are big-ticket (amount ≥ LARGE_ORDER_MIN_CENTS), so fraud HIGH alerts occur. */
   readonly largeOrderShare: number;
   /** Share of updates that change the quantity (hence the amount) instead of advancing the status. */
@@ -21,16 +23,17 @@ export interface WorkloadMix {
 }
 
 export const DEFAULT_MIX: WorkloadMix = Object.freeze({
-  insert: 0.85,
+  insert: 0.84,
   update: 0.08,
   cancel: 0.04,
   delete: 0.02,
   tierChange: 0.01,
+  move: 0.01,
   largeOrderShare: 0.002,
   amountChangeShare: 0.25,
 });
 
-export type ChangeKind = 'insert' | 'update' | 'cancel' | 'delete' | 'tierChange';
+export type ChangeKind = 'insert' | 'update' | 'cancel' | 'delete' | 'tierChange' | 'move';
 
 /**
  * A large order is at least 12 000.00: even after the largest default discount (15 %) and no tax
@@ -81,6 +84,12 @@ export interface OrderUpdatePlan {
   readonly amount: string;
 }
 
+/** An order given to another customer (the database leaves it alone if it is that customer's already). */
+export interface MovePlan {
+  readonly order: RecentOrder;
+  readonly customerId: number;
+}
+
 export interface TierChangePlan {
   readonly customerId: number;
   readonly from: Tier;
@@ -94,6 +103,7 @@ export interface BatchPlan {
   readonly cancels: readonly number[];
   readonly deletes: readonly number[];
   readonly tierChanges: readonly TierChangePlan[];
+  readonly moves: readonly MovePlan[];
 }
 
 /** A row the database inserted, as RETURNING reports it. */
@@ -194,12 +204,14 @@ export class WorkloadPlanner {
     const cancels: number[] = [];
     const deletes: number[] = [];
     const tierChanges: TierChangePlan[] = [];
+    const moves: MovePlan[] = [];
     const weights: Record<ChangeKind, number> = {
       insert: this.mix.insert,
       update: this.mix.update,
       cancel: this.mix.cancel,
       delete: this.mix.delete,
       tierChange: this.mix.tierChange,
+      move: this.mix.move,
     };
     while (inserts.length < orderCount) {
       const kind = pickWeighted(this.random, weights);
@@ -227,11 +239,16 @@ export class WorkloadPlanner {
           if (change) tierChanges.push(change);
           break;
         }
+        case 'move': {
+          const order = this.recent.take();
+          if (order) moves.push({ order, customerId: (pick(this.random, this.customers) as CatalogueCustomer).id });
+          break;
+        }
         default:
           assertNever(kind);
       }
     }
-    return { inserts, updates, cancels, deletes, tierChanges };
+    return { inserts, updates, cancels, deletes, tierChanges, moves };
   }
 
   /**
@@ -244,6 +261,7 @@ export class WorkloadPlanner {
       if (priceCents !== undefined) this.recent.add({ id: row.id, productId: row.productId, priceCents, quantity: row.quantity, status: 'PLACED' });
     }
     for (const update of plan.updates) this.recent.add(update.order);
+    for (const move of plan.moves) this.recent.add(move.order);
     for (const change of plan.tierChanges) this.busyCustomers.delete(change.customerId);
   }
 
