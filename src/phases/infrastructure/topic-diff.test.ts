@@ -25,6 +25,18 @@ describe('diffTopics', () => {
     expect(() => diffTopics({ t: compacted }, actual, { prune: false, isManaged: managed })).toThrow(/partitions cannot decrease from 12 to 6/);
   });
 
+  it('refuses any new partition count for a topic the stream keys by partition, naming why and the safe procedure', () => {
+    const actual = new Map([['cdc.public.orders', compacted], ['events', compacted]]);
+    const fixedPartitions = (name: string) => (name === 'cdc.public.orders' ? 'it is co-partitioned' : undefined);
+    const grow = { 'cdc.public.orders': { ...compacted, partitions: 12 }, events: compacted };
+    expect(() => diffTopics(grow, actual, { prune: false, isManaged: managed, fixedPartitions })).toThrow(
+      /topic cdc\.public\.orders: partitions cannot change from 6 to 12 in place: it is co-partitioned\. Safe procedure: stop the workers/,
+    );
+    // Any other topic still grows.
+    const other = { 'cdc.public.orders': compacted, events: { ...compacted, partitions: 8 } };
+    expect(diffTopics(other, actual, { prune: false, isManaged: managed, fixedPartitions })).toEqual([{ kind: 'update', name: 'events', configs: {}, partitions: 8 }]);
+  });
+
   it('refuses a replication factor change', () => {
     const actual = new Map([['t', { ...compacted, replicationFactor: 3 }]]);
     expect(() => diffTopics({ t: compacted }, actual, { prune: false, isManaged: managed })).toThrow(/replication factor is 3 but 1/);

@@ -14,14 +14,15 @@ export type TopicChange =
   | { readonly kind: 'delete'; readonly name: string };
 
 /**
- * Compares declared topics with the broker's. Partitions only grow; replication factor is never
+ * Compares declared topics with the broker's. Partitions only grow, and never for topics whose
+ * keys are placed by partition count (`fixedPartitions` says why); replication factor is never
  * changed here (that is a reassignment). Undeclared topics are deleted only with `prune`, and only
  * when `isManaged` says stream-migrate owns them.
  */
 export function diffTopics(
   desired: Readonly<Record<string, TopicState>>,
   actual: ReadonlyMap<string, TopicState>,
-  options: { readonly prune: boolean; readonly isManaged: (name: string) => boolean },
+  options: { readonly prune: boolean; readonly isManaged: (name: string) => boolean; readonly fixedPartitions?: (name: string) => string | undefined },
 ): TopicChange[] {
   const changes: TopicChange[] = [];
   for (const [name, spec] of Object.entries(desired)) {
@@ -33,6 +34,13 @@ export function diffTopics(
     if (spec.partitions < current.partitions) {
       throw new CheckFailedError(
         `topic ${name}: partitions cannot decrease from ${current.partitions} to ${spec.partitions} (Kafka cannot remove partitions, and keys would move to other partitions); declare ${current.partitions} or more, or recreate the topic by hand`,
+        { details: { topic: name, current: current.partitions, declared: spec.partitions } },
+      );
+    }
+    const fixed = spec.partitions !== current.partitions ? options.fixedPartitions?.(name) : undefined;
+    if (fixed !== undefined) {
+      throw new CheckFailedError(
+        `topic ${name}: partitions cannot change from ${current.partitions} to ${spec.partitions} in place: ${fixed}. ${REPARTITION_PROCEDURE}; or declare ${current.partitions} again`,
         { details: { topic: name, current: current.partitions, declared: spec.partitions } },
       );
     }
@@ -55,6 +63,15 @@ export function diffTopics(
   }
   return changes.sort((a, b) => a.name.localeCompare(b.name));
 }
+
+/**
+ * What a new partition count for the stream's keyed topics takes: the state keyed by partition is
+ * rebuilt from the source, not moved.
+ */
+export const REPARTITION_PROCEDURE =
+  'Safe procedure: stop the workers (`stream-migrate dev down` or stop `processor run`/`sink run`), delete the processor topics and the output topics, ' +
+  'delete the processor and sink consumer groups and the Debezium connector with its replication slot, truncate the ClickHouse *_versions tables, ' +
+  'then set the new count for every co-partitioned topic at once and run the phases infrastructure, ingestion (a new snapshot), processing and output again';
 
 /** The same changes in the plan's shape, with a readable diff. */
 export function describeTopicChange(change: TopicChange, actual: ReadonlyMap<string, TopicState>): PlannedChange {

@@ -2,6 +2,7 @@ import type { Config } from '../../config/schema.ts';
 import type { TopicAdmin } from '../../clients/kafka.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 import type { PhaseStep, PlannedChange } from '../phase.ts';
+import { copartitionedTopics, streamTopics } from '../../stream/topics.ts';
 import { describeTopicChange, diffTopics, type TopicChange, type TopicState } from './topic-diff.ts';
 
 /**
@@ -14,6 +15,7 @@ export function topicsStep(config: Config, admin: TopicAdmin, prune: boolean): P
   );
   // stream-migrate owns the CDC topics of its connector and its own `stream-migrate.` topics.
   const isManaged = (name: string) => name.startsWith(`${config.connector.topicPrefix}.`) || name.startsWith('stream-migrate.');
+  const fixedPartitions = fixedPartitionReasons(config);
 
   const current = async (): Promise<Map<string, TopicState>> => {
     const existing = await admin.listTopics();
@@ -25,7 +27,7 @@ export function topicsStep(config: Config, admin: TopicAdmin, prune: boolean): P
   let planned: { changes: TopicChange[]; actual: Map<string, TopicState> } | undefined;
   const plan = async () => {
     const actual = await current();
-    planned = { changes: diffTopics(desired, actual, { prune, isManaged }), actual };
+    planned = { changes: diffTopics(desired, actual, { prune, isManaged, fixedPartitions: (name) => fixedPartitions.get(name) }), actual };
     return planned;
   };
 
@@ -72,4 +74,18 @@ export function topicsStep(config: Config, admin: TopicAdmin, prune: boolean): P
       return `${Object.keys(desired).length} topics match the configuration`;
     },
   };
+}
+
+/**
+ * Topics whose partition count the stream depends on, and why: a key's partition is its hash
+ * modulo the count, so a new count sends a key's next versions to another partition than its
+ * earlier ones (a changelog read out of order), strands state restored by partition, and breaks
+ * the sink's use of offsets as versions.
+ */
+function fixedPartitionReasons(config: Config): Map<string, string> {
+  const topics = streamTopics(config);
+  const reasons = new Map<string, string>();
+  for (const name of copartitionedTopics(topics)) reasons.set(name, 'it is co-partitioned with the stream state (partition p of every such topic is task p) and keyed by partition');
+  for (const name of [topics.customers, topics.products]) reasons.set(name, 'it is a keyed CDC changelog: a key moved to another partition would be read out of order');
+  return reasons;
 }
