@@ -1,3 +1,4 @@
+import { MAX_LOCAL_WORKERS } from '../config/schema.ts';
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { CutoverDecisions } from '../cutover/decisions.ts';
@@ -18,7 +19,7 @@ function phaseNamed(name: string | undefined): Phase {
 
 function phaseContext(ctx: CommandContext, prune: boolean, workers?: string): PhaseContext {
   const count = workers === undefined ? undefined : Number(workers);
-  if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > 64)) throw new UsageError(`--workers ${workers}: expected a whole number from 1 to 64`);
+  if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > MAX_LOCAL_WORKERS)) throw new UsageError(`--workers ${workers}: expected a whole number from 1 to ${MAX_LOCAL_WORKERS}`);
   const loaded = ctx.loaded();
   return { config: loaded.config, logger: ctx.logger, clock: ctx.clock, progress: createProgress(ctx.logger), options: { prune, workers: count }, cwd: ctx.cwd, configFile: loaded.file };
 }

@@ -56,7 +56,8 @@ export const DEFAULT_CONFIG = {
     snapshotChunkSize: 4096,
     config: {},
   },
-  monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59465 },
+  // Processor worker i (from 0) serves /metrics on processorMetricsPort + i; the sink's port stays clear of that range.
+  monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59480 },
   processor: {
     groupId: 'stream-migrate-processor',
     topicPrefix: '',

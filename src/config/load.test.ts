@@ -89,6 +89,13 @@ describe('loadConfig', () => {
     expect(errorOf(() => buildConfig({ rules: { tierDiscount: { GOLD: 0.1 } } }, undefined)).message).toContain('rules.tierDiscount.GOLD');
   });
 
+  it('keeps the sink metrics port out of the processor workers\' port range (one port per worker)', () => {
+    expect(buildConfig({ monitoring: { processorMetricsPort: 9000, sinkMetricsPort: 9016 } }, undefined).config.monitoring.sinkMetricsPort).toBe(9016);
+    expect(buildConfig({ monitoring: { processorMetricsPort: 9000, sinkMetricsPort: 8999 } }, undefined).config.monitoring.sinkMetricsPort).toBe(8999);
+    expect(errorOf(() => buildConfig({ monitoring: { processorMetricsPort: 9000, sinkMetricsPort: 9001 } }, undefined)).message).toContain('monitoring.sinkMetricsPort: sinkMetricsPort must lie outside');
+    expect(errorOf(() => buildConfig({ processor: { workers: 17 } }, undefined)).message).toContain('processor.workers');
+  });
+
   it('checks the meaning of business rules, not only their shape', () => {
     const error = errorOf(() => buildConfig({ rules: { tierDiscount: { GOLD: '1.5' } } }, 'f.yaml'));
     expect(error.message).toContain('rules.tierDiscount.GOLD');

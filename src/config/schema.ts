@@ -10,6 +10,8 @@ const numeric = (inner: z.ZodNumber) =>
   z.preprocess((v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), inner);
 const port = numeric(z.number().int().min(1).max(65_535));
 const positiveInt = numeric(z.number().int().min(1));
+/** Local processor workers one supervisor runs; each takes a metrics port of its own from processorMetricsPort up. */
+export const MAX_LOCAL_WORKERS = 16;
 const nonNegativeInt = numeric(z.number().int().min(0));
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 const duration = z.string().refine((v) => parseDuration(v) !== undefined, {
@@ -96,7 +98,12 @@ export const configSchema = z.strictObject({
     /** Extra Debezium/Connect properties; they override the generated ones. */
     config: z.record(z.string(), z.string()),
   }),
-  monitoring: z.strictObject({ processorMetricsPort: port, sinkMetricsPort: port }),
+  monitoring: z
+    .strictObject({ processorMetricsPort: port, sinkMetricsPort: port })
+    .refine((m) => m.sinkMetricsPort < m.processorMetricsPort || m.sinkMetricsPort >= m.processorMetricsPort + MAX_LOCAL_WORKERS, {
+      message: `sinkMetricsPort must lie outside processorMetricsPort .. processorMetricsPort + ${MAX_LOCAL_WORKERS - 1} (one port per processor worker)`,
+      path: ['sinkMetricsPort'],
+    }),
   processor: z.strictObject({
     groupId: z.string().min(1),
     /** Prepended to the names of the output, internal and dead-letter topics (isolated test or staging runs). */
@@ -110,7 +117,7 @@ export const configSchema = z.strictObject({
     /** `local`: `phase run processing` starts supervised workers here; `external`: they run elsewhere, the phase only verifies. */
     deploy: z.enum(['local', 'external']),
     /** Processor workers `phase run processing` keeps running (one sink runs beside them). */
-    workers: positiveInt,
+    workers: numeric(z.number().int().min(1).max(MAX_LOCAL_WORKERS)),
   }),
   sink: z.strictObject({
     groupId: z.string().min(1),

@@ -103,6 +103,7 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
   const argsFor = (name: string): string[] => {
     const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
     const index = Number(instance.slice(1)) - 1;
+    // One port per processor worker from processorMetricsPort up; the schema keeps the sink's port out of that range.
     const port = kind === 'processor' ? config.monitoring.processorMetricsPort + index : config.monitoring.sinkMetricsPort;
     // A bounded heap keeps a worker's RSS under 1 GiB; V8 would otherwise grow lazily towards its large default.
     return ['--max-old-space-size=768', BIN, kind, 'run', '--instance', instance, '--metrics-port', String(port), '--json-logs', ...(desired.configFile ? ['--config', desired.configFile] : [])];
