@@ -115,6 +115,8 @@ export async function startDashboardServer<S>(options: DashboardServerOptions<S>
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' });
       return void res.end(latest.json);
     }
+    // Browsers ask for it unprompted; an empty answer keeps a 404 out of the console.
+    if (url.pathname === '/favicon.ico') return void res.writeHead(204, SECURITY_HEADERS).end();
     const asset = assets.get(url.pathname);
     if (!asset) return plain(res, 404, 'not found');
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': asset.type, 'content-length': asset.body.length });
