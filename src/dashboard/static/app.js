@@ -29,6 +29,8 @@ const money = (text) => {
 const percent = (f) => (f === null || f === undefined ? '–' : `${(f * 100).toFixed(2)}%`);
 const rate = (r) => (r === null || r === undefined ? '–' : `${r >= 100 ? Math.round(r) : r.toFixed(1)}/s`);
 const instant = (iso) => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z` : '–');
+/** Long details (a refused streak lists every report) are cut; the whole text stays in the tooltip. */
+const clip = (text, n) => (text.length <= n ? text : `${text.slice(0, n - 1)}…`);
 const ms = (v) => (v === null || v === undefined ? '–' : v >= 1000 ? `${(v / 1000).toFixed(v >= 10_000 ? 0 : 1)} s` : `${v} ms`);
 
 function setBadge(el, text, kind) {
@@ -141,7 +143,8 @@ function drawLag(groups) {
     {
       width: chartWidth(el),
       height: 140,
-      scales: { x: { time: true } },
+      // The last five minutes, whatever the number of points so far.
+      scales: { x: { time: true, range: (u, min, max) => [max - 300, max] } },
       axes: [{}, { label: 'lag (records)' }],
       series: [{}, { label: 'processor', stroke: '#2f6fde', width: 2 }, { label: 'sink', stroke: '#d9822b', width: 2 }],
     },
@@ -237,7 +240,7 @@ function render(d) {
   panel('cutover', s.cutover, (c) => {
     if (!c) return ($('#gate').replaceChildren(), $('#checks').replaceChildren());
     $('#gate').replaceChildren('state ', h('b', { text: c.state.toUpperCase() }), ', gate ', h('b', { text: c.allowed ? 'ALLOWED' : 'REFUSED' }));
-    $('#checks').replaceChildren(...c.checks.map((x) => h('li', { 'data-check': x.name }, h('span', { class: `badge ${x.passed ? 'pass' : 'fail'}`, text: x.passed ? 'PASS' : 'FAIL' }), h('span', { class: 'name', text: x.name }), h('span', { class: 'detail', text: x.detail }))));
+    $('#checks').replaceChildren(...c.checks.map((x) => h('li', { 'data-check': x.name }, h('span', { class: `badge ${x.passed ? 'pass' : 'fail'}`, text: x.passed ? 'PASS' : 'FAIL' }), h('span', { class: 'name', text: x.name }), h('span', { class: 'detail', title: x.detail, text: clip(x.detail, 220) }))));
     return c.allowed ? 'ALLOWED' : 'REFUSED';
   });
   panel('validation', s.validation, (v) => {
