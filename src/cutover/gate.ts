@@ -3,14 +3,21 @@ import { lagToRead } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { messageOf } from '../core/errors.ts';
+import { stackPaths } from '../local-stack/paths.ts';
+import { workerStatus } from '../local-stack/workers.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { openStateStore } from '../state/state-store.ts';
 import { ValidationReports } from '../state/validation-reports.ts';
 import { streamTopics } from '../stream/topics.ts';
+import { evidencePolicy } from '../validation/provenance.ts';
+import { readSlotPosition } from '../validation/source-position.ts';
 import { CutoverDecisions, type MigrationState } from './decisions.ts';
-import { evaluateGate, type GateInput, type GatePolicy, type GateResult, type Observed } from './policy.ts';
+import { evaluateGate, type GateInput, type GatePolicy, type GateResult, type GroupObservation, type Observed, type WorkersObservation } from './policy.ts';
 
 export const CUTOVER_LOCK = 'stream-migrate:cutover';
+
+/** Reports the gate reads: enough to find N counting ones among re-runs and narrowed reports. */
+const REPORTS_READ = 200;
 
 export function gatePolicy(config: Config): GatePolicy {
   const c = config.cutover;
@@ -20,22 +27,31 @@ export function gatePolicy(config: Config): GatePolicy {
     maxReportAgeMs: parseDuration(c.maxReportAge) ?? 0,
     maxConsumerLag: c.maxConsumerLag,
     maxDeadLetterGrowth: c.maxDeadLetterGrowth,
+    maxSlotLagBytes: c.maxSlotLagBytes,
+    evidence: evidencePolicy(config),
   };
 }
 
 /** Reads every fact the gate needs, concurrently; a fact that cannot be read is an error, never a pass. */
-export async function observeGate(config: Config, store: StateStore, otherChangeInProgress: boolean, now = new Date()): Promise<GateInput> {
-  const [reports, connector, lags] = await Promise.all([observe(() => new ValidationReports(store.pool).latest(20)), observe(() => connectorStatus(config)), observe(() => consumerLags(config))]);
+export async function observeGate(config: Config, store: StateStore, otherChangeInProgress: boolean, options: { readonly now?: Date; readonly cwd?: string } = {}): Promise<GateInput> {
+  const cwd = options.cwd ?? process.cwd();
+  const [reports, connector, slot, groups, workers] = await Promise.all([
+    observe(() => new ValidationReports(store.pool).latest(REPORTS_READ)),
+    observe(() => connectorStatus(config)),
+    observe(() => readSlotPosition(config.source, config.connector.slotName)),
+    observe(() => consumerGroups(config)),
+    observe(async () => localWorkers(config, cwd)),
+  ]);
   const newest = reports.ok ? reports.value[0] : undefined;
   const deadLetterGrowth = await observe(() => deadLettersSince(config, newest?.createdAt ?? new Date(0)));
-  return { reports, connector, lags, deadLetterGrowth, otherChangeInProgress, now };
+  return { reports, connector, slot, groups, workers, deadLetterGrowth, otherChangeInProgress, now: options.now ?? new Date() };
 }
 
-/** The gate as the status screen shows it: checks, verdict and the migration's state. */
-export async function gatherGate(ctx: { readonly config: Config }): Promise<GateResult & { readonly state: MigrationState }> {
+/** The gate as the status screen and the dashboard show it (read-only): checks, verdict and the migration's state. */
+export async function gatherGate(ctx: { readonly config: Config; readonly cwd?: string }): Promise<GateResult & { readonly state: MigrationState }> {
   const store = await openStateStore(ctx.config.warehouse);
   try {
-    const input = await observeGate(ctx.config, store, false);
+    const input = await observeGate(ctx.config, store, false, ctx.cwd === undefined ? {} : { cwd: ctx.cwd });
     return { ...evaluateGate(input, gatePolicy(ctx.config)), state: await new CutoverDecisions(store.pool).state() };
   } finally {
     await store.close();
@@ -50,28 +66,33 @@ async function observe<T>(read: () => Promise<T>): Promise<Observed<T>> {
   }
 }
 
-
 async function connectorStatus(config: Config): Promise<{ name: string; state: string; tasks: { id: number; state: string }[] }> {
   const status = await createConnectClient(config.connect).status(config.connector.name);
   if (!status) throw new Error(`connector ${config.connector.name} does not exist; run \`stream-migrate phase run ingestion\``);
   return { name: config.connector.name, state: status.connector.state, tasks: status.tasks.map((t) => ({ id: t.id, state: t.state })) };
 }
 
-async function consumerLags(config: Config): Promise<{ group: string; lag: number }[]> {
+/** The processor and sink groups: existence and state from the coordinator's group list, lag from committed offsets. */
+async function consumerGroups(config: Config): Promise<GroupObservation[]> {
   const { createKafkaAdmin } = await import('../clients/kafka.ts');
   const admin = createKafkaAdmin(config.kafka, 'cutover', { retries: 2 });
   try {
-    const groups = new Set((await admin.listGroups()).map((g) => g.groupId));
-    const result: { group: string; lag: number }[] = [];
-    for (const group of [config.processor.groupId, config.sink.groupId]) {
-      if (!groups.has(group)) continue;
-      const lag = Number(lagToRead(await admin.groupLag(group)));
-      result.push({ group, lag });
+    const listed = new Map((await admin.listGroups()).map((g) => [g.groupId, g]));
+    const result: GroupObservation[] = [];
+    for (const [role, group] of [['processor', config.processor.groupId], ['sink', config.sink.groupId]] as const) {
+      const found = listed.get(group);
+      const lag = found ? Number(lagToRead(await admin.groupLag(group))) : 0;
+      result.push({ role, group, exists: found !== undefined, state: found?.state ?? 'absent', lag });
     }
     return result;
   } finally {
     await admin.close();
   }
+}
+
+function localWorkers(config: Config, cwd: string): WorkersObservation {
+  if (config.processor.deploy === 'external') return { deploy: 'external', workers: [] };
+  return { deploy: 'local', workers: workerStatus(stackPaths(config, cwd)).map((w) => ({ name: w.name, pid: w.pid })) };
 }
 
 async function deadLettersSince(config: Config, since: Date): Promise<number> {

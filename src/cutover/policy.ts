@@ -1,5 +1,7 @@
 import { formatDuration } from '../core/duration.ts';
+import type { SlotPosition } from '../validation/source-position.ts';
 import type { ValidationReportSummary } from '../state/validation-reports.ts';
+import { notCountingReasons, type EvidencePolicy } from '../validation/provenance.ts';
 
 /** A validation report as the gate judges it (what the reports repository returns). */
 export type ReportSummary = ValidationReportSummary;
@@ -7,12 +9,30 @@ export type ReportSummary = ValidationReportSummary;
 /** A fact the gate needs, or why it could not be read (a tool error fails its check, it does not pass it). */
 export type Observed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
+/** A consumer group the pipeline needs: whether it exists, its state and how far behind it is. */
+export interface GroupObservation {
+  readonly role: 'processor' | 'sink';
+  readonly group: string;
+  readonly exists: boolean;
+  /** The coordinator's state: Stable or rebalancing means live members; Empty or Dead means none. */
+  readonly state: string;
+  /** Records left to read (commit markers count as read). */
+  readonly lag: number;
+}
+
+export interface WorkersObservation {
+  readonly deploy: 'local' | 'external';
+  /** The supervised local workers (empty when none are desired); pid null when not alive. */
+  readonly workers: readonly { readonly name: string; readonly pid: number | null }[];
+}
+
 export interface GateInput {
   /** Validation reports, newest first. A validate that failed as a tool (exit 3) stores none. */
   readonly reports: Observed<readonly ReportSummary[]>;
   readonly connector: Observed<{ readonly name: string; readonly state: string; readonly tasks: readonly { readonly id: number; readonly state: string }[] }>;
-  /** Consumer lag per group (processor, sink), in records. */
-  readonly lags: Observed<readonly { readonly group: string; readonly lag: number }[]>;
+  readonly slot: Observed<SlotPosition>;
+  readonly groups: Observed<readonly GroupObservation[]>;
+  readonly workers: Observed<WorkersObservation>;
   /** Dead-letter records written since the newest report was created. */
   readonly deadLetterGrowth: Observed<number>;
   /** Another cutover or rollback holds the lock. */
@@ -23,9 +43,13 @@ export interface GateInput {
 export interface GatePolicy {
   readonly requiredReports: number;
   readonly minCoverageMs: number;
+  /** How far before now the newest compared window may end, in event time. */
   readonly maxReportAgeMs: number;
   readonly maxConsumerLag: number;
   readonly maxDeadLetterGrowth: number;
+  readonly maxSlotLagBytes: number;
+  /** What a report must have been made with to count. */
+  readonly evidence: EvidencePolicy;
 }
 
 export interface GateCheck {
@@ -41,14 +65,76 @@ export interface GateResult {
   readonly reportIds: readonly number[];
 }
 
+/** A report the gate set aside, and why. */
+export interface SetAside {
+  readonly id: number;
+  readonly reason: string;
+}
+
+export interface Evidence {
+  /** Counting PASS/FAIL reports, one per compared window (the newest run of it), newest first. */
+  readonly counted: readonly ReportSummary[];
+  readonly setAside: readonly SetAside[];
+}
+
+const windowKey = (r: ReportSummary) => `${r.windowFrom.toISOString()}/${r.windowTo.toISOString()}`;
+
 /**
- * The cutover policy, pure: the last N reports all PASS (any FAIL among them breaks the streak),
- * together covering the required span of event time, the newest fresh; the connector and its
- * tasks RUNNING; consumers caught up; no dead-letter growth; nobody else changing the state.
+ * Sorts reports (newest first) into evidence and the rest: a report made another way than the
+ * configured one does not count; NO_DATA proves nothing; a re-run of a window replaces the
+ * earlier report of that window rather than adding to the streak.
+ */
+export function sortEvidence(reports: readonly ReportSummary[], policy: EvidencePolicy): Evidence {
+  const counted: ReportSummary[] = [];
+  const setAside: SetAside[] = [];
+  const byWindow = new Map<string, number>();
+  for (const r of reports) {
+    const reasons = notCountingReasons(r.provenance, policy);
+    if (reasons.length > 0) {
+      setAside.push({ id: r.id, reason: reasons.join(', ') });
+      continue;
+    }
+    if (r.verdict === 'NO_DATA') {
+      setAside.push({ id: r.id, reason: 'NO_DATA: no rows to compare' });
+      continue;
+    }
+    const newer = byWindow.get(windowKey(r));
+    if (newer !== undefined) {
+      setAside.push({ id: r.id, reason: `same window as #${newer}, which replaces it` });
+      continue;
+    }
+    byWindow.set(windowKey(r), r.id);
+    counted.push(r);
+  }
+  return { counted, setAside };
+}
+
+const MAX_LISTED = 6;
+
+function setAsideText(setAside: readonly SetAside[]): string {
+  if (setAside.length === 0) return '';
+  const listed = setAside.slice(0, MAX_LISTED).map((s) => `#${s.id} ${s.reason}`);
+  const more = setAside.length > MAX_LISTED ? `; and ${setAside.length - MAX_LISTED} more` : '';
+  return `; not counting: ${listed.join('; ')}${more}`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * The cutover policy, pure: the last N counting reports (over distinct windows) all PASS,
+ * together covering the required span of event time, the newest window ending recently; the
+ * connector and its tasks RUNNING and the replication slot caught up; the processor and sink
+ * groups present with live members and caught up; the supervised workers alive; no dead-letter
+ * growth; nobody else changing the state.
  */
 export function evaluateGate(input: GateInput, policy: GatePolicy): GateResult {
   const checks: GateCheck[] = [];
-  const streak = input.reports.ok ? input.reports.value.slice(0, policy.requiredReports) : [];
+  const evidence = input.reports.ok ? sortEvidence(input.reports.value, policy.evidence) : { counted: [], setAside: [] };
+  const streak = evidence.counted.slice(0, policy.requiredReports);
 
   if (!input.reports.ok) {
     checks.push({ name: 'validation-streak', passed: false, detail: `reports unavailable: ${input.reports.error}` });
@@ -56,26 +142,30 @@ export function evaluateGate(input: GateInput, policy: GatePolicy): GateResult {
     const firstFail = streak.find((r) => r.verdict === 'FAIL');
     const passed = streak.length === policy.requiredReports && !firstFail;
     const detail = firstFail
-      ? `report #${firstFail.id} (${firstFail.createdAt.toISOString()}) is FAIL: the streak starts again after it`
+      ? `report #${firstFail.id} (window ${firstFail.windowFrom.toISOString()} .. ${firstFail.windowTo.toISOString()}) is FAIL: the streak starts again after it`
       : streak.length < policy.requiredReports
-        ? `${streak.length} consecutive PASS report(s), ${policy.requiredReports} required`
-        : `last ${policy.requiredReports} reports PASS (#${streak.map((r) => r.id).join(', #')})`;
-    checks.push({ name: 'validation-streak', passed, detail });
+        ? `${streak.length} counting PASS report(s) over distinct windows, ${policy.requiredReports} required`
+        : `last ${policy.requiredReports} counting reports PASS over distinct windows (#${streak.map((r) => r.id).join(', #')})`;
+    checks.push({ name: 'validation-streak', passed, detail: detail + setAsideText(evidence.setAside) });
   }
 
-  const coveredMs = coverage(streak.filter((r) => r.verdict === 'PASS'));
+  const passes = streak.filter((r) => r.verdict === 'PASS');
+  const coveredMs = coverage(passes);
   checks.push({
     name: 'validation-coverage',
     passed: input.reports.ok && coveredMs >= policy.minCoverageMs,
     detail: `the streak covers ${formatDuration(coveredMs)} of event time, ${formatDuration(policy.minCoverageMs)} required`,
   });
 
-  const newest = input.reports.ok ? input.reports.value[0] : undefined;
-  const ageMs = newest ? input.now.getTime() - newest.createdAt.getTime() : Infinity;
+  // Freshness is event time: how long before now the newest compared window ends, not when its report was written.
+  const newestEnd = passes.reduce<Date | undefined>((end, r) => (!end || r.windowTo > end ? r.windowTo : end), undefined);
+  const behindMs = newestEnd ? input.now.getTime() - newestEnd.getTime() : Infinity;
   checks.push({
     name: 'validation-freshness',
-    passed: newest !== undefined && ageMs <= policy.maxReportAgeMs,
-    detail: newest ? `newest report #${newest.id} is ${formatDuration(ageMs)} old, at most ${formatDuration(policy.maxReportAgeMs)} allowed` : 'no validation report yet: run `stream-migrate validate`',
+    passed: newestEnd !== undefined && behindMs <= policy.maxReportAgeMs,
+    detail: newestEnd
+      ? `the newest passing window ends at ${newestEnd.toISOString()}, ${formatDuration(Math.max(0, behindMs))} of event time ago, at most ${formatDuration(policy.maxReportAgeMs)} allowed`
+      : 'no counting PASS report yet: run `stream-migrate validate`',
   });
 
   if (!input.connector.ok) {
@@ -93,19 +183,9 @@ export function evaluateGate(input: GateInput, policy: GatePolicy): GateResult {
     });
   }
 
-  if (!input.lags.ok) {
-    checks.push({ name: 'consumer-lag', passed: false, detail: `lag unavailable: ${input.lags.error}` });
-  } else {
-    const over = input.lags.value.filter((l) => l.lag > policy.maxConsumerLag);
-    checks.push({
-      name: 'consumer-lag',
-      passed: over.length === 0 && input.lags.value.length > 0,
-      detail:
-        input.lags.value.length === 0
-          ? 'no processor or sink consumer group found: run `stream-migrate phase run processing`'
-          : `${input.lags.value.map((l) => `${l.group} ${l.lag}`).join(', ')} (at most ${policy.maxConsumerLag})`,
-    });
-  }
+  checks.push(slotCheck(input.slot, policy.maxSlotLagBytes));
+  for (const role of ['processor', 'sink'] as const) checks.push(groupCheck(role, input.groups, policy.maxConsumerLag));
+  checks.push(workersCheck(input.workers));
 
   checks.push(
     input.deadLetterGrowth.ok
@@ -124,6 +204,45 @@ export function evaluateGate(input: GateInput, policy: GatePolicy): GateResult {
   });
 
   return { allowed: checks.every((c) => c.passed), checks, reportIds: streak.map((r) => r.id) };
+}
+
+function slotCheck(slot: Observed<SlotPosition>, maxBytes: number): GateCheck {
+  const name = 'replication-slot';
+  if (!slot.ok) return { name, passed: false, detail: `slot position unavailable: ${slot.error}` };
+  const s = slot.value;
+  if (!s.exists) return { name, passed: false, detail: `replication slot ${s.slotName} does not exist on the source: run \`stream-migrate phase run ingestion\`` };
+  if (s.lagBytes === null || s.confirmedLsn === null) return { name, passed: false, detail: `replication slot ${s.slotName} has confirmed nothing yet (current WAL ${s.currentLsn})` };
+  return {
+    name,
+    passed: s.lagBytes <= maxBytes,
+    detail: `${s.slotName} confirmed ${s.confirmedLsn}, ${bytes(s.lagBytes)} behind the source's current WAL ${s.currentLsn} (at most ${bytes(maxBytes)})${s.active ? '' : '; the slot has no active reader'}`,
+  };
+}
+
+function groupCheck(role: 'processor' | 'sink', groups: Observed<readonly GroupObservation[]>, maxLag: number): GateCheck {
+  const name = `${role}-group`;
+  if (!groups.ok) return { name, passed: false, detail: `consumer groups unavailable: ${groups.error}` };
+  const g = groups.value.find((x) => x.role === role);
+  if (!g || !g.exists) return { name, passed: false, detail: `consumer group ${g?.group ?? `of the ${role}`} does not exist: run \`stream-migrate phase run processing\`` };
+  const state = g.state.toUpperCase();
+  if (state === 'EMPTY' || state === 'DEAD' || state === 'UNKNOWN') {
+    return { name, passed: false, detail: `consumer group ${g.group} has no live members (${g.state}): start the ${role} workers (\`stream-migrate phase run processing\`)` };
+  }
+  return { name, passed: g.lag <= maxLag, detail: `${g.group} ${g.state} with live members, lag ${g.lag} (at most ${maxLag})` };
+}
+
+function workersCheck(workers: Observed<WorkersObservation>): GateCheck {
+  const name = 'local-workers';
+  if (!workers.ok) return { name, passed: false, detail: `worker status unavailable: ${workers.error}` };
+  const w = workers.value;
+  if (w.deploy === 'external') return { name, passed: true, detail: 'processor.deploy is external: workers are not supervised here (the groups show they are alive)' };
+  if (w.workers.length === 0) return { name, passed: false, detail: 'no supervised local workers: run `stream-migrate phase run processing`' };
+  const dead = w.workers.filter((x) => x.pid === null);
+  return {
+    name,
+    passed: dead.length === 0,
+    detail: dead.length === 0 ? `${w.workers.map((x) => `${x.name} (pid ${x.pid})`).join(', ')} alive` : `not running: ${dead.map((x) => x.name).join(', ')} (see \`stream-migrate workers status\`)`,
+  };
 }
 
 /** Milliseconds of event time covered by the union of the reports' windows. */

@@ -13,6 +13,7 @@
  * Fields are joined with "|".
  */
 import { createHash } from 'node:crypto';
+import { assertNever } from '../core/assert-never.ts';
 
 export type ColumnKind = 'int' | 'money' | 'timestamp' | 'text';
 
@@ -121,8 +122,4 @@ export const FIELD_SEPARATOR = '|';
 /** The canonical text of a row from its columns' kinds and canonical values, in column order. */
 export function canonicalRow(columns: readonly { readonly kind: ColumnKind }[], values: readonly string[]): string {
   return columns.map((c, i) => fieldText(c.kind, values[i] ?? '')).join(FIELD_SEPARATOR);
-}
-
-export function assertNever(value: never): never {
-  throw new Error(`unexpected value ${String(value)}`);
 }

@@ -18,7 +18,7 @@
  */
 import { quote } from '../clients/clickhouse.ts';
 import { UsageError } from '../core/errors.ts';
-import { assertNever } from './canonical.ts';
+import { assertNever } from '../core/assert-never.ts';
 import type { ColumnSpec, TableSpec } from './tables.ts';
 
 export type StreamRead = 'final' | 'view';
