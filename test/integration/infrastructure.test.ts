@@ -115,4 +115,29 @@ describe('phase infrastructure', () => {
     expect(run.exitCode).toBe(3);
     expect(jsonOf<RunJson>(run).steps.find((s) => s.name === 'connect-cluster')?.detail).toMatch(/Kafka Connect at http:\/\/127\.0\.0\.1:1 is unreachable/);
   });
+
+  it('refuses a new partition count for a keyed stream topic, with the reason and the safe procedure', async () => {
+    const prefix = `it-${suffix}-`;
+    const processed = `${prefix}processed-orders`;
+    const declare = (partitions: number) => {
+      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-infra-keyed-'));
+      writeTestConfig(cwd, `processor: { topicPrefix: ${prefix} }\ntopics:\n  ${processed}: { partitions: ${partitions}, replicationFactor: 1, configs: { cleanup.policy: compact } }\n`);
+      return cwd;
+    };
+    try {
+      const created = await runCli(['phase', 'run', 'infrastructure', '--json'], { cwd: declare(3) });
+      expect(created.exitCode, created.stderr).toBe(0);
+      const plan = await runCli(['phase', 'plan', 'infrastructure'], { cwd: declare(6) });
+      expect(plan.exitCode).toBe(1);
+      expect(plan.stderr).toContain(`topic ${processed}: partitions cannot change from 3 to 6 in place: it is co-partitioned with the stream state`);
+      expect(plan.stderr).toContain('Safe procedure: stop the workers');
+      const run = await runCli(['phase', 'run', 'infrastructure'], { cwd: declare(6) });
+      expect(run.exitCode).toBe(1);
+      const [described] = await admin.describeTopics([processed]);
+      expect(described?.partitions).toBe(3);
+    } finally {
+      await admin.deleteTopics([processed]);
+    }
+  });
 });
+
