@@ -12,8 +12,6 @@ import { registerSink } from './commands/sink.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSnapshot } from './commands/snapshot.ts';
 import { registerDlq } from './commands/dlq.ts';
-import { registerSnapshot } from './commands/snapshot.ts';
-import { registerDlq } from './commands/dlq.ts';
 import { registerWorkers } from './commands/workers.ts';
 import { registerCutover } from './commands/cutover.ts';
 import { registerDashboard } from './commands/dashboard.ts';
@@ -86,8 +84,6 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerBatch(program, action);
   registerValidate(program, action);
   registerStatus(program, action);
-  registerSnapshot(program, action);
-  registerDlq(program, action);
   registerSnapshot(program, action);
   registerDlq(program, action);
   registerDashboard(program, action);
