@@ -15,12 +15,17 @@ describe('ClickHouse migrations', () => {
       '0004_order_summaries_view.sql',
       '0005_fraud_alerts_versions.sql',
       '0006_fraud_alerts_view.sql',
+      '0007_processed_orders_utc.sql',
+      '0008_order_summaries_utc.sql',
+      '0009_fraud_alerts_utc.sql',
     ]);
   });
 
   it('refuses a statement that is not CREATE ... IF NOT EXISTS, or two statements', () => {
     expect(() => assertIdempotent(file('CREATE TABLE {{database}}.t (a UInt8) ENGINE = Memory'))).toThrow(MigrationIntegrityError);
     expect(() => assertIdempotent(file('ALTER TABLE {{database}}.t ADD COLUMN b UInt8'))).toThrow(/IF NOT EXISTS/);
+    expect(() => assertIdempotent(file('ALTER TABLE {{database}}.t MODIFY COLUMN a DateTime, DROP COLUMN b'))).toThrow(/MODIFY COLUMN/);
+    expect(() => assertIdempotent(file("ALTER TABLE {{database}}.t\n  MODIFY COLUMN a DateTime('UTC'),\n  MODIFY COLUMN b DateTime('UTC')"))).not.toThrow();
     expect(() => assertIdempotent(file('CREATE VIEW IF NOT EXISTS {{database}}.v AS SELECT 1; CREATE VIEW IF NOT EXISTS {{database}}.w AS SELECT 2'))).toThrow(/more than one statement/);
     expect(() => assertIdempotent(file('CREATE VIEW IF NOT EXISTS stream.v AS SELECT 1'))).toThrow(/{{database}}/);
     expect(() => assertIdempotent(file('-- a comment; with a semicolon\nCREATE VIEW IF NOT EXISTS {{database}}.v AS SELECT 1;\n'))).not.toThrow();

@@ -22,17 +22,21 @@ export function readClickHouseMigrations(dir = CLICKHOUSE_MIGRATIONS_DIR): reado
 }
 
 const IDEMPOTENT_CREATE = /^CREATE\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|DATABASE)\s+IF\s+NOT\s+EXISTS\s/i;
+/** ALTER TABLE x MODIFY COLUMN a T[, MODIFY COLUMN b U ...]: setting a column to the type it has is a no-op, so re-running is safe. */
+const IDEMPOTENT_MODIFY = /^ALTER\s+TABLE\s+\S+\s+MODIFY\s+COLUMN\s+\w+\s+[^,]+(?:,\s*MODIFY\s+COLUMN\s+\w+\s+[^,]+)*$/i;
 
 /**
  * ClickHouse has neither transactions nor locks, so a migration must be safe to run twice and to
- * run concurrently with itself: exactly one statement, a `CREATE ... IF NOT EXISTS` on a name
- * qualified with the database token.
+ * run concurrently with itself: exactly one statement, a `CREATE ... IF NOT EXISTS` or an
+ * `ALTER TABLE ... MODIFY COLUMN` (only), on a name qualified with the database token.
  */
 export function assertIdempotent(file: MigrationFile): void {
   const body = stripComments(file.sql).trim().replace(/;\s*$/, '');
   if (body.includes(';')) throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} holds more than one statement; ClickHouse takes one per request, use one file each`);
-  if (!IDEMPOTENT_CREATE.test(body)) {
-    throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} is not a CREATE ... IF NOT EXISTS; ClickHouse migrations must be idempotent (no transactions to roll back a half-applied one)`);
+  if (!IDEMPOTENT_CREATE.test(body) && !IDEMPOTENT_MODIFY.test(body)) {
+    throw new MigrationIntegrityError(
+      `migrations/clickhouse/${file.name} is not a CREATE ... IF NOT EXISTS or an ALTER TABLE ... MODIFY COLUMN; ClickHouse migrations must be idempotent (no transactions to roll back a half-applied one)`,
+    );
   }
   if (!body.includes(`${DATABASE_TOKEN}.`)) throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} must name its objects as ${DATABASE_TOKEN}.name`);
 }

@@ -6,11 +6,12 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, type ClickHouse } from '../../src/clients/clickhouse.ts';
 import { connectPostgres } from '../../src/clients/postgres.ts';
-import { migrateClickHouse } from '../../src/output/clickhouse-migrations.ts';
+import { migrateClickHouse, readClickHouseMigrations } from '../../src/output/clickhouse-migrations.ts';
 import { openStateStore } from '../../src/state/state-store.ts';
 import { ValidationReports } from '../../src/state/validation-reports.ts';
 import { reconcile, type ReconcileResult, type TableResult } from '../../src/validation/reconcile.ts';
-import type { StreamRead } from '../../src/validation/fingerprint-sql.ts';
+import { chRowText, type StreamRead } from '../../src/validation/fingerprint-sql.ts';
+import { TABLE_SPECS } from '../../src/validation/tables.ts';
 import { jsonOf, REPO_ROOT, runCli } from './cli.ts';
 import { testConfig, writeTestConfig } from './test-env.ts';
 
@@ -413,6 +414,62 @@ describe('validate: evidence rules', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('ClickHouse instants are UTC whatever the server zone (18.16: no session_timezone)', () => {
+  const db = `${DATABASE}_tz`;
+  let admin: ClickHouse;
+  beforeAll(() => {
+    admin = createClickHouse(config.clickhouse, 'default');
+  });
+  afterAll(async () => {
+    await admin.command(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
+    await admin.close();
+  });
+
+  it('an existing install is migrated to DateTime(\'UTC\') in place: rows keep their instants, the views answer the new type', async () => {
+    // An install made before 0007: the first six migrations, and a row written then.
+    await migrateClickHouse(admin, db, { files: readClickHouseMigrations().filter((f) => f.version <= 6) });
+    const o = data.orders[5]!;
+    await admin.command(`INSERT INTO ${db}.processed_orders_versions (order_id, customer_id, created_at, version) VALUES (${o.order_id}, ${o.customer_id}, '${chTime(o.created_ms)}', 1)`);
+    const applied = await migrateClickHouse(admin, db);
+    expect(applied.applied).toEqual(['0007_processed_orders_utc.sql', '0008_order_summaries_utc.sql', '0009_fraud_alerts_utc.sql']);
+    // Safe to re-run: setting a column to its own type is a no-op.
+    await admin.command(`ALTER TABLE ${db}.processed_orders_versions MODIFY COLUMN created_at DateTime('UTC')`);
+    const types = await admin.query<{ table: string; name: string; type: string }>(
+      `SELECT table, name, type FROM system.columns WHERE database = '${db}' AND table LIKE '%_versions' AND type LIKE 'DateTime%' ORDER BY table, name`,
+    );
+    expect(types.map((t) => `${t.table}.${t.name} ${t.type}`)).toEqual([
+      "fraud_alerts_versions.alerted_at DateTime('UTC')",
+      "fraud_alerts_versions.created_at DateTime('UTC')",
+      "order_summaries_versions.window_end DateTime('UTC')",
+      // A key column: 18.16 refuses to ALTER it (code 44); validation never formats it in the server's zone.
+      'order_summaries_versions.window_start DateTime',
+      "processed_orders_versions.created_at DateTime('UTC')",
+      "processed_orders_versions.ingested_at DateTime('UTC')",
+      "processed_orders_versions.processed_at DateTime('UTC')",
+      "processed_orders_versions.source_ts DateTime('UTC')",
+    ]);
+    const [row] = await admin.query<{ t: string; s: string; ty: string }>(`SELECT toString(toUnixTimestamp(created_at)) AS t, toString(created_at) AS s, toTypeName(created_at) AS ty FROM ${db}.processed_orders WHERE order_id = ${o.order_id}`);
+    expect(row).toEqual({ t: String(Math.floor(o.created_ms / 1000)), s: chTime(o.created_ms), ty: "DateTime('UTC')" });
+  });
+
+  it('the declared zone, not the server\'s, decides how the sink\'s UTC text is read; validation\'s canonical text is UTC for any column zone', async () => {
+    // A plain DateTime on a server in Tokyo behaves as DateTime('Asia/Tokyo') does here: the same text is another instant.
+    await admin.command(`CREATE TABLE ${db}.zones (utc DateTime('UTC'), tokyo DateTime('Asia/Tokyo')) ENGINE = Memory`);
+    await admin.command(`INSERT INTO ${db}.zones FORMAT JSONEachRow {"utc":"2026-11-20 00:00:01","tokyo":"2026-11-20 00:00:01"}`);
+    const [z] = await admin.query<{ u: string; k: string }>(`SELECT toString(toUnixTimestamp(utc)) AS u, toString(toUnixTimestamp(tokyo)) AS k FROM ${db}.zones`);
+    expect(Number(z!.u)).toBe(Date.parse('2026-11-20T00:00:01Z') / 1000);
+    expect(Number(z!.u) - Number(z!.k)).toBe(9 * 3600);
+    // The canonical row text validation hashes, computed over a Tokyo-zoned copy of a summary: still UTC.
+    await admin.command(
+      `CREATE TABLE ${db}.summary_tokyo (customer_id Int64, window_start DateTime('Asia/Tokyo'), window_end DateTime('Asia/Tokyo'), order_count Int64, total_amount Decimal(18, 2), total_final_amount Decimal(18, 2)) ENGINE = Memory`,
+    );
+    const start = Date.parse('2026-11-20T00:05:00Z') / 1000;
+    await admin.command(`INSERT INTO ${db}.summary_tokyo VALUES (7, ${start}, ${start + 300}, 2, 10.50, 11.00)`);
+    const [r] = await admin.query<{ text: string }>(`SELECT ${chRowText(TABLE_SPECS.order_summaries)} AS text FROM ${db}.summary_tokyo`);
+    expect(r!.text).toBe('7|2026-11-20T00:05:00Z|2026-11-20T00:10:00Z|2|10.50|11.00');
   });
 });
 
