@@ -154,7 +154,8 @@ export class OrderState {
     const old = orders?.get(orderId);
     if (!old && !next) return [];
     const emissions: Emission[] = [];
-    const touched = new Map<SummaryKey, number>();
+    // Each touched window with its value before this change, so an unchanged one is not re-emitted.
+    const touched = new Map<SummaryKey, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>();
     if (old) {
       this.unindexProduct(ref, orderOf(old).productId);
       if (old.processed) this.contribute(old.processed, retractContribution, touched);
@@ -176,8 +177,9 @@ export class OrderState {
     const oldAlert = oldRow ? fraudAlertFor(oldRow, this.rules) : null;
     const newAlert = newRow ? fraudAlertFor(newRow, this.rules) : null;
     if (!sameAlert(oldAlert, newAlert)) emissions.push({ kind: 'alert', orderId, customerId, alert: newAlert });
-    for (const [key, windowStartMs] of touched) {
-      emissions.push({ kind: 'summary', customerId, windowStartMs, summary: this.windows.get(key) ?? null });
+    for (const [key, { windowStartMs, before }] of touched) {
+      const after = this.windows.get(key);
+      if (!sameSummary(before, after)) emissions.push({ kind: 'summary', customerId, windowStartMs, summary: after ?? null });
     }
     return emissions;
   }
@@ -185,14 +187,15 @@ export class OrderState {
   private contribute(
     row: ProcessedOrder,
     op: (acc: SummaryAccumulator, p: Pick<ProcessedOrder, 'amountCents' | 'finalCents'>) => SummaryAccumulator,
-    touched: Map<SummaryKey, number>,
+    touched: Map<SummaryKey, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>,
   ): void {
     const windowStartMs = windowStartFor(row.createdAt, this.rules.windowMinutes);
     const key = summaryKeyOf(row.customerId, windowStartMs);
-    const next = op(this.windows.get(key) ?? EMPTY_SUMMARY, row);
+    const current = this.windows.get(key);
+    if (!touched.has(key)) touched.set(key, { windowStartMs, before: current });
+    const next = op(current ?? EMPTY_SUMMARY, row);
     if (next.orderCount === 0) this.windows.delete(key);
     else this.windows.set(key, next);
-    touched.set(key, windowStartMs);
   }
 
   private indexProduct(ref: OrderRef, productId: number): void {
@@ -234,6 +237,11 @@ function sameRow(a: ProcessedOrder | null, b: ProcessedOrder | null): boolean {
     a.status === b.status &&
     a.createdAt === b.createdAt
   );
+}
+
+function sameSummary(a: SummaryAccumulator | undefined, b: SummaryAccumulator | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.orderCount === b.orderCount && a.totalAmountCents === b.totalAmountCents && a.totalFinalCents === b.totalFinalCents;
 }
 
 function sameAlert(a: FraudAlert | null, b: FraudAlert | null): boolean {
