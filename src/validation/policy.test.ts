@@ -6,7 +6,7 @@ const clean = { name: 'processed_orders', batchRows: 10, streamRows: 10, ...zero
 
 describe('verdict against tolerances', () => {
   it('passes with no differences under the default zero tolerances', () => {
-    expect(judge([clean, { ...clean, name: 'fraud_alerts' }], zero)).toEqual({ verdict: 'PASS', failures: [], failedTables: [], noData: [] });
+    expect(judge([clean, { ...clean, name: 'fraud_alerts' }], zero)).toEqual({ verdict: 'PASS', failures: [], failedTables: [], noData: [], noDataTables: [] });
   });
 
   it('fails on a single difference of any kind, naming table, count and limit', () => {

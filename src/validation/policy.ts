@@ -25,6 +25,7 @@ export interface PolicyOutcome {
   readonly failedTables: readonly string[];
   /** One line per table with too few rows on both sides to be evidence. */
   readonly noData: readonly string[];
+  readonly noDataTables: readonly string[];
 }
 
 const KINDS = [
@@ -37,6 +38,7 @@ export function judge(tables: readonly TableCounts[], tolerances: Tolerances, mi
   const failures: string[] = [];
   const failedTables = new Set<string>();
   const noData: string[] = [];
+  const noDataTables: string[] = [];
   for (const table of tables) {
     for (const [kind, label] of KINDS) {
       if (table[kind] <= tolerances[kind]) continue;
@@ -45,8 +47,9 @@ export function judge(tables: readonly TableCounts[], tolerances: Tolerances, mi
     }
     if (table.batchRows < minRows && table.streamRows < minRows) {
       noData.push(`${table.name}: ${table.batchRows} batch and ${table.streamRows} stream rows in the window, at least ${minRows} needed (validation.minRows)`);
+      noDataTables.push(table.name);
     }
   }
   const verdict = failures.length > 0 ? 'FAIL' : noData.length > 0 ? 'NO_DATA' : 'PASS';
-  return { verdict, failures, failedTables: [...failedTables], noData };
+  return { verdict, failures, failedTables: [...failedTables], noData, noDataTables };
 }

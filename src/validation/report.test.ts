@@ -40,6 +40,7 @@ function report(tables: TableResult[], requested = { fromMs: Date.parse('2026-11
     failures: policy.failures,
     failedTables: policy.failedTables,
     noData: policy.noData,
+    noDataTables: policy.noDataTables,
     minRows: 1,
     sourcePosition: { newestSourceCommit: '2026-11-26T00:04:59.000Z', slotName: 'stream_migrate', slotConfirmedLsn: '0/1A2B3C4', note: null },
     tolerances,
@@ -97,6 +98,8 @@ describe('report', () => {
     expect(r.verdict).toBe('NO_DATA');
     expect(renderText(r)).toContain('NO_DATA processed_orders: 0 batch and 0 stream rows in the window, at least 1 needed (validation.minRows)');
     expect(renderMarkdown(r)).toContain('does not count toward cutover');
+    expect(renderMarkdown(r)).toContain('| processed_orders | 0 | 0 | 0 | 0 | 0 | NO_DATA |');
+    expect(r.tables[0]?.result).toBe('NO_DATA');
   });
 
   it('a compared window narrower than the requested one shows both, in text, Markdown and JSON', () => {

@@ -11,6 +11,8 @@ import type { LatencyResult, TableResult } from './reconcile.ts';
 
 export interface TableReport extends TableResult {
   readonly passed: boolean;
+  /** The table's own result: NO_DATA when it had too few rows on both sides to prove anything. */
+  readonly result: Verdict;
 }
 
 /**
@@ -49,6 +51,7 @@ export interface ReportInput {
   readonly settle: string;
   readonly minRows: number;
   readonly noData: readonly string[];
+  readonly noDataTables: readonly string[];
   readonly sourcePosition: SourcePosition;
   readonly tables: readonly TableResult[];
   readonly latency: LatencyResult;
@@ -68,6 +71,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Everything but the id and the file paths, which exist only once the report is stored and written. */
 export function buildReport(input: ReportInput): Omit<ValidationReport, 'reportId' | 'files'> {
   const failedTables = new Set(input.failedTables);
+  const noDataTables = new Set(input.noDataTables);
   const compared = { from: iso(input.window.fromMs), to: iso(input.window.toMs) };
   const requested = { from: iso(input.window.requested.fromMs), to: iso(input.window.requested.toMs) };
   return {
@@ -76,7 +80,7 @@ export function buildReport(input: ReportInput): Omit<ValidationReport, 'reportI
     requestedWindow: requested,
     comparedWindow: compared,
     narrowed: compared.from !== requested.from || compared.to !== requested.to,
-    tables: input.tables.map((t) => ({ ...t, passed: !failedTables.has(t.name) })),
+    tables: input.tables.map((t) => ({ ...t, passed: !failedTables.has(t.name), result: failedTables.has(t.name) ? 'FAIL' : noDataTables.has(t.name) ? 'NO_DATA' : 'PASS' })),
     latencyMs: { p50: input.latency.p50, p95: input.latency.p95, p99: input.latency.p99 },
     latency: { rows: input.latency.rows, note: input.latency.note },
     failures: input.failures,
@@ -139,7 +143,7 @@ export function renderMarkdown(r: ValidationReport): string {
   lines.push(`- Created ${r.createdAt}, took ${formatDuration(r.elapsedMs)}`, '');
   lines.push('| table | batch rows | stream rows | missing in stream | missing in batch | mismatched | result |', '|---|---:|---:|---:|---:|---:|---|');
   for (const t of r.tables) {
-    lines.push(`| ${t.name} | ${t.batchRows} | ${t.streamRows} | ${t.missingInStream} | ${t.missingInBatch} | ${t.mismatched} | ${t.passed ? 'PASS' : 'FAIL'} |`);
+    lines.push(`| ${t.name} | ${t.batchRows} | ${t.streamRows} | ${t.missingInStream} | ${t.missingInBatch} | ${t.mismatched} | ${t.result} |`);
   }
   lines.push('');
   if (r.failures.length > 0) {
@@ -186,7 +190,7 @@ export function renderText(r: ValidationReport): string {
   lines.push(
     renderTable(
       ['table', 'batch rows', 'stream rows', 'missing in stream', 'missing in batch', 'mismatched', 'result'],
-      r.tables.map((t) => [t.name, String(t.batchRows), String(t.streamRows), String(t.missingInStream), String(t.missingInBatch), String(t.mismatched), t.passed ? 'PASS' : 'FAIL']),
+      r.tables.map((t) => [t.name, String(t.batchRows), String(t.streamRows), String(t.missingInStream), String(t.missingInBatch), String(t.mismatched), t.result]),
     ),
   );
   for (const f of r.failures) lines.push(`  FAIL ${f}`);

@@ -68,6 +68,7 @@ export async function runValidation(request: ValidationRequest, deps: Validation
       failures: outcome.failures,
       failedTables: outcome.failedTables,
       noData: outcome.noData,
+      noDataTables: outcome.noDataTables,
       minRows: config.validation.minRows,
       tolerances: config.validation.tolerances,
       batchSchema: request.batchSchema,
