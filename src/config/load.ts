@@ -40,12 +40,22 @@ export function buildConfig(document: unknown, file: string | undefined, env: No
     throw new ConfigError(`${file ?? 'configuration'}: expected a mapping of keys at the top level`, { details: { path: '' } });
   }
   const merged = followDevPorts(deepMerge(DEFAULT_CONFIG, document), document);
-  const { value, references, secretValues } = resolveSecrets(merged, env);
+  const { value, references, secretValues } = withFile(file, () => resolveSecrets(merged, env));
   const parsed = configSchema.safeParse(value);
   if (!parsed.success) throw toConfigError(parsed.error, file);
   checkRules(parsed.data.rules, file);
   const config = deepFreeze(parsed.data);
   return { config, file, redacted: redactConfig(config, references), secretValues };
+}
+
+/** A secret that cannot be resolved names the file it was referenced from, like every other config error. */
+function withFile<T>(file: string | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof ConfigError && file !== undefined) throw new ConfigError(`${file}: ${error.message}`, { details: error.details });
+    throw error;
+  }
 }
 
 /** The schema checks the shape of the rules; the domain module checks their meaning (rates in [0, 1]). */
@@ -96,9 +106,20 @@ function toConfigError(error: z.ZodError, file: string | undefined): ConfigError
       details: { path: keys[0], issues: error.issues.length },
     });
   }
-  message = message.replace(/^Invalid input: /, '');
+  if (issue?.code === 'invalid_key') message = issue.issues[0]?.message ?? message;
+  message = plainMessage(message);
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
   return new ConfigError(`${file ?? 'configuration'}: ${keyPath}: ${message}${more}`, { details: { path: keyPath } });
+}
+
+/** Zod's wording made to read like the rest of the messages: what was expected, never the value (it may be a secret). */
+export function plainMessage(message: string): string {
+  return message
+    .replace(/^Invalid (input|option): /, '')
+    .replace(/^expected (\w+), received undefined$/, 'missing; expected $1')
+    .replace(/^Too small: expected number to be >=?(-?\d+)$/, 'expected a number >= $1')
+    .replace(/^Too big: expected number to be <=?(-?\d+)$/, 'expected a number <= $1')
+    .replace(/^Too small: expected array to have >=?(\d+) items?$/, (_m, n: string) => `expected a list of at least ${n} item${n === '1' ? '' : 's'}`);
 }
 
 /**

@@ -54,7 +54,7 @@ export const configSchema = z.strictObject({
           key: z.string().optional(),
           rejectUnauthorized: bool.optional(),
         }),
-      ])
+      ], { error: 'expected true, false or a mapping of ca, cert, key, rejectUnauthorized' })
       .optional(),
   }),
   connect: z.strictObject({
