@@ -53,7 +53,7 @@ describe('toSinkRow', () => {
     expect(row.line).toBe(
       '{"order_id":12,"customer_id":7,"customer_tier":"GOLD","product_id":3,"product_category":"electronics","quantity":2,' +
         '"amount":1234.50,"discount":123.45,"tax":111.11,"final_amount":1222.16,"status":"PAID",' +
-        '"created_at":"2026-11-25 12:34:56","processed_at":"2026-11-25 12:34:57","source_ts":1795610096,"ingested_at":"2026-11-25 12:35:00","version":"41","is_deleted":0}',
+        '"created_at":1795610096,"processed_at":1795610097,"source_ts":1795610096,"ingested_at":1795610100,"version":"41","is_deleted":0}',
     );
     // Every storage column is present, in storage order: 18.16 gives omitted ones type defaults.
     expect(Object.keys(JSON.parse(row.line) as object)).toEqual(storageColumns('processed_orders'));
@@ -79,18 +79,18 @@ describe('toSinkRow', () => {
       updated_at: '2026-11-25T12:36:00.000Z',
     };
     const row = rowOf('order_summaries', record(key, value, 5n, 'order-summaries'));
-    expect(row.key).toBe('7:"2026-11-25 12:30:00"');
+    expect(row.key).toBe('7:1795609800');
     expect(row.line).toBe(
-      '{"customer_id":7,"window_start":"2026-11-25 12:30:00","window_end":"2026-11-25 12:35:00","order_count":3,"total_amount":0.10,"total_final_amount":0.00,"version":"5","is_deleted":0}',
+      '{"customer_id":7,"window_start":1795609800,"window_end":1795610100,"order_count":3,"total_amount":0.10,"total_final_amount":0.00,"version":"5","is_deleted":0}',
     );
     const tombstone = rowOf('order_summaries', record(key, null, 6n, 'order-summaries'));
-    expect(tombstone.line).toBe('{"customer_id":7,"window_start":"2026-11-25 12:30:00","window_end":0,"order_count":0,"total_amount":0,"total_final_amount":0,"version":"6","is_deleted":1}');
+    expect(tombstone.line).toBe('{"customer_id":7,"window_start":1795609800,"window_end":0,"order_count":0,"total_amount":0,"total_final_amount":0,"version":"6","is_deleted":1}');
   });
 
   it('converts a fraud alert', () => {
     const alert = { order_id: 12, customer_id: 7, final_amount: '10000.01', severity: 'HIGH', reason: 'final "amount" > 10000.00', created_at: '2026-11-25T12:34:56Z', alerted_at: '2026-11-25T12:35:00.001+00:00' };
     const row = rowOf('fraud_alerts', record(processedKey, alert, 3n, 'fraud-alerts'));
-    expect(JSON.parse(row.line)).toEqual({ ...alert, final_amount: 10000.01, created_at: '2026-11-25 12:34:56', alerted_at: '2026-11-25 12:35:00', version: '3', is_deleted: 0 });
+    expect(JSON.parse(row.line)).toEqual({ ...alert, final_amount: 10000.01, created_at: 1795610096, alerted_at: 1795610100, version: '3', is_deleted: 0 });
   });
 
   it('counts a missing or zero source timestamp as unknown', () => {

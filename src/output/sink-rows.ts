@@ -191,7 +191,7 @@ function cellJson(column: Column, raw: unknown, where: 'key' | 'value'): string 
       if (typeof raw !== 'string') throw new Rejected(`${column.name} ${JSON.stringify(raw)} is not a string`);
       return JSON.stringify(raw);
     case 'datetime':
-      return `"${datetimeText(raw, column.name)}"`;
+      return String(datetimeSeconds(raw, column.name));
     default:
       return assertNever(column.kind);
   }
@@ -219,12 +219,13 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+
 const UTC_ZONES = new Set(['Z', '+00:00', '-00:00']);
 
 /**
- * An ISO-8601 timestamp with a zone as ClickHouse DateTime text in UTC, "YYYY-MM-DD hh:mm:ss"
- * (the fraction truncated: DateTime holds whole seconds), checked against the calendar (Date.parse
- * would roll 2026-02-31 over into March) and against DateTime's range. UTC input, the wire
- * format's, is rewritten as text without a Date.
+ * An ISO-8601 timestamp with a zone as whole seconds since the epoch (the fraction truncated:
+ * DateTime holds whole seconds), checked against the calendar (Date.parse would roll 2026-02-31
+ * over into March) and against DateTime's range. The sink writes DateTime values as these numbers,
+ * which ClickHouse (18.16 and current) reads as instants whatever the column's or server's zone;
+ * text would be read in the column's zone, and a column without one takes the server's.
  */
-export function datetimeText(raw: unknown, name: string): string {
+export function datetimeSeconds(raw: unknown, name: string): number {
   const match = typeof raw === 'string' ? ISO.exec(raw) : null;
   if (!match) throw new Rejected(`${name} ${JSON.stringify(raw)} is not an ISO-8601 timestamp with a zone`);
   const [, y = '', mo = '', d = '', h = '', mi = '', s = '', zone = ''] = match;
@@ -234,13 +235,14 @@ export function datetimeText(raw: unknown, name: string): string {
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
     throw new Rejected(`${name} ${JSON.stringify(raw)} is not a valid date`);
   }
-  if (UTC_ZONES.has(zone)) {
-    if (year < 1970 || year > 2105) throw dateOutOfRange(name, match[0]);
-    return `${y}-${mo}-${d} ${h}:${mi}:${s}`;
-  }
-  const seconds = Math.floor(Date.parse(match[0]) / 1000);
+  const seconds = UTC_ZONES.has(zone) ? Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s)) / 1000 : Math.floor(Date.parse(match[0]) / 1000);
   if (!(seconds >= 0 && seconds <= DATETIME_MAX_SECONDS)) throw dateOutOfRange(name, match[0]);
-  return utcText(seconds);
+  return seconds;
+}
+
+/** The same instant as UTC DateTime text, "YYYY-MM-DD hh:mm:ss" (for messages and tests). */
+export function datetimeText(raw: unknown, name: string): string {
+  return utcText(datetimeSeconds(raw, name));
 }
 
 function dateOutOfRange(name: string, text: string): Rejected {
@@ -256,16 +258,9 @@ function utcText(seconds: number): string {
   return new Date(seconds * 1000).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-let lastSeconds = Number.NaN;
-let lastSecondsJson = '';
-
-/** A whole-second instant as DateTime JSON; remembered, because a batch stamps one ingested_at on every row. */
+/** A whole-second instant as DateTime JSON: epoch seconds, zone-free. */
 function secondsJson(seconds: number): string {
-  if (seconds !== lastSeconds) {
-    lastSecondsJson = `"${utcText(seconds)}"`;
-    lastSeconds = seconds;
-  }
-  return lastSecondsJson;
+  return String(seconds);
 }
 
 /** source_ts_ms may be absent, null or 0 (unknown); anything unusable counts as unknown rather than losing the row. */

@@ -18,7 +18,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { Redactor } from '../../src/core/redactor.ts';
-import { migrateClickHouse } from '../../src/output/clickhouse-migrations.ts';
+import { migrateClickHouse, readClickHouseMigrations } from '../../src/output/clickhouse-migrations.ts';
 import { duplicateKeysSql } from '../../src/output/clickhouse-sql.ts';
 import { runSink, type SinkOptions, type SinkSummary } from '../../src/output/sink.ts';
 import type { OutputTable, SinkTopics } from '../../src/output/sink-rows.ts';
@@ -377,7 +377,7 @@ describe('the ClickHouse sink against the local stack', () => {
     const clients = Array.from({ length: 4 }, () => createClickHouse(config.clickhouse, 'default'));
     try {
       const results = await Promise.all(clients.map((c) => migrateClickHouse(c, database)));
-      expect(new Set(results.flatMap((r) => r.applied)).size).toBe(6);
+      expect(new Set(results.flatMap((r) => r.applied)).size).toBe(readClickHouseMigrations().length);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
@@ -389,14 +389,14 @@ describe('the ClickHouse sink against the local stack', () => {
     writeTestConfig(dir, { clickhouse: { database } });
     const again = await runCli(['sink', 'migrate', '--json'], { cwd: dir });
     expect(again.exitCode).toBe(0);
-    expect(jsonOf(again)).toEqual({ database, applied: [], alreadyApplied: 6 });
+    expect(jsonOf(again)).toEqual({ database, applied: [], alreadyApplied: readClickHouseMigrations().length });
 
     const fresh = `${database}_cli`;
     cleanup.push({ topics: { processedOrders: '', orderSummaries: '', fraudAlerts: '' }, deadLetterTopic: '', database: fresh, groupId: '' });
     writeTestConfig(dir, { clickhouse: { database: fresh } });
     const first = await runCli(['sink', 'migrate'], { cwd: dir });
     expect(first.exitCode).toBe(0);
-    expect(first.stdout).toMatch(new RegExp(`ClickHouse ${fresh}: applied 0001_processed_orders_versions.sql, .*0006_fraud_alerts_view.sql; 0 already applied`));
+    expect(first.stdout).toMatch(new RegExp(`ClickHouse ${fresh}: applied 0001_processed_orders_versions.sql, .*0009_fraud_alerts_utc.sql; 0 already applied`));
 
     writeTestConfig(dir, { clickhouse: { url: 'http://127.0.0.1:9', database: fresh } });
     const unreachable = await runCli(['sink', 'migrate'], { cwd: dir });
