@@ -46,3 +46,24 @@ describe('tables', () => {
     expect(decodeProduct(key(2), value({ id: 2, category: 'books', price: '9.99' }))).toEqual({ ok: true, value: { kind: 'upsert', row: { id: 2, category: 'books' }, sourceTsMs: null } });
   });
 });
+
+describe('a key that does not match its value', () => {
+  it('is refused for upserts and deletes of every table, naming both ids', () => {
+    const reason = 'key does not match value: key id 8, value id 7';
+    expect(decodeOrder(key(8), value(row))).toEqual({ ok: false, reason });
+    expect(decodeOrder(key(8), value({ id: 7, __deleted: 'true', __op: 'd' }))).toEqual({ ok: false, reason });
+    expect(decodeCustomer(key(8), value({ id: 7, tier: 'GOLD' }))).toEqual({ ok: false, reason });
+    expect(decodeProduct(key(8), value({ id: 7, category: 'books' }))).toEqual({ ok: false, reason });
+  });
+
+  it('is refused when the key is not an id at all', () => {
+    expect(decodeOrder(Buffer.from([0xff, 0x00, 0x13]), value(row))).toEqual({ ok: false, reason: 'key does not match value: key: not valid JSON' });
+    expect(decodeOrder(Buffer.from('{"order":7}'), value(row))).toEqual({ ok: false, reason: 'key does not match value: missing required field id' });
+  });
+
+  it('leaves keyless records and the key-only delete alone', () => {
+    expect(decodeOrder(null, value(row)).ok).toBe(true);
+    expect(decodeOrder(key(7), value({ __deleted: 'true', __op: 'd' }))).toEqual({ ok: true, value: { kind: 'delete', id: 7, sourceTsMs: null } });
+    expect(decodeOrder(key(7), Buffer.from('7')).ok).toBe(false);
+  });
+});

@@ -70,6 +70,8 @@ function decodeChange<Row>(key: Buffer | null, value: Buffer | null, decodeRow: 
   }
   const row = parseObject(value);
   if (typeof row === 'string') return fail(row);
+  const mismatch = keyMismatch(key, row);
+  if (mismatch !== undefined) return fail(mismatch);
   const sourceTsMs = typeof row.__source_ts_ms === 'number' ? row.__source_ts_ms : null;
   if (row.__deleted === 'true' || row.__deleted === true || row.__op === 'd') {
     const id = integer(row, 'id');
@@ -79,6 +81,21 @@ function decodeChange<Row>(key: Buffer | null, value: Buffer | null, decodeRow: 
   }
   const decoded = decodeRow(row);
   return decoded.ok ? ok({ kind: 'upsert', row: decoded.value, sourceTsMs }) : decoded;
+}
+
+/**
+ * Why the record's key and its value's id disagree, if they do. The key decides the partition and
+ * what compaction keeps, so a value filed under another row's key must not be applied to either.
+ * A keyless record is judged by its value alone.
+ */
+function keyMismatch(key: Buffer | null, row: Record<string, unknown>): string | undefined {
+  if (key === null) return undefined;
+  const keyId = decodeKeyId(key);
+  if (typeof keyId === 'string') return `key does not match value: ${keyId}`;
+  const rowId = integer(row, 'id');
+  // A value without a usable id is reported by the row's own decoder (or, for a delete, read from the key).
+  if (typeof rowId === 'number' && rowId !== keyId) return `key does not match value: key id ${keyId}, value id ${rowId}`;
+  return undefined;
 }
 
 /** The row id a change record's key names, or why it names none. */
