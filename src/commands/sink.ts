@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { createClickHouse } from '../clients/clickhouse.ts';
 import { UsageError } from '../core/errors.ts';
-import { Metrics } from '../core/metrics.ts';
 import { migrateClickHouse } from '../output/clickhouse-migrations.ts';
 import { prepareClickHouse, runSink } from '../output/sink.ts';
 import type { CommandContext, CommandResult } from './context.ts';
 import type { Register } from './registry.ts';
+import { withWorkerLifecycle } from './worker-lifecycle.ts';
 
 export interface SinkRunOptions {
   readonly instance: string;
@@ -20,41 +20,19 @@ export interface SinkRunOptions {
 export async function sinkRun(options: SinkRunOptions, ctx: CommandContext): Promise<CommandResult> {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.instance)) throw new UsageError(`--instance ${options.instance}: use letters, digits, '.', '_' or '-'`);
   const { config } = ctx.loaded();
-  const port = options.metricsPort === undefined ? config.monitoring.sinkMetricsPort : Number(options.metricsPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--metrics-port ${options.metricsPort}: expected a port number`);
-  const metrics = new Metrics();
-  const server = await metrics.serve(port).catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(
-      error.code === 'EADDRINUSE'
-        ? `metrics port ${port} is taken (another sink?); pass --metrics-port or set monitoring.sinkMetricsPort`
-        : `cannot serve metrics on port ${port}: ${error.message}`,
-    );
-  });
-  const controller = new AbortController();
-  const stop = (signal: NodeJS.Signals) => {
-    ctx.logger.info(`sink: ${signal} received, finishing the batch in hand`);
-    controller.abort();
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
   const logger = ctx.logger.child({ worker: options.instance });
-  const address = server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
-  logger.info(`sink ${options.instance} starting; metrics on http://127.0.0.1:${actualPort}/metrics`);
-  try {
-    const migrations = await prepareClickHouse({ config, logger, metrics, signal: controller.signal });
+  const lifecycle = { role: 'sink', portOption: options.metricsPort, defaultPort: config.monitoring.sinkMetricsPort, portKey: 'monitoring.sinkMetricsPort', logger } as const;
+  return withWorkerLifecycle(lifecycle, async ({ metrics, port, signal }) => {
+    logger.info(`sink ${options.instance} starting; metrics on http://127.0.0.1:${port}/metrics`);
+    const migrations = await prepareClickHouse({ config, logger, metrics, signal });
     if (migrations && migrations.applied.length > 0) logger.info(`sink: applied ClickHouse migrations ${migrations.applied.join(', ')} to ${config.clickhouse.database}`);
-    const summary = await runSink({ config, logger, metrics, instanceId: options.instance, signal: controller.signal });
+    const summary = await runSink({ config, logger, metrics, instanceId: options.instance, signal });
     const rows = Object.values(summary.rows).reduce((a, b) => a + b, 0);
     return {
       data: { instance: options.instance, migrationsApplied: migrations?.applied ?? [], ...summary },
       text: `sink ${options.instance} stopped: ${summary.records} records in, ${rows} rows written, ${summary.deadLettered} dead-lettered, ${summary.batches} batches, ${summary.clickhouseRetries} ClickHouse retries`,
     };
-  } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-    server.close();
-  }
+  });
 }
 
 /** Applies the pending ClickHouse migrations (creating the database if needed) and says what it did. */

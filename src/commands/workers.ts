@@ -20,7 +20,10 @@ export async function workersStatus(_options: object, ctx: CommandContext): Prom
   const workers = workerStatus(stackPaths(ctx.loaded().config, ctx.cwd));
   return {
     data: { workers },
-    text: workers.length === 0 ? 'no local workers: run `stream-migrate phase run processing`' : renderTable(['worker', 'pid', 'log'], workers.map((w) => [w.name, w.pid === null ? 'DOWN' : String(w.pid), w.logFile])),
+    text:
+      workers.length === 0
+        ? 'no local workers: run `stream-migrate phase run processing`'
+        : renderTable(['worker', 'pid', 'log'], workers.map((w) => [w.name, w.failed ? `FAILED: ${w.failed}` : w.pid === null ? 'DOWN' : String(w.pid), w.logFile])),
     exitCode: workers.every((w) => w.pid !== null) ? 0 : 1,
   };
 }

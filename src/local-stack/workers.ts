@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { StackPaths } from './paths.ts';
-import { runningPid, startDetached, stopProcess } from './processes.ts';
+import { runningPid, startDetached, stopProcess, tailFile } from './processes.ts';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/stream-migrate');
 
@@ -21,7 +21,22 @@ export interface WorkerStatus {
   readonly name: string;
   readonly pid: number | null;
   readonly logFile: string;
+  /** When the running process was started (its pid file's time); null when it does not run. */
+  readonly startedAt: Date | null;
+  /** Set when the supervisor gave up on the worker because it can never start as configured. */
+  readonly failed?: string;
 }
+
+/** Tells a worker which supervisor started it, so it stops when that supervisor is gone. */
+export const SUPERVISOR_PID_ENV = 'STREAM_MIGRATE_SUPERVISOR_PID';
+
+/** A worker's supervisor is gone when the worker was re-parented (the supervisor died, even by SIGKILL). */
+export function supervisorGone(supervisorPid: number): boolean {
+  return process.ppid !== supervisorPid;
+}
+
+/** Exits with code 2 (bad usage or configuration) this many times in a row, quickly: the supervisor stops retrying. */
+const HOPELESS_STARTS = 3;
 
 export function workersDir(paths: StackPaths): string {
   return path.join(paths.root, 'workers');
@@ -77,11 +92,42 @@ export function workerStatus(paths: StackPaths): readonly WorkerStatus[] {
   const desired = readDesired(paths);
   if (!desired) return [];
   const dir = workersDir(paths);
-  return workerNames(desired).map((name) => ({
-    name,
-    pid: runningPid(path.join(dir, `${name}.pid`), workerMarker(name)) ?? null,
-    logFile: path.join(dir, `${name}.log`),
-  }));
+  return workerNames(desired).map((name) => {
+    const failed = readFailure(dir, name);
+    const pidFile = path.join(dir, `${name}.pid`);
+    const pid = runningPid(pidFile, workerMarker(name)) ?? null;
+    return {
+      name,
+      pid,
+      logFile: path.join(dir, `${name}.log`),
+      startedAt: pid === null ? null : fs.statSync(pidFile, { throwIfNoEntry: false })?.mtime ?? null,
+      ...(failed ? { failed } : {}),
+    };
+  });
+}
+
+function readFailure(dir: string, name: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dir, `${name}.failed`), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The /metrics port of a supervised worker: one per processor from processorMetricsPort up (the schema keeps the sink's out of that range). */
+export function workerMetricsPort(config: Config, name: string): number {
+  const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
+  return kind === 'processor' ? config.monitoring.processorMetricsPort + Number(instance.slice(1)) - 1 : config.monitoring.sinkMetricsPort;
+}
+
+/** True when the worker's own /metrics answers: it started, bound its port and runs (a live pid alone may be one about to fail). */
+export async function workerAnswers(config: Config, name: string, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${workerMetricsPort(config, name)}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    return response.ok;
+  } catch {
+    return false;
+  }
 }
 
 function workerMarker(name: string): string {
@@ -97,22 +143,23 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
   const dir = workersDir(paths);
   const children = new Map<string, { child: ChildProcess; startedAt: number }>();
   const failures = new Map<string, number>();
+  const usageFailures = new Map<string, number>();
+  const givenUp = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
   let desired = readDesired(paths) ?? { processors: config.processor.workers, sink: true };
 
   const argsFor = (name: string): string[] => {
     const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
-    const index = Number(instance.slice(1)) - 1;
-    // One port per processor worker from processorMetricsPort up; the schema keeps the sink's port out of that range.
-    const port = kind === 'processor' ? config.monitoring.processorMetricsPort + index : config.monitoring.sinkMetricsPort;
+    const port = workerMetricsPort(config, name);
     // A bounded heap keeps a worker's RSS under 1 GiB; V8 would otherwise grow lazily towards its large default.
     return ['--max-old-space-size=768', BIN, kind, 'run', '--instance', instance, '--metrics-port', String(port), '--json-logs', ...(desired.configFile ? ['--config', desired.configFile] : [])];
   };
 
   const start = (name: string): void => {
-    if (signal.aborted || children.has(name)) return;
+    if (signal.aborted || children.has(name) || givenUp.has(name)) return;
     const log = fs.openSync(path.join(dir, `${name}.log`), 'a');
-    const child = spawn(process.execPath, argsFor(name), { stdio: ['ignore', log, log], cwd: process.cwd() });
+    const env = { ...process.env, [SUPERVISOR_PID_ENV]: String(process.pid) };
+    const child = spawn(process.execPath, argsFor(name), { stdio: ['ignore', log, log], cwd: process.cwd(), env });
     fs.closeSync(log);
     if (child.pid === undefined) return;
     const startedAt = Date.now();
@@ -124,6 +171,16 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
       if (signal.aborted || !workerNames(desired).includes(name)) return;
       // A worker that ran a minute is healthy again: its next crash restarts quickly.
       const ranMs = Date.now() - startedAt;
+      // Exit 2 soon after start is a usage or configuration error (a taken port, a bad file): retrying cannot help.
+      const hopeless = code === 2 && ranMs < 30_000 ? (usageFailures.get(name) ?? 0) + 1 : 0;
+      usageFailures.set(name, hopeless);
+      if (hopeless >= HOPELESS_STARTS) {
+        const reason = lastLine(path.join(dir, `${name}.log`)) || `exited with code 2 ${hopeless} times`;
+        givenUp.add(name);
+        fs.writeFileSync(path.join(dir, `${name}.failed`), `${reason}\n`);
+        logger.error(`${name} cannot start (exit code 2, ${hopeless} times in a row): ${reason}; not retrying until the desired workers change (phase run processing)`);
+        return;
+      }
       const attempt = ranMs > 60_000 ? 1 : (failures.get(name) ?? 0) + 1;
       failures.set(name, attempt);
       const delay = Math.min(30_000, 1_000 * 2 ** (attempt - 1));
@@ -138,6 +195,12 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
 
   const reconcile = (): void => {
     const names = workerNames(desired);
+    // A new desired state (or a new supervisor) gives workers that could not start another chance.
+    for (const name of [...givenUp]) {
+      givenUp.delete(name);
+      usageFailures.delete(name);
+      fs.rmSync(path.join(dir, `${name}.failed`), { force: true });
+    }
     for (const name of names) start(name);
     for (const [name, { child }] of children) if (!names.includes(name)) child.kill('SIGTERM');
   };
@@ -148,10 +211,37 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
     reconcile();
   };
   process.on('SIGHUP', onHup);
+  await stopStrayWorkers(dir, logger);
   reconcile();
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   process.off('SIGHUP', onHup);
   for (const timer of timers) clearTimeout(timer);
   await Promise.all([...children.values()].map(({ child }) => (child.pid ? stopProcess(child.pid, 'SIGTERM', 30_000) : Promise.resolve())));
   logger.info('supervisor stopped its workers');
+}
+
+/**
+ * Workers a previous supervisor left running (it was SIGKILLed before they noticed): stopped
+ * before new ones start, so no worker ever runs twice or unsupervised.
+ */
+async function stopStrayWorkers(dir: string, logger: Logger): Promise<void> {
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir).filter((f) => /^(processor|sink)-[^.]+\.pid$/.test(f));
+  } catch {
+    return;
+  }
+  await Promise.all(
+    files.map(async (file) => {
+      const name = file.slice(0, -'.pid'.length);
+      const pid = runningPid(path.join(dir, file), workerMarker(name));
+      if (pid === undefined) return;
+      logger.warn(`stopping ${name} (pid ${pid}) left running by an earlier supervisor`);
+      await stopProcess(pid, 'SIGTERM', 30_000);
+    }),
+  );
+}
+
+function lastLine(file: string): string {
+  return tailFile(file, 5).split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? '';
 }

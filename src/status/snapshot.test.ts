@@ -25,7 +25,7 @@ function fakeSources(overrides: Partial<StatusSources> = {}, offsets = 1_000n): 
     calls,
     serviceNames: ['postgres', 'kafka', 'connect', 'clickhouse'],
     probeService: async (name) => service(name),
-    workers: () => [{ name: 'processor-w1', pid: 9, logFile: '' }],
+    workers: () => [{ name: 'processor-w1', pid: 9, logFile: '', startedAt: null }],
     kafka: {
       listTopics: async () => (count('listTopics'), ['cdc.public.orders', 'processed-orders']),
       endOffsets: async () => [{ partition: 0, offset: offsets }, { partition: 1, offset: offsets }],

@@ -33,13 +33,15 @@ export class StreamFixture {
   private readonly workers = new Map<string, ResultPromise>();
   private sourceTs = Date.now();
 
-  constructor(readonly id: string, readonly partitions = 3) {
+  /** `extra`: more configuration (YAML lines) for this fixture's working directory. */
+  constructor(readonly id: string, readonly partitions = 3, extra: readonly string[] = []) {
     this.cwd = fs.mkdtempSync(path.join(os.tmpdir(), `sm-${id}-`));
     writeTestConfig(
       this.cwd,
       [
         `connector: { topicPrefix: ${id} }`,
         `processor: { topicPrefix: ${id}-, groupId: ${id}-processor, commitInterval: 100ms, missingReferenceWait: 3s }`,
+        ...extra,
         '',
       ].join('\n'),
     );

@@ -1,7 +1,7 @@
 import type { KafkaAdmin } from '../../clients/kafka.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 import { stackPaths } from '../../local-stack/paths.ts';
-import { ensureWorkers, readDesired, supervisorPid, workerStatus, type DesiredWorkers } from '../../local-stack/workers.ts';
+import { ensureWorkers, readDesired, supervisorPid, workerAnswers, workerStatus, type DesiredWorkers, type WorkerStatus } from '../../local-stack/workers.ts';
 import { checkStreamTopology, copartitionedTopics, streamTopics } from '../../stream/topics.ts';
 import type { Phase, PhaseContext, PhaseStep } from '../phase.ts';
 import { groupHealth } from './group-health.ts';
@@ -40,14 +40,21 @@ function workersStep(ctx: PhaseContext): PhaseStep {
     },
     async verify() {
       if (ctx.config.processor.deploy === 'external') return 'deploy: external; workers are not managed here';
-      // Workers take a few seconds to start; wait for them before judging.
-      const deadline = Date.now() + 30_000;
+      // Workers take a few seconds to start, and one that cannot start is alive for a moment at
+      // each attempt: a worker counts as up once its own /metrics answers; stop waiting when one was given up on.
+      const deadline = Date.now() + 90_000;
+      const up = async (list: readonly WorkerStatus[]) => (await Promise.all(list.map((w) => (w.pid === null ? false : workerAnswers(ctx.config, w.name))))).every(Boolean);
       let status = workerStatus(paths);
-      while (status.some((w) => w.pid === null) && Date.now() < deadline) {
+      while (!(await up(status)) && !status.some((w) => w.failed) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 500));
         status = workerStatus(paths);
       }
-      const down = status.filter((w) => w.pid === null);
+      const hopeless = status.filter((w) => w.failed);
+      if (hopeless.length > 0) {
+        throw new CheckFailedError(`workers that cannot start (the supervisor stopped retrying them): ${hopeless.map((w) => `${w.name}: ${w.failed} (see ${w.logFile})`).join('; ')}`);
+      }
+      const answering = await Promise.all(status.map((w) => (w.pid === null ? false : workerAnswers(ctx.config, w.name))));
+      const down = status.filter((_, i) => !answering[i]);
       if (status.length === 0 || down.length > 0) {
         throw new CheckFailedError(`workers not running: ${down.map((w) => `${w.name} (see ${w.logFile})`).join(', ') || 'none configured'}`);
       }

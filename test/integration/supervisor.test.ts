@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.ts';
+import { stackPaths } from '../../src/local-stack/paths.ts';
+import { stopWorkers, supervisorPid } from '../../src/local-stack/workers.ts';
+import { jsonOf, runCli } from './cli.ts';
+import { StreamFixture } from './stream-fixture.ts';
+
+/**
+ * The local worker supervisor that `phase run processing` starts, with real processes: N workers
+ * get ports that never collide, a SIGKILLed supervisor leaves no orphans and its successor runs
+ * each worker exactly once, and a worker that can never start is reported, not retried forever.
+ */
+let fixture: StreamFixture | undefined;
+afterEach(async () => {
+  if (fixture) {
+    const { config } = loadConfig({ cwd: fixture.cwd });
+    await stopWorkers(stackPaths(config, fixture.cwd));
+    await fixture.cleanup();
+  }
+  fixture = undefined;
+}, 120_000);
+
+async function newFixture(): Promise<{ f: StreamFixture; processorPort: number; sinkPort: number }> {
+  const id = `its${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+  // Ports of this test only, so a stray worker of another run cannot be mistaken for ours.
+  const processorPort = 42_000 + Math.floor(Math.random() * 8_000);
+  const sinkPort = processorPort + 100;
+  fixture = new StreamFixture(id, 3, [
+    `sink: { groupId: ${id}-sink }`,
+    `clickhouse: { database: ${id.replace(/-/g, '_')} }`,
+    `monitoring: { processorMetricsPort: ${processorPort}, sinkMetricsPort: ${sinkPort} }`,
+  ]);
+  await fixture.createTopics();
+  await fixture.upsertCustomer(1, 'GOLD');
+  await fixture.upsertProduct(1, 'books');
+  return { f: fixture, processorPort, sinkPort };
+}
+
+interface WorkersJson {
+  workers: { name: string; pid: number | null; failed?: string }[];
+}
+
+/** Processes of this working directory whose command line runs `role run --instance id`. */
+function processesOf(cwd: string, role: string, instance: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmdline.includes(`${role} run --instance ${instance}`) && fs.readlinkSync(`/proc/${entry}/cwd`) === cwd) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+async function until(what: string, probe: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('local worker supervisor', () => {
+  it('runs two processors and a sink on ports that do not collide; a SIGKILLed supervisor leaves no orphans and its successor runs each worker once', async () => {
+    const { f, processorPort, sinkPort } = await newFixture();
+    const run = await runCli(['phase', 'run', 'processing', '--workers', '2', '--json'], { cwd: f.cwd, timeoutMs: 180_000 });
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+    const status = jsonOf<WorkersJson>(await runCli(['workers', 'status', '--json'], { cwd: f.cwd }));
+    expect(status.workers.map((w) => [w.name, w.pid !== null])).toEqual([['processor-w1', true], ['processor-w2', true], ['sink-s1', true]]);
+    for (const port of [processorPort, processorPort + 1, sinkPort]) expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+
+    const { config } = loadConfig({ cwd: f.cwd });
+    const supervisor = supervisorPid(stackPaths(config, f.cwd));
+    expect(supervisor).toBeDefined();
+    process.kill(supervisor!, 'SIGKILL');
+    // Workers notice within a second or two and stop on their own (finishing their transaction).
+    await until('the orphaned workers to stop', () => ['w1', 'w2'].every((w) => processesOf(f.cwd, 'processor', w).length === 0) && processesOf(f.cwd, 'sink', 's1').length === 0);
+
+    const again = await runCli(['phase', 'run', 'processing', '--workers', '2', '--json'], { cwd: f.cwd, timeoutMs: 180_000 });
+    expect(again.exitCode, again.stderr + again.stdout).toBe(0);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(processesOf(f.cwd, 'processor', 'w1')).toHaveLength(1);
+    expect(processesOf(f.cwd, 'processor', 'w2')).toHaveLength(1);
+    expect(processesOf(f.cwd, 'sink', 's1')).toHaveLength(1);
+  }, 300_000);
+
+  it('reports a worker that can never start instead of retrying it forever', async () => {
+    const { f, processorPort } = await newFixture();
+    // Something else holds the second processor's metrics port: that worker exits 2 at every start.
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(processorPort + 1, '127.0.0.1', resolve));
+    try {
+      const run = await runCli(['phase', 'run', 'processing', '--workers', '2'], { cwd: f.cwd, timeoutMs: 180_000 });
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr + run.stdout).toContain(`processor-w2: `);
+      expect(run.stderr + run.stdout).toContain(`metrics port ${processorPort + 1} is taken`);
+      const status = jsonOf<WorkersJson>(await runCli(['workers', 'status', '--json'], { cwd: f.cwd }));
+      const w2 = status.workers.find((w) => w.name === 'processor-w2');
+      expect(w2?.pid).toBeNull();
+      expect(w2?.failed).toContain(`metrics port ${processorPort + 1} is taken`);
+      // The others run on.
+      expect(status.workers.filter((w) => w.name !== 'processor-w2').every((w) => w.pid !== null)).toBe(true);
+    } finally {
+      squatter.close();
+    }
+  }, 300_000);
+});
