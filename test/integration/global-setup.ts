@@ -33,7 +33,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     const changes = fingerprintChanges(before, await fingerprintState(userConfig(), REPO_ROOT));
     if (changes.length > 0) {
-      throw new Error(`the test run changed the user's migration state (REPO_ROOT/.stream-migrate and its stack):\n${changes.join('\n')}`);
+      throw new Error(
+        `the user's migration state (REPO_ROOT/.stream-migrate and the stack its configuration points at) changed during the test run; ` +
+          `either a test reached it, or something else used that stack meanwhile:\n${changes.join('\n')}`,
+      );
     }
   };
 }
