@@ -16,7 +16,7 @@ function serviceContext(ctx: CommandContext): ServiceContext {
   return { config, paths: stackPaths(config, ctx.cwd), logger: ctx.logger };
 }
 
-/** Installs what is missing and starts the four local services; idempotent. */
+/** Installs what is missing and starts the five local services; idempotent. */
 export async function devUp(_options: object, ctx: CommandContext): Promise<CommandResult> {
   const sctx = serviceContext(ctx);
   const result = await stackUp(sctx);
@@ -111,8 +111,8 @@ function toContract(s: ServiceStatus): Record<string, unknown> {
 }
 
 export const registerDev: Register = (program: Command, action) => {
-  const dev = program.command('dev').description('the embedded local stack: PostgreSQL, Kafka (KRaft), Kafka Connect + Debezium, ClickHouse');
-  dev.command('up').description('install what is missing and start the four services (idempotent)').action(action(devUp));
+  const dev = program.command('dev').description('the embedded local stack: PostgreSQL, Kafka (KRaft), Kafka Connect + Debezium, ClickHouse, schema registry');
+  dev.command('up').description('install what is missing and start the five services (idempotent)').action(action(devUp));
   dev
     .command('down')
     .description('stop the services started by `dev up` (data kept)')

@@ -13,6 +13,8 @@ export const DEFAULT_PORTS = {
   connect: 58083,
   clickhouseHttp: 58123,
   clickhouseTcp: 59000,
+  schemaRegistry: 58081,
+  schemaRegistryManagement: 58082,
 } as const;
 
 const cacheHome = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
@@ -25,6 +27,7 @@ export const DEFAULT_CONFIG = {
   warehouse: { url: `postgresql://postgres@127.0.0.1:${DEFAULT_PORTS.postgres}/warehouse` },
   kafka: { brokers: [`127.0.0.1:${DEFAULT_PORTS.kafka}`], clientId: 'stream-migrate' },
   connect: { url: `http://127.0.0.1:${DEFAULT_PORTS.connect}`, timeout: '30s' },
+  schemaRegistry: { url: `http://127.0.0.1:${DEFAULT_PORTS.schemaRegistry}`, compatibility: 'BACKWARD' },
   clickhouse: { url: `http://127.0.0.1:${DEFAULT_PORTS.clickhouseHttp}`, username: 'default', database: 'stream' },
   topics: {
     'cdc.public.orders': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
@@ -82,7 +85,7 @@ export const DEFAULT_CONFIG = {
     dir: '.stream-migrate',
     cacheDir: path.join(cacheHome, 'stream-migrate'),
     ports: { ...DEFAULT_PORTS },
-    versions: { kafka: '4.3.0', debezium: '3.6.1.Final' },
+    versions: { kafka: '4.3.0', debezium: '3.6.1.Final', apicurio: '3.3.3' },
     javaHeap: '768m',
   },
 };

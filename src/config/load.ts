@@ -140,6 +140,7 @@ function followDevPorts(merged: unknown, document: Record<string, unknown>): unk
   set('kafka', 'brokers', ports.kafka, (p) => [`127.0.0.1:${p}`]);
   set('connect', 'url', ports.connect, (p) => `http://127.0.0.1:${p}`);
   set('clickhouse', 'url', ports.clickhouseHttp, (p) => `http://127.0.0.1:${p}`);
+  set('schemaRegistry', 'url', ports.schemaRegistry, (p) => `http://127.0.0.1:${p}`);
   return merged;
 }
 

@@ -63,6 +63,14 @@ export const configSchema = z.strictObject({
     password: z.string().optional(),
     timeout: duration,
   }),
+  /** A Confluent-compatible schema registry (the local stack's Apicurio by default); credentials as secrets. */
+  schemaRegistry: z.strictObject({
+    url: httpUrl,
+    username: z.string().optional(),
+    password: z.string().optional(),
+    /** The compatibility mode set on every subject stream-migrate registers. */
+    compatibility: z.enum(['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE']),
+  }),
   clickhouse: z.strictObject({
     url: httpUrl,
     username: z.string().min(1),
@@ -164,8 +172,11 @@ export const configSchema = z.strictObject({
       connect: port,
       clickhouseHttp: port,
       clickhouseTcp: port,
+      schemaRegistry: port,
+      /** Apicurio's management interface (health, metrics), moved off Quarkus' default 9000. */
+      schemaRegistryManagement: port,
     }),
-    versions: z.strictObject({ kafka: z.string(), debezium: z.string() }),
+    versions: z.strictObject({ kafka: z.string(), debezium: z.string(), apicurio: z.string() }),
     javaHeap: z.string().regex(/^\d+[mg]$/, 'expected a JVM heap size such as 512m or 1g'),
   }),
 });

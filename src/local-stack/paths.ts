@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Config } from '../config/schema.ts';
 
-export type ServiceName = 'postgres' | 'kafka' | 'connect' | 'clickhouse';
-export const SERVICE_NAMES: readonly ServiceName[] = ['postgres', 'kafka', 'connect', 'clickhouse'];
+export type ServiceName = 'postgres' | 'kafka' | 'connect' | 'clickhouse' | 'schema-registry';
+export const SERVICE_NAMES: readonly ServiceName[] = ['postgres', 'kafka', 'connect', 'clickhouse', 'schema-registry'];
 
 export function isServiceName(value: string): value is ServiceName {
   return (SERVICE_NAMES as readonly string[]).includes(value);
@@ -19,6 +19,8 @@ export interface StackPaths {
   /** Resolved Kafka/Connect jars, shared by every checkout on the machine. */
   readonly kafkaLib: string;
   readonly connectPlugins: string;
+  /** The unpacked Apicurio Registry (a Quarkus fast-jar: quarkus-run.jar and lib/). */
+  readonly apicurioHome: string;
 }
 
 export function stackPaths(config: Config, cwd: string): StackPaths {
@@ -34,5 +36,6 @@ export function stackPaths(config: Config, cwd: string): StackPaths {
     pidFile: (name) => path.join(serviceDir(name), `${name}.pid`),
     kafkaLib: path.join(cache, `kafka-${config.dev.versions.kafka}`, 'lib'),
     connectPlugins: path.join(cache, `debezium-${config.dev.versions.debezium}`, 'plugins'),
+    apicurioHome: path.join(cache, `apicurio-${config.dev.versions.apicurio}`),
   };
 }

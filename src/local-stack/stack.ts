@@ -8,6 +8,7 @@ import { connectService } from './connect-service.ts';
 import { kafkaService } from './kafka-service.ts';
 import type { ServiceName } from './paths.ts';
 import { postgresService } from './postgres-service.ts';
+import { schemaRegistryService } from './schema-registry-service.ts';
 import { ExitedError, isPortFree, tailFile, waitFor } from './processes.ts';
 import type { LocalService, ServiceContext } from './service.ts';
 import { stopWorkers } from './workers.ts';
@@ -26,9 +27,9 @@ export interface UpResult {
   readonly seconds: number;
 }
 
-/** The four services in start order; Connect needs Kafka. */
+/** The five services in start order; Connect needs Kafka, the others start in parallel. */
 export function localServices(ctx: ServiceContext): readonly LocalService[] {
-  return [postgresService(ctx), kafkaService(ctx), connectService(ctx), clickhouseService(ctx)];
+  return [postgresService(ctx), kafkaService(ctx), connectService(ctx), clickhouseService(ctx), schemaRegistryService(ctx)];
 }
 
 /**

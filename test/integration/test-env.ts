@@ -93,6 +93,7 @@ export function endpointsOf(config: Config): Readonly<Record<string, string>> {
     kafka: [...config.kafka.brokers].sort().join(','),
     connect: hostPort(config.connect.url),
     clickhouse: hostPort(config.clickhouse.url),
+    schemaRegistry: hostPort(config.schemaRegistry.url),
     'monitoring.processorMetricsPort': String(config.monitoring.processorMetricsPort),
     'monitoring.sinkMetricsPort': String(config.monitoring.sinkMetricsPort),
     ...Object.fromEntries(Object.entries(config.dev.ports).map(([key, port]) => [`dev.ports.${key}`, String(port)])),
