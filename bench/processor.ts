@@ -11,7 +11,7 @@ import { createKafkaAdmin, createProducer, type OutgoingRecord } from '../src/cl
 import { formatMoney } from '../src/domain/money.ts';
 import { TIERS } from '../src/domain/rules.ts';
 import { StreamFixture } from '../test/integration/stream-fixture.ts';
-import { BIN } from '../test/integration/cli.ts';
+import { BIN_ENTRY } from '../test/integration/cli.ts';
 
 const total = Number(process.argv[process.argv.indexOf('--records') + 1] || 1_000_000) || 1_000_000;
 const partitions = 6;
@@ -89,7 +89,7 @@ try {
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the worker.
   // The heap cap the supervisor gives every worker.
   const nodeArgs = ['--max-old-space-size=768', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  const worker = execa('node', [...nodeArgs, BIN, 'processor', 'run', '--instance', 'bench', '--metrics-port', '0'], { cwd: fixture.cwd, reject: false });
+  const worker = execa(process.execPath, [...nodeArgs, BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', '0'], { cwd: fixture.cwd, reject: false });
   let peakRss = 0;
   const sampler = setInterval(() => {
     try {

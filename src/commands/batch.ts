@@ -108,14 +108,14 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bi
 
 /**
  * Prints the crontab line the team installs: `batch.schedule`, then a command that works under
- * cron's bare environment (absolute node and binary, the working directory and --config this
- * configuration came from) running `batch run --scheduled`, appending to a log.
+ * cron's bare environment (the absolute launcher, which picks the pinned Node itself; the working
+ * directory and --config this configuration came from) running `batch run --scheduled`, appending to a log.
  */
 export async function batchSchedule(_options: object, ctx: CommandContext): Promise<CommandResult<BatchScheduleJson>> {
   const loaded = ctx.loaded();
   const cwd = path.resolve(ctx.cwd);
   const log = path.join(loaded.config.dev.dir, 'batch.log');
-  const parts = [process.execPath, BIN, ...(loaded.file ? ['--config', loaded.file] : []), 'batch', 'run', '--scheduled'].map(shellQuote);
+  const parts = [BIN, ...(loaded.file ? ['--config', loaded.file] : []), 'batch', 'run', '--scheduled'].map(shellQuote);
   const command = `cd ${shellQuote(cwd)} && mkdir -p ${shellQuote(path.dirname(log))} && ${parts.join(' ')} >> ${shellQuote(log)} 2>&1`;
   // cron turns an unescaped % into a newline.
   const line = `${loaded.config.batch.schedule} ${command.replace(/%/g, '\\%')}`;

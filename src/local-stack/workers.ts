@@ -7,7 +7,9 @@ import type { Logger } from '../core/logger.ts';
 import type { StackPaths } from './paths.ts';
 import { runningPid, startDetached, stopProcess, tailFile } from './processes.ts';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/stream-migrate');
+// The JS entry, run with `process.execPath` (the pinned runtime bin/stream-migrate started this
+// process on), so a pid file names the worker itself, not a launcher in front of it.
+const ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/stream-migrate.js');
 
 /** What the supervisor keeps running: N processor workers and one sink. */
 export interface DesiredWorkers {
@@ -70,7 +72,7 @@ export function ensureWorkers(paths: StackPaths, desired: DesiredWorkers, cwd: s
     process.kill(running, 'SIGHUP');
     return { started: false, pid: running };
   }
-  const args = [BIN, 'workers', 'supervise', ...(desired.configFile ? ['--config', desired.configFile] : [])];
+  const args = [ENTRY, 'workers', 'supervise', ...(desired.configFile ? ['--config', desired.configFile] : [])];
   const pid = startDetached({ command: process.execPath, args, logFile: path.join(dir, 'supervisor.log'), pidFile: path.join(dir, 'supervisor.pid'), cwd });
   return { started: true, pid };
 }
@@ -152,7 +154,7 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
     const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
     const port = workerMetricsPort(config, name);
     // A bounded heap keeps a worker's RSS under 1 GiB; V8 would otherwise grow lazily towards its large default.
-    return ['--max-old-space-size=768', BIN, kind, 'run', '--instance', instance, '--metrics-port', String(port), '--json-logs', ...(desired.configFile ? ['--config', desired.configFile] : [])];
+    return ['--max-old-space-size=768', ENTRY, kind, 'run', '--instance', instance, '--metrics-port', String(port), '--json-logs', ...(desired.configFile ? ['--config', desired.configFile] : [])];
   };
 
   const start = (name: string): void => {

@@ -4,6 +4,8 @@ import { REPO_ROOT, TEST_HOME } from './test-env.ts';
 
 export { REPO_ROOT, TEST_HOME };
 export const BIN = path.join(REPO_ROOT, 'bin', 'stream-migrate');
+/** The JS entry the launcher runs, for starting it with node options under `process.execPath`. */
+export const BIN_ENTRY = path.join(REPO_ROOT, 'bin', 'stream-migrate.js');
 
 export interface CliRun {
   readonly exitCode: number;
