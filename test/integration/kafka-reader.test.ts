@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  copartitionedAssignment,
   createConsumer,
   createKafkaAdmin,
   createPartitionReader,
@@ -41,38 +40,6 @@ describe('co-partitioned group assignment and assignment tracking', () => {
   afterAll(async () => {
     await admin.deleteTopics(topics);
     await admin.close();
-  });
-
-  it('assigns partition i of every topic to sorted members[i % n]', () => {
-    const subscriptions = new Map([
-      ['m-b', ['orders', 'customers']],
-      ['m-a', ['orders', 'customers']],
-      ['m-c', ['orders', 'customers']],
-    ]);
-    const equal = copartitionedAssignment(subscriptions, new Map([['orders', 4], ['customers', 4]]));
-    expect(equal.get('m-a')).toEqual([
-      { topic: 'customers', partitions: [0, 3] },
-      { topic: 'orders', partitions: [0, 3] },
-    ]);
-    expect(equal.get('m-b')).toEqual([
-      { topic: 'customers', partitions: [1] },
-      { topic: 'orders', partitions: [1] },
-    ]);
-    // Unequal counts: still i % n, so partition i has one owner across topics; the extra
-    // partitions of the larger topic continue the rotation.
-    const unequal = copartitionedAssignment(subscriptions, new Map([['orders', 5], ['customers', 2]]));
-    expect(unequal.get('m-a')).toEqual([
-      { topic: 'customers', partitions: [0] },
-      { topic: 'orders', partitions: [0, 3] },
-    ]);
-    expect(unequal.get('m-c')).toEqual([{ topic: 'orders', partitions: [2] }]);
-    // More members than partitions: the surplus members get nothing but are still listed.
-    const surplus = copartitionedAssignment(subscriptions, new Map([['orders', 1]]));
-    expect([...surplus]).toEqual([
-      ['m-a', [{ topic: 'orders', partitions: [0] }]],
-      ['m-b', []],
-      ['m-c', []],
-    ]);
   });
 
   // With 4 partitions the library's default round robin happens to line up as well (it continues

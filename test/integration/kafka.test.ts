@@ -166,4 +166,47 @@ describe('the Kafka adapter against the local broker', () => {
     expect((await admin.endOffsets(output)).reduce((sum, p) => sum + p.offset, 0n)).toBeGreaterThanOrEqual(31n);
     expect((await admin.listGroups()).map((g) => g.groupId)).toContain(groupId);
   });
+
+  it('starts a member given a partition from the offsets of a transaction still committing, not older ones (require_stable)', async () => {
+    const input = unique('stable-in');
+    const output = unique('stable-out');
+    topics.push(input, output);
+    await admin.createTopics([
+      { name: input, partitions: 1, replicationFactor: 1 },
+      { name: output, partitions: 1, replicationFactor: 1 },
+    ]);
+    const plain = createProducer(kafka, 'it-stable');
+    await plain.send(Array.from({ length: 10 }, (_, i) => ({ topic: input, key: `id-${i}`, value: `first-${i}` })));
+
+    const groupId = unique('stable-group');
+    const previous = createConsumer(kafka, { groupId, topics: [input], clientSuffix: 'it-stable-old' });
+    const producer = createTransactionalProducer(kafka, { transactionalId: `${groupId}-tx` });
+    let successor: KafkaConsumer | undefined;
+    try {
+      await producer.init();
+      const read = await consumeAll(previous, 10, 30_000);
+      expect(read).toHaveLength(10);
+      const group = (await previous.poll({ maxWaitMs: 50 })).group;
+      expect(group).not.toBeNull();
+      // The previous owner's transaction holds the offsets (10) while the partition moves on.
+      await producer.begin();
+      await producer.send([{ topic: output, key: 'done', value: 'first ten processed' }]);
+      await producer.sendOffsets(group!, [{ topic: input, partition: 0, offset: 10n }]);
+      await previous.close();
+
+      successor = createConsumer(kafka, { groupId, topics: [input], clientSuffix: 'it-stable-new' });
+      const early = successor.poll({ maxWaitMs: 3_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await producer.commit();
+      // Without require_stable the successor reads no committed offset yet and starts again from the earliest.
+      const seen = (await early).records.map((r) => text(r.value));
+      await plain.send([{ topic: input, key: 'id-10', value: 'second-10' }]);
+      seen.push(...(await consumeAll(successor, 1, 20_000)).map((r) => text(r.value)));
+      expect(seen).toEqual(['second-10']);
+    } finally {
+      await successor?.close();
+      await producer.close();
+      await plain.close();
+    }
+  });
 });

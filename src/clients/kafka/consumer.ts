@@ -1,0 +1,203 @@
+import { Admin, Consumer, FetchIsolationLevels, type MessagesStream } from '@platformatic/kafka';
+import { copartitionedAssigner, toAssignment } from './assignor.ts';
+import { guard } from './errors.ts';
+import { filterAbortedTransactions, readCommittedOffsetsStably } from './library-patches.ts';
+import { toConsumed, type CommitOffset, type ConsumedRecord, type ConsumerGroupMetadata, type PollOptions, type TopicAssignment } from './records.ts';
+import { connectionOptions, type KafkaSettings } from './settings.ts';
+
+export interface ConsumedBatch {
+  readonly records: readonly ConsumedRecord[];
+  /**
+   * The membership the batch was read under; an empty batch carries the current one, so a
+   * transaction without new records (a queue that drained, a table record) can still commit
+   * offsets. Null only while the consumer has not joined the group.
+   */
+  readonly group: ConsumerGroupMetadata | null;
+  /** Per partition in the batch, the offset after its last record: what to commit once it is processed. */
+  readonly nextOffsets: readonly CommitOffset[];
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Static membership (KIP-345): a restarted worker with the same id takes its partitions back without a rebalance. */
+  readonly groupInstanceId?: string;
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly rebalanceTimeoutMs?: number;
+  /** How long the broker may hold a fetch open when there is nothing new. */
+  readonly fetchMaxWaitMs?: number;
+  readonly clientSuffix?: string;
+  /**
+   * Co-partitioned assignment (as Kafka Streams): partition i of every subscribed topic goes to
+   * the same member, so the member owning `cdc.public.orders` partition 3 also owns partition 3
+   * of the other topics. See `copartitionedAssignment`. Every member of the group must set it
+   * (the group leader's choice is the one that applies).
+   */
+  readonly copartitioned?: boolean;
+  /**
+   * How long a newly assigned partition may wait for a pending transaction that commits offsets
+   * for it (committed offsets are read with require_stable). Default 60 000, the producers'
+   * default transaction timeout, after which the coordinator aborts that transaction anyway.
+   */
+  readonly stableOffsetsMaxWaitMs?: number;
+}
+
+/**
+ * A group consumer that reads only committed records (read_committed), starts from the earliest
+ * offset when the group has none, and never commits on its own.
+ */
+export interface KafkaConsumer {
+  poll(options?: PollOptions): Promise<ConsumedBatch>;
+  /** A plain (non-transactional) commit, for consumers that do not produce. */
+  commit(offsets: readonly CommitOffset[]): Promise<void>;
+  /**
+   * The partitions this member was given by the last completed group join, sorted by topic and
+   * partition; empty before the first join (the first poll joins) and after leaving. Records
+   * already buffered for partitions lost in a rebalance can still come out of poll; their batch
+   * carries the older generation, so a transactional commit of them is fenced.
+   */
+  assignment(): readonly TopicAssignment[];
+  /** The generation id of `assignment()`; null before the first join. A change means a rebalance happened. */
+  generation(): number | null;
+  /** Stops fetching; records already buffered are still returned by poll. */
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+/** Which group coordinator a batch's metadata belongs to; kept out of the public shape. */
+const groupCoordinators = new WeakMap<ConsumerGroupMetadata, number>();
+
+/** The coordinator of a batch's group metadata; undefined when the metadata did not come from `poll`. */
+export function coordinatorOf(group: ConsumerGroupMetadata): number | undefined {
+  return groupCoordinators.get(group);
+}
+
+/** A read_committed group consumer with manual commits; see `KafkaConsumer`. */
+export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): KafkaConsumer {
+  const consumer = new Consumer({
+    clientId: `${kafka.clientId}-${options.clientSuffix ?? 'consumer'}`,
+    bootstrapBrokers: [...kafka.brokers],
+    groupId: options.groupId,
+    ...(options.groupInstanceId ? { groupInstanceId: options.groupInstanceId } : {}),
+    sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
+    rebalanceTimeout: options.rebalanceTimeoutMs ?? 30_000,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    maxWaitTime: options.fetchMaxWaitMs ?? 500,
+    autocommit: false,
+    retries: 5,
+    retryDelay: 250,
+    ...(options.copartitioned ? { partitionAssigner: copartitionedAssigner } : {}),
+    ...connectionOptions(kafka),
+  });
+  filterAbortedTransactions(consumer);
+  // Committed offsets are read with require_stable through an admin client of its own, made on
+  // the first join: a partition waits for its previous owner's pending transaction (KIP-447).
+  let admin: Admin | undefined;
+  readCommittedOffsetsStably(
+    consumer,
+    () => (admin ??= new Admin({ clientId: `${kafka.clientId}-${options.clientSuffix ?? 'consumer'}-offsets`, bootstrapBrokers: [...kafka.brokers], retries: 3, retryDelay: 250, ...connectionOptions(kafka) })),
+    options.stableOffsetsMaxWaitMs ?? 60_000,
+  );
+
+  // The library sets `generationId` at JoinGroup and `assignments` only after SyncGroup; the join
+  // event carries both, so the pair read here is always consistent.
+  let membership: { readonly generation: number; readonly assignment: readonly TopicAssignment[] } | null = null;
+  consumer.on('consumer:group:join', (payload) => {
+    if (typeof payload.generationId === 'number') membership = { generation: payload.generationId, assignment: toAssignment(payload.assignments) };
+  });
+  consumer.on('consumer:group:leave', () => {
+    membership = null;
+  });
+
+  // The membership as the coordinator knows it now, for batches that carry no record to read it from.
+  const currentGroup = (): ConsumerGroupMetadata | null => {
+    const coordinatorId = consumer.coordinatorId;
+    if (!membership || consumer.memberId === null || coordinatorId === null) return null;
+    const group: ConsumerGroupMetadata = Object.freeze({ groupId: options.groupId, generationId: membership.generation, memberId: consumer.memberId, groupInstanceId: null });
+    groupCoordinators.set(group, coordinatorId);
+    return group;
+  };
+
+  let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const open = async (): Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> => {
+    if (stream) return stream;
+    const opened = await consumer.consume({ topics: [...options.topics], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+    // A 'readable' listener keeps the stream in paused mode: records wait in its buffer for poll().
+    opened.on('readable', () => wake?.());
+    opened.on('error', (error: unknown) => {
+      failure = error;
+      wake?.();
+    });
+    stream = opened;
+    return opened;
+  };
+
+  return {
+    poll: (pollOptions = {}) =>
+      guard(kafka, `consume ${options.topics.join(',')}`, async () => {
+        const source = await open();
+        const maxRecords = pollOptions.maxRecords ?? 5_000;
+        const deadline = Date.now() + (pollOptions.maxWaitMs ?? 100);
+        const records: ConsumedRecord[] = [];
+        const next = new Map<string, CommitOffset>();
+        let group: ConsumerGroupMetadata | null = null;
+        while (records.length < maxRecords) {
+          if (failure !== undefined) throw failure;
+          const message: unknown = source.read();
+          if (message !== null) {
+            const record = toConsumed(message);
+            records.push(record);
+            next.set(`${record.topic}\u0000${record.partition}`, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+            group = groupOf(message) ?? group;
+            continue;
+          }
+          const remaining = deadline - Date.now();
+          if (remaining <= 0) break;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, remaining);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+        return { records, group: group ?? currentGroup(), nextOffsets: [...next.values()] };
+      }),
+    commit: (offsets) =>
+      guard(kafka, `commit offsets of group ${options.groupId}`, () =>
+        consumer.commit({ offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, leaderEpoch: -1 })) }),
+      ),
+    assignment: () => membership?.assignment ?? [],
+    generation: () => membership?.generation ?? null,
+    pause: () => void stream?.pause(),
+    resume: () => void stream?.resume(),
+    async close() {
+      await stream?.close().catch(() => undefined);
+      await consumer.close(true);
+      await admin?.close().catch(() => undefined);
+    },
+  };
+}
+
+/** The group membership a message was fetched under (`metadata.consumer`, set by the library's stream). */
+function groupOf(message: unknown): ConsumerGroupMetadata | null {
+  const metadata: unknown = typeof message === 'object' && message !== null ? Reflect.get(message, 'metadata') : undefined;
+  const c: unknown = typeof metadata === 'object' && metadata !== null ? Reflect.get(metadata, 'consumer') : undefined;
+  if (typeof c !== 'object' || c === null) return null;
+  const groupId: unknown = Reflect.get(c, 'groupId');
+  const generationId: unknown = Reflect.get(c, 'generationId');
+  const memberId: unknown = Reflect.get(c, 'memberId');
+  const coordinatorId: unknown = Reflect.get(c, 'coordinatorId');
+  if (typeof groupId !== 'string' || typeof generationId !== 'number' || typeof memberId !== 'string' || typeof coordinatorId !== 'number') {
+    return null;
+  }
+  const group: ConsumerGroupMetadata = Object.freeze({ groupId, generationId, memberId, groupInstanceId: null });
+  groupCoordinators.set(group, coordinatorId);
+  return group;
+}

@@ -1,0 +1,160 @@
+/**
+ * Everything that works around @platformatic/kafka, in one place, for the one version it was
+ * verified against (docs/decisions/kafka-client.md, "2.x upgrade"). Loading this module checks
+ * the installed version and refuses any other, so a bump cannot silently keep patches that
+ * reach into behaviour the new version may have changed: re-run test/integration/kafka.test.ts
+ * and kafka-reader.test.ts, then move PATCHED_VERSION.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Admin, CallbackWithPromise, Consumer, FetchOptions, fetchV17, ListCommitsOptions, Message, Offsets, Producer } from '@platformatic/kafka';
+import { UsageError } from '../../core/errors.ts';
+import { sleep } from '../../core/time.ts';
+import { dropAbortedBatches } from './aborted-batches.ts';
+import { hasProtocolError } from './errors.ts';
+import type { CommitOffset, ConsumerGroupMetadata } from './records.ts';
+
+/** The library version every patch below was checked against (package.json pins it exactly). */
+export const PATCHED_VERSION = '2.12.1';
+
+/** The installed library's version, read from its package.json (its exports map hides the file). */
+export function installedLibraryVersion(): string {
+  const entry = createRequire(import.meta.url).resolve('@platformatic/kafka');
+  let dir = path.dirname(entry);
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  const manifest: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  const version: unknown = typeof manifest === 'object' && manifest !== null ? Reflect.get(manifest, 'version') : undefined;
+  return typeof version === 'string' ? version : 'unknown';
+}
+
+/** Throws unless `installed` is the version the patches were verified against. */
+export function assertLibraryVersion(installed: string): void {
+  if (installed === PATCHED_VERSION) return;
+  throw new UsageError(
+    `@platformatic/kafka ${installed} is installed, but the Kafka adapter's workarounds were verified against ${PATCHED_VERSION}; ` +
+      'run `npm ci` (package.json pins it), or re-verify src/clients/kafka/library-patches.ts against the new version and update PATCHED_VERSION',
+  );
+}
+
+assertLibraryVersion(installedLibraryVersion());
+
+type FetchResponse = fetchV17.FetchResponse;
+/** The library's transaction class is not exported; its type is what `beginTransaction` returns. */
+export type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
+type FetchCallback = CallbackWithPromise<FetchResponse>;
+
+/** Applies `dropAbortedBatches` to every partition of a fetch response, in place. */
+export function filterFetchResponse(response: FetchResponse): void {
+  for (const topic of response.responses) {
+    for (const partition of topic.partitions) {
+      if (partition.records) partition.records = dropAbortedBatches(partition.records, partition.abortedTransactions);
+    }
+  }
+}
+
+/**
+ * Defect 1 (still in 2.12.1): read_committed delivers aborted records. The library keeps one
+ * aborted range per producer id per fetch response (a Map overwritten per aborted transaction),
+ * so when one producer aborted more than once in the range (every restarted worker does), all
+ * but the last aborted transaction are delivered; a range whose abort marker lies past the
+ * response is not filtered at all. This routes the consumer's fetches (its stream calls the
+ * public `fetch`) through the Java client's filter, after the library's own (which only removes).
+ */
+export function filterAbortedTransactions(consumer: Consumer): void {
+  const original = consumer.fetch.bind(consumer) as (options: FetchOptions<Buffer, Buffer, Buffer, Buffer>, callback: FetchCallback) => void;
+  const patched = (options: FetchOptions<Buffer, Buffer, Buffer, Buffer>, callback?: FetchCallback): void | Promise<FetchResponse> => {
+    if (!callback) {
+      return new Promise<FetchResponse>((resolve, reject) => {
+        patched(options, (error, response) => (error ? reject(error) : resolve(response as FetchResponse)));
+      });
+    }
+    original(options, (error, response) => {
+      if (!error && response) filterFetchResponse(response);
+      callback(error, response as FetchResponse);
+    });
+  };
+  // An own property shadows the prototype method for this instance only.
+  Object.defineProperty(consumer, 'fetch', { value: patched, writable: true, configurable: true });
+}
+
+/**
+ * Defect 2 (still in 2.12.1): InitProducerId is sent with producer id 0 / epoch 0 unless told
+ * otherwise; the coordinator reads that as "bump this existing producer" (KIP-360) and answers
+ * PRODUCER_FENCED when the previous incarnation left a transaction open, exactly the restart after
+ * SIGKILL. -1 / -1 asks for the plain init that fences the previous incarnation and aborts its
+ * transaction. Pass to `beginTransaction`.
+ */
+export const PLAIN_INIT_PRODUCER_ID = Object.freeze({ producerId: -1n, producerEpoch: -1 });
+
+/**
+ * Defect 4 (still in 2.12.1): there is no transaction timeout option; `timeout` is both the
+ * produce request timeout and transaction.timeout.ms (default 5 s, too short for a restore).
+ */
+export function transactionTimeoutOption(transactionTimeoutMs: number): { readonly timeout: number } {
+  return { timeout: transactionTimeoutMs };
+}
+
+/**
+ * Commits a consumer's offsets inside `tx` with its group metadata (TxnOffsetCommit with
+ * generation and member id: KIP-447). The library takes a Consumer and consumed Messages; it reads
+ * only `groupId` from the former (AddOffsetsToTxn) and topic, partition, offset and
+ * `metadata.consumer` from the latter, so minimal objects stand in for both. Offsets go one after
+ * another: concurrent `addOffset` calls are coalesced by the library (defect 3), committing only one.
+ */
+export async function addOffsetsToTransaction(tx: Transaction, group: ConsumerGroupMetadata, coordinatorId: number, offsets: readonly CommitOffset[]): Promise<void> {
+  await tx.addConsumer({ groupId: group.groupId } as unknown as Consumer);
+  for (const offset of offsets) {
+    const message = {
+      topic: offset.topic,
+      partition: offset.partition,
+      // addOffset commits `offset + 1` of a consumed message.
+      offset: offset.offset - 1n,
+      metadata: { consumer: { groupId: group.groupId, generationId: group.generationId, memberId: group.memberId, coordinatorId } },
+    } as unknown as Message;
+    await tx.addOffset(message);
+  }
+}
+
+/**
+ * The gap of defect 5 (2.12.1 still sends OffsetFetch with require_stable false): a member given a
+ * partition while its previous owner's transaction is still committing would start from the
+ * older committed offset and process those records again. This routes the stream's
+ * `listCommittedOffsets` (public; the stream calls it after every join) through the admin API with
+ * `requireStable: true`, waiting while the broker answers UNSTABLE_OFFSET_COMMIT (a transaction with
+ * offsets for the group is pending) for at most `maxWaitMs`, as the Java client does (KIP-447).
+ */
+export function readCommittedOffsetsStably(consumer: Consumer, admin: () => Admin, maxWaitMs: number): void {
+  const patched = (options: ListCommitsOptions, callback?: CallbackWithPromise<Offsets>): void | Promise<Offsets> => {
+    const result = stableCommittedOffsets(admin(), consumer.groupId, options, maxWaitMs);
+    if (!callback) return result;
+    result.then(
+      (offsets) => callback(null, offsets),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)), undefined as unknown as Offsets),
+    );
+  };
+  Object.defineProperty(consumer, 'listCommittedOffsets', { value: patched, writable: true, configurable: true });
+}
+
+/** The group's committed offsets of the given partitions, read stable; the library's shape (partition index → offset, -1 for none). */
+async function stableCommittedOffsets(admin: Admin, groupId: string, options: ListCommitsOptions, maxWaitMs: number): Promise<Offsets> {
+  const deadline = Date.now() + maxWaitMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      const [group] = await admin.listConsumerGroupOffsets({
+        groups: [{ groupId, topics: options.topics.map((t) => ({ name: t.topic, partitionIndexes: [...t.partitions] })) }],
+        requireStable: true,
+      });
+      const offsets: Offsets = new Map();
+      for (const topic of group?.topics ?? []) {
+        const byPartition: bigint[] = [];
+        for (const p of topic.partitions) byPartition[p.partitionIndex] = p.committedOffset;
+        offsets.set(topic.name, byPartition);
+      }
+      return offsets;
+    } catch (error) {
+      if (!hasProtocolError(error, 'UNSTABLE_OFFSET_COMMIT') || Date.now() + delay > deadline) throw error;
+      await sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+/** The records and positions that cross the adapter's boundary, and their conversion from and to the library's. */
+import type { MessageToProduce } from '@platformatic/kafka';
+
+/** A record to produce. Strings are written as UTF-8; a null value is a tombstone. */
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly key?: string | Buffer | null;
+  readonly value: string | Buffer | null;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Chosen by murmur2 of the key (the Java client's default) when absent. */
+  readonly partition?: number;
+}
+
+/** A consumed record; offsets are bigint because Kafka's are 64-bit. */
+export interface ConsumedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number;
+}
+
+/**
+ * The consumer's group membership at the time a batch was fetched. A transactional producer sends
+ * it with the offsets (KIP-447), so the group coordinator refuses the commit of a worker that has
+ * lost the partitions in a rebalance (a zombie).
+ */
+export interface ConsumerGroupMetadata {
+  readonly groupId: string;
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+}
+
+/** The position to commit for a partition: the offset of the next record to read. */
+export interface CommitOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
+/** Partitions of one topic. */
+export interface TopicAssignment {
+  readonly topic: string;
+  readonly partitions: readonly number[];
+}
+
+export interface PollOptions {
+  /** Default 5 000. */
+  readonly maxRecords?: number;
+  /** Returns after this long with whatever has arrived, possibly nothing. Default 100. */
+  readonly maxWaitMs?: number;
+}
+
+function toBuffer(value: string | Buffer): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+}
+
+export function toProduce(record: OutgoingRecord): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
+  return {
+    topic: record.topic,
+    ...(record.key !== undefined && record.key !== null ? { key: toBuffer(record.key) } : {}),
+    ...(record.value !== null ? { value: toBuffer(record.value) } : {}),
+    ...(record.partition !== undefined ? { partition: record.partition } : {}),
+    ...(record.headers
+      ? { headers: new Map(Object.entries(record.headers).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const)) }
+      : {}),
+  };
+}
+
+function isBuffer(value: unknown): value is Buffer {
+  return Buffer.isBuffer(value);
+}
+
+/** Narrows a message from the stream (typed by the library, checked here because it crosses into our types). */
+export function toConsumed(message: unknown): ConsumedRecord {
+  if (typeof message !== 'object' || message === null) throw new TypeError('Kafka consumer returned a non-object message');
+  const topic: unknown = Reflect.get(message, 'topic');
+  const partition: unknown = Reflect.get(message, 'partition');
+  const offset: unknown = Reflect.get(message, 'offset');
+  const key: unknown = Reflect.get(message, 'key');
+  const value: unknown = Reflect.get(message, 'value');
+  const timestamp: unknown = Reflect.get(message, 'timestamp');
+  const headers: unknown = Reflect.get(message, 'headers');
+  if (typeof topic !== 'string' || typeof partition !== 'number' || typeof offset !== 'bigint') {
+    throw new TypeError('Kafka consumer returned a message without topic, partition or offset');
+  }
+  const headerRecord: Record<string, string> = {};
+  if (headers instanceof Map) {
+    for (const [k, v] of headers) {
+      if (isBuffer(k) || typeof k === 'string') headerRecord[k.toString()] = isBuffer(v) || typeof v === 'string' ? v.toString() : '';
+    }
+  }
+  return {
+    topic,
+    partition,
+    offset,
+    key: isBuffer(key) ? key : null,
+    value: isBuffer(value) ? value : null,
+    headers: headerRecord,
+    timestamp: typeof timestamp === 'bigint' ? Number(timestamp) : typeof timestamp === 'number' ? timestamp : 0,
+  };
+}
+
