@@ -17,11 +17,11 @@ function phaseNamed(name: string | undefined): Phase {
   return PHASES[name];
 }
 
-function phaseContext(ctx: CommandContext, prune: boolean, workers?: string): PhaseContext {
+function phaseContext(ctx: CommandContext, prune: boolean, workers?: string, acceptBreaking = false): PhaseContext {
   const count = workers === undefined ? undefined : Number(workers);
   if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > MAX_LOCAL_WORKERS)) throw new UsageError(`--workers ${workers}: expected a whole number from 1 to ${MAX_LOCAL_WORKERS}`);
   const loaded = ctx.loaded();
-  return { config: loaded.config, logger: ctx.logger, clock: ctx.clock, progress: createProgress(ctx.logger), options: { prune, workers: count }, cwd: ctx.cwd, configFile: loaded.file };
+  return { config: loaded.config, logger: ctx.logger, clock: ctx.clock, progress: createProgress(ctx.logger), options: { prune, workers: count, acceptBreaking }, actor: ctx.actor, cwd: ctx.cwd, configFile: loaded.file };
 }
 
 /** Where the migration stands: each phase and its latest run. */
@@ -64,12 +64,13 @@ export interface RunOptions {
   readonly dryRun: boolean;
   readonly prune: boolean;
   readonly workers?: string;
+  readonly acceptBreaking?: boolean;
 }
 
 /** Applies a phase step by step (or, with --dry-run, shows the plan and touches nothing). */
 export async function phaseRun(options: RunOptions, ctx: CommandContext, args: readonly string[]): Promise<CommandResult> {
   const phase = phaseNamed(args[0]);
-  const pctx = phaseContext(ctx, options.prune, options.workers);
+  const pctx = phaseContext(ctx, options.prune, options.workers, options.acceptBreaking === true);
   if (options.dryRun) {
     const plan = await planPhase(phase, pctx);
     const data = { phase: phase.name, status: 'succeeded', dryRun: true, steps: [], changes: plan.changes };
@@ -134,6 +135,7 @@ export const registerPhase: Register = (program: Command, action) => {
     .option('--dry-run', 'show the plan and change nothing', false)
     .option('--prune', 'delete managed resources that are no longer declared', false)
     .option('--workers <n>', 'processing: how many processor workers to keep running (default processor.workers)')
+    .option('--accept-breaking', 'ingestion: register breaking source schema changes anyway (audited; the plan says what breaks)', false)
     .action(action(phaseRun));
   phase
     .command('verify')

@@ -39,8 +39,10 @@ export interface PhaseContext {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly progress: Progress;
-  /** Options of the run that steps honour: `--prune` for topics, `--workers` for processing. */
-  readonly options: Readonly<{ prune: boolean; workers?: number | undefined }>;
+  /** Options of the run that steps honour: `--prune` for topics, `--workers` for processing, `--accept-breaking` for source schema drift. */
+  readonly options: Readonly<{ prune: boolean; workers?: number | undefined; acceptBreaking?: boolean | undefined }>;
+  /** Who runs the command, for audit entries a step writes itself. */
+  readonly actor?: string | undefined;
   /** Where the command runs (the local stack lives under it) and the --config it was given. */
   readonly cwd: string;
   readonly configFile: string | undefined;

@@ -1,4 +1,5 @@
 import { createConnectClient } from '../../clients/connect.ts';
+import { createSchemaRegistryClient } from '../../clients/schema-registry.ts';
 import type { Phase } from '../phase.ts';
 import { connectorRunningStep } from './connector-running.ts';
 import { connectorStep } from './connector-step.ts';
@@ -7,12 +8,13 @@ import { publicationStep } from './publication.ts';
 import { replicationRoleStep } from './replication-role.ts';
 import { replicationSlotStep } from './replication-slot.ts';
 import { signalTableStep } from './signal-table.ts';
+import { sourceSchemaStep } from './source-schema-step.ts';
 import { lazySqlClient } from './sql.ts';
 
 /** Source database prepared, Debezium connector created, snapshot followed, replication slot watched. */
 export const ingestionPhase: Phase = {
   name: 'ingestion',
-  description: 'source preflight, replication role, signal table and publication, Debezium connector, snapshot, replication slot',
+  description: 'source preflight, source schema drift, replication role, signal table and publication, Debezium connector, snapshot, replication slot',
   async steps(ctx) {
     const sql = lazySqlClient(ctx.config.source, 'source');
     const connect = createConnectClient(ctx.config.connect);
@@ -22,6 +24,8 @@ export const ingestionPhase: Phase = {
     return {
       steps: [
         sourcePreflightStep(ctx.config, sql),
+        // Before anything else changes: a breaking source change is refused while the stream still runs.
+        sourceSchemaStep(ctx, sql, createSchemaRegistryClient(ctx.config.schemaRegistry)),
         replicationRoleStep(ctx.config, sql, ctx.logger),
         signalTableStep(ctx.config, sql),
         publicationStep(ctx.config, sql),
