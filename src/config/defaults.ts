@@ -23,12 +23,12 @@ const cacheHome = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'
 const compacted = { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' };
 
 export const DEFAULT_CONFIG = {
-  source: { url: `postgresql://postgres@127.0.0.1:${DEFAULT_PORTS.postgres}/source` },
-  warehouse: { url: `postgresql://postgres@127.0.0.1:${DEFAULT_PORTS.postgres}/warehouse` },
-  kafka: { brokers: [`127.0.0.1:${DEFAULT_PORTS.kafka}`], clientId: 'stream-migrate' },
+  source: { url: `postgresql://postgres@127.0.0.1:${DEFAULT_PORTS.postgres}/source`, timeout: '10s' },
+  warehouse: { url: `postgresql://postgres@127.0.0.1:${DEFAULT_PORTS.postgres}/warehouse`, timeout: '10s' },
+  kafka: { brokers: [`127.0.0.1:${DEFAULT_PORTS.kafka}`], clientId: 'stream-migrate', timeout: '30s' },
   connect: { url: `http://127.0.0.1:${DEFAULT_PORTS.connect}`, timeout: '30s' },
   schemaRegistry: { url: `http://127.0.0.1:${DEFAULT_PORTS.schemaRegistry}`, compatibility: 'BACKWARD' },
-  clickhouse: { url: `http://127.0.0.1:${DEFAULT_PORTS.clickhouseHttp}`, username: 'default', database: 'stream' },
+  clickhouse: { url: `http://127.0.0.1:${DEFAULT_PORTS.clickhouseHttp}`, username: 'default', database: 'stream', timeout: '60s' },
   topics: {
     'cdc.public.orders': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
     'cdc.public.customers': { partitions: 1, replicationFactor: 1, configs: { ...compacted } },
@@ -39,7 +39,8 @@ export const DEFAULT_CONFIG = {
     // The stream processor's own topics: orders re-keyed by customer, and its state changelog.
     'stream-migrate.processor.orders-by-customer': { partitions: 6, replicationFactor: 1, configs: { 'cleanup.policy': 'delete', 'retention.ms': '86400000' } },
     'stream-migrate.processor.changelog': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
-    'stream-migrate.dlq': { partitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'delete', 'retention.ms': '1209600000' } },
+    // A dead letter is its input record plus headers: the topic takes larger records than the CDC topics (the broker's 1 MiB by default), or one oversized record would stop its partition.
+    'stream-migrate.dlq': { partitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'delete', 'retention.ms': '1209600000', 'max.message.bytes': String(16 * 1024 * 1024) } },
   },
   connector: {
     name: 'stream-migrate-source',
