@@ -5,6 +5,7 @@
  */
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../config/schema.ts';
+import { parseDuration } from '../core/duration.ts';
 import { DependencyError, messageOf } from '../core/errors.ts';
 
 export type ClickHouseSettings = Config['clickhouse'];
@@ -24,7 +25,7 @@ export function createClickHouse(settings: ClickHouseSettings, database = settin
     username: settings.username,
     password: settings.password ?? '',
     database,
-    request_timeout: 60_000,
+    request_timeout: (settings.timeout === undefined ? undefined : parseDuration(settings.timeout)) ?? 60_000,
     // Callers turn failures into one-line errors; the client's own multi-line ERROR logs would
     // duplicate them (and scribble over the status TUI).
     log: { level: ClickHouseLogLevel.OFF },

@@ -1,9 +1,12 @@
 import pg from 'pg';
+import { parseDuration } from '../core/duration.ts';
 import { DependencyError, messageOf } from '../core/errors.ts';
 
 export interface PostgresTarget {
   readonly url: string;
   readonly password?: string | undefined;
+  /** How long to wait for a connection (a duration such as 10s); 10 s when absent. */
+  readonly timeout?: string | undefined;
 }
 
 /** The part of a PostgreSQL URL that is safe to show: host, port and database. */
@@ -21,8 +24,12 @@ function clientConfig(target: PostgresTarget, applicationName: string): pg.Clien
     connectionString: target.url,
     ...(target.password !== undefined ? { password: target.password } : {}),
     application_name: applicationName,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: connectTimeoutMs(target),
   };
+}
+
+function connectTimeoutMs(target: PostgresTarget): number {
+  return (target.timeout === undefined ? undefined : parseDuration(target.timeout)) ?? 10_000;
 }
 
 /** Opens one connection, turning "cannot connect" into a DependencyError that says where and what to do. */
@@ -58,7 +65,8 @@ export async function withPostgres<T>(target: PostgresTarget, role: string, fn: 
 
 export function unreachable(target: PostgresTarget, role: string, error: unknown): DependencyError {
   const where = describeTarget(target);
-  const reason = messageOf(error);
+  // pg says only "timeout expired": name the limit and the key that sets it.
+  const reason = /^(Connection terminated due to connection )?timeout expired$/i.test(messageOf(error)) ? `no answer within ${connectTimeoutMs(target)} ms (${role}.timeout)` : messageOf(error);
   const hint = /ECONNREFUSED/.test(reason)
     ? 'is it running? for the local stack run `stream-migrate dev up`'
     : /does not exist/.test(reason)

@@ -22,7 +22,8 @@ const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a post
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
 const decimal = z.string().regex(/^\d+(\.\d+)?$/, 'expected a non-negative decimal written as a string, e.g. "0.05"');
 
-const postgresTarget = z.strictObject({ url: postgresUrl, password: z.string().optional() });
+/** `timeout`: how long to wait for a connection (an unreachable or stalled server fails then, exit 3). */
+const postgresTarget = z.strictObject({ url: postgresUrl, password: z.string().optional(), timeout: duration.optional() });
 
 const topicSpec = z.strictObject({
   partitions: positiveInt,
@@ -38,6 +39,8 @@ export const configSchema = z.strictObject({
   kafka: z.strictObject({
     brokers: z.array(hostPort).min(1),
     clientId: z.string().min(1),
+    /** How long one request to a broker may take before the broker counts as unreachable. */
+    timeout: duration.optional(),
     sasl: z
       .strictObject({
         mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
@@ -76,6 +79,8 @@ export const configSchema = z.strictObject({
     username: z.string().min(1),
     password: z.string().optional(),
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a plain identifier'),
+    /** How long one HTTP request to ClickHouse may take. */
+    timeout: duration.optional(),
   }),
   topics: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a valid Kafka topic name'), topicSpec),
   connector: z.strictObject({

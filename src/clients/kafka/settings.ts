@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { ConnectionOptions } from '@platformatic/kafka';
 import type { Config } from '../../config/schema.ts';
+import { parseDuration } from '../../core/duration.ts';
 
 export type KafkaSettings = Pick<Config, 'kafka'>['kafka'];
 
@@ -29,5 +30,6 @@ export function connectionOptions(kafka: KafkaSettings): ConnectionOptions {
             },
           }
         : {};
-  return { connectTimeout: 5_000, requestTimeout: 30_000, ...sasl, ...tls };
+  const requestTimeout = (kafka.timeout === undefined ? undefined : parseDuration(kafka.timeout)) ?? 30_000;
+  return { connectTimeout: Math.min(5_000, requestTimeout), requestTimeout, ...sasl, ...tls };
 }

@@ -1,5 +1,5 @@
 import { withPostgres } from '../../clients/postgres.ts';
-import { CheckFailedError } from '../../core/errors.ts';
+import { CheckFailedError, DependencyError } from '../../core/errors.ts';
 import { migrateClickHouse, readClickHouseMigrations } from '../../output/clickhouse-migrations.ts';
 import type { Phase, PhaseContext, PhaseStep } from '../phase.ts';
 import { groupHealth } from '../processing/group-health.ts';
@@ -13,7 +13,9 @@ function schemaStep(ctx: PhaseContext, ch: ReturnType<ClickHouseModule['createCl
     try {
       const rows = await ch.query<{ version: number | string }>(`SELECT version FROM ${database}.schema_migrations GROUP BY version`);
       return new Set(rows.map((r) => Number(r.version)));
-    } catch {
+    } catch (error) {
+      // No migrations table yet means nothing applied; an unreachable ClickHouse is no plan at all.
+      if (error instanceof DependencyError) throw error;
       return new Set();
     }
   };
