@@ -37,7 +37,7 @@ export interface ReportRow {
   readonly id: number;
   readonly windowFrom: string;
   readonly windowTo: string;
-  readonly verdict: 'PASS' | 'FAIL';
+  readonly verdict: 'PASS' | 'FAIL' | 'NO_DATA';
   readonly elapsedMs: number;
   readonly actor: string;
   readonly createdAt: string;
@@ -95,7 +95,8 @@ export function reportRow(row: ValidationReportDbRow): ReportRow {
     id: Number(row.id),
     windowFrom: iso(row.window_from),
     windowTo: iso(row.window_to),
-    verdict: row.verdict === 'PASS' ? 'PASS' : 'FAIL',
+    // Anything unknown reads as FAIL: a status screen must never show a pass it cannot vouch for.
+    verdict: row.verdict === 'PASS' || row.verdict === 'NO_DATA' ? row.verdict : 'FAIL',
     elapsedMs: Number(row.elapsed_ms),
     actor: row.actor,
     createdAt: iso(row.created_at),

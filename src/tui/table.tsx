@@ -93,6 +93,7 @@ export function stateColor(label: string): string | undefined {
     case 'MEDIUM':
     case 'NOT STARTED':
     case 'EMPTY':
+    case 'NO_DATA':
     case 'PREPARING_REBALANCE':
     case 'COMPLETING_REBALANCE':
       return 'yellow';

@@ -252,7 +252,7 @@ function render(d) {
         return h(
           'details',
           { class: 'report', 'data-report': r.id, open: r === reports[0] && differing.length > 0 ? '' : undefined },
-          h('summary', {}, h('span', { class: `badge ${r.verdict === 'PASS' ? 'pass' : 'fail'}`, text: r.verdict }), ` #${r.id} · ${instant(r.windowFrom)} – ${instant(r.windowTo)} · ${r.tables.map((t) => `${t.name} ${t.batchRows ?? '?'}/${t.streamRows ?? '?'}`).join(', ')}`),
+          h('summary', {}, h('span', { class: `badge ${r.verdict === 'PASS' ? 'pass' : r.verdict === 'NO_DATA' ? 'warn' : 'fail'}`, text: r.verdict }), ` #${r.id} · ${instant(r.windowFrom)} – ${instant(r.windowTo)} · ${r.tables.map((t) => `${t.name} ${t.batchRows ?? '?'}/${t.streamRows ?? '?'}`).join(', ')}`),
           ...r.tables.map((t) =>
             h(
               'div',
