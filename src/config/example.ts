@@ -26,6 +26,12 @@ export const EXAMPLE_CONFIG = `# stream-migrate configuration. Only keys that di
 #   password: "\${env:CONNECT_PASSWORD}"
 #   timeout: 30s
 
+# schemaRegistry:              # Confluent-compatible (Apicurio: /apis/ccompat/v7 is added to a bare host)
+#   url: https://registry.internal:8081
+#   username: stream_migrate
+#   compatibility: BACKWARD
+#   # password: "\${env:SCHEMA_REGISTRY_PASSWORD}"   (a secret reference, like every password)
+
 # clickhouse:
 #   url: https://clickhouse.internal:8443
 #   username: stream_migrate
@@ -66,5 +72,5 @@ export const EXAMPLE_CONFIG = `# stream-migrate configuration. Only keys that di
 #   maxDeadLetterGrowth: 0
 
 # dev:                          # the embedded local stack
-#   ports: { postgres: 55432, kafka: 59092, kafkaController: 59093, connect: 58083, clickhouseHttp: 58123, clickhouseTcp: 59000 }
+#   ports: { postgres: 55432, kafka: 59092, kafkaController: 59093, connect: 58083, clickhouseHttp: 58123, clickhouseTcp: 59000, schemaRegistry: 58081, schemaRegistryManagement: 58082 }
 `;

@@ -16,11 +16,11 @@ interface StatusJson {
 
 // `dev` commands run in TEST_HOME: the test stack, never the user's.
 describe('the local stack', () => {
-  it('reports all four services healthy through `dev status --json`', async () => {
+  it('reports all five services healthy through `dev status --json`', async () => {
     const run = await runCli(['dev', 'status', '--json']);
     expect(run.exitCode).toBe(0);
     const status = jsonOf<StatusJson>(run);
-    expect(status.services.map((s) => s.name)).toEqual(['postgres', 'kafka', 'connect', 'clickhouse']);
+    expect(status.services.map((s) => s.name)).toEqual(['postgres', 'kafka', 'connect', 'clickhouse', 'schema-registry']);
     for (const service of status.services) {
       expect(service, service.name).toMatchObject({ healthy: true });
       expect(service.pid, service.name).toBeGreaterThan(0);

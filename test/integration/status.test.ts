@@ -79,7 +79,7 @@ afterAll(async () => {
 });
 
 describe('stream-migrate status', () => {
-  it('--json prints one snapshot with every section, the four services and the business figures of the last hour', async () => {
+  it('--json prints one snapshot with every section, the five services and the business figures of the last hour', async () => {
     const run = await runCli(['--config', configFile, 'status', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
     const snapshot = jsonOf<StatusSnapshot>(run);
@@ -87,7 +87,7 @@ describe('stream-migrate status', () => {
     expect(Date.parse(snapshot.takenAt)).toBeGreaterThan(Date.now() - 60_000);
 
     const services = 'services' in snapshot.services ? snapshot.services.services : [];
-    expect(services.map((s) => `${s.name} ${s.state}`)).toEqual(['postgres UP', 'kafka UP', 'connect UP', 'clickhouse UP']);
+    expect(services.map((s) => `${s.name} ${s.state}`)).toEqual(['postgres UP', 'kafka UP', 'connect UP', 'clickhouse UP', 'schema-registry UP']);
     expect(snapshot.phases).toMatchObject({ phases: [{ name: 'infrastructure' }, { name: 'ingestion' }, { name: 'processing' }, { name: 'output' }] });
     expect(snapshot.topics).toHaveProperty('topics');
     expect(snapshot.groups).toHaveProperty('groups');
