@@ -9,13 +9,12 @@ import type { CommandContext, CommandResult } from './context.ts';
 import type { Register } from './registry.ts';
 
 export interface DashboardOptions {
-  readonly port: string;
+  readonly port?: string;
   readonly host?: string;
   readonly token?: string;
   readonly interval: string;
 }
 
-export const DEFAULT_DASHBOARD_PORT = 58088;
 const LOOPBACK = '127.0.0.1';
 
 /**
@@ -26,8 +25,10 @@ const LOOPBACK = '127.0.0.1';
  */
 export async function dashboard(options: DashboardOptions, ctx: CommandContext): Promise<CommandResult> {
   if (ctx.json) throw new UsageError('dashboard is a server and has no --json: it prints its URL and serves until Ctrl-C; `status --json` prints one snapshot');
-  const port = Number(options.port);
-  if (!/^\d+$/.test(options.port) || port > 65_535) throw new UsageError(`--port ${options.port}: expected a port number (0 picks a free one)`);
+  const { config } = ctx.loaded();
+  const portText = options.port ?? String(config.monitoring.dashboardPort);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65_535) throw new UsageError(`--port ${portText}: expected a port number (0 picks a free one)`);
   const intervalMs = parseDuration(options.interval);
   if (intervalMs === undefined || intervalMs < 500 || intervalMs > 2_000) throw new UsageError(`--interval ${options.interval}: expected a duration from 500ms to 2s`);
   if (options.token !== undefined && !/^[A-Za-z0-9._~-]{16,}$/.test(options.token)) throw new UsageError('--token: expected at least 16 characters of letters, digits, ".", "_", "~" or "-"');
@@ -37,7 +38,6 @@ export async function dashboard(options: DashboardOptions, ctx: CommandContext):
   const token = options.token ?? (exposed ? generateToken() : null);
   if (token !== null) ctx.redactor.add(token);
 
-  const { config } = ctx.loaded();
   const sources = openDashboardSources({ config, cwd: ctx.cwd, logger: ctx.logger });
   const redact = (text: string) => ctx.redactor.redact(text);
   let server;
@@ -75,7 +75,7 @@ export const registerDashboard: Register = (program: Command, action) => {
   program
     .command('dashboard')
     .description('live web dashboard: business figures, pipeline health, the migration (server-sent events; loopback unless --host)')
-    .option('--port <n>', 'port to listen on (0 picks a free one)', String(DEFAULT_DASHBOARD_PORT))
+    .option('--port <n>', 'port to listen on (default monitoring.dashboardPort, 58088; 0 picks a free one)')
     .option('--host <address>', 'address to listen on, exposing the dashboard: then a token is required (generated and printed unless --token)')
     .option('--token <token>', 'the token requests must carry (cookie after the first ?token= visit, or Authorization: Bearer)')
     .option('--interval <duration>', 'how often the page updates (at most 2s)', '2s')

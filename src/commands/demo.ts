@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
 import { runDemo, type DemoSummary } from '../demo/run-demo.ts';
+import { ensureDashboard } from '../local-stack/background-dashboard.ts';
 import { isLocalStackPostgres } from '../local-stack/local-target.ts';
+import { stackPaths } from '../local-stack/paths.ts';
 import type { CommandContext, CommandResult } from './context.ts';
 import type { Register } from './registry.ts';
 import { renderTable } from './table.ts';
@@ -11,13 +13,15 @@ import { renderTable } from './table.ts';
 export interface DemoOptions {
   readonly rate: string;
   readonly duration: string;
+  /** False with --no-dashboard. */
+  readonly dashboard: boolean;
 }
 
 /**
  * The whole migration end to end on the local stack (src/demo/run-demo.ts), then the measured
  * "Batch vs Stream" table.
  */
-export async function demo(options: DemoOptions, ctx: CommandContext): Promise<CommandResult<DemoSummary>> {
+export async function demo(options: DemoOptions, ctx: CommandContext): Promise<CommandResult<DemoSummary & { readonly dashboardUrl: string | null }>> {
   const rate = Number(options.rate);
   if (!Number.isFinite(rate) || rate <= 0 || rate > 20_000) throw new UsageError(`--rate ${options.rate}: expected orders per second between 1 and 20000`);
   const durationMs = parseDuration(options.duration);
@@ -30,7 +34,13 @@ export async function demo(options: DemoOptions, ctx: CommandContext): Promise<C
     { ratePerSecond: rate, durationMs },
     { config, configFile: file, cwd: ctx.cwd, clock: ctx.clock, logger: ctx.logger, actor: ctx.actor, reportsDir: path.resolve(ctx.cwd, config.dev.dir, 'reports') },
   );
-  return { data: summary, text: renderDemo(summary) };
+  const dashboard = options.dashboard ? await ensureDashboard(stackPaths(config, ctx.cwd), config, ctx.cwd, file) : undefined;
+  const dashboardLine =
+    dashboard === undefined ? undefined : 'url' in dashboard ? `Live dashboard: ${dashboard.url}  (runs on; \`stream-migrate dev down\` stops it)` : `Live dashboard not started: ${dashboard.unavailable}`;
+  return {
+    data: { ...summary, dashboardUrl: dashboard && 'url' in dashboard ? dashboard.url : null },
+    text: [renderDemo(summary), ...(dashboardLine ? ['', dashboardLine] : [])].join('\n'),
+  };
 }
 
 function renderDemo(s: DemoSummary): string {
@@ -53,5 +63,6 @@ export const registerDemo: Register = (program: Command, action) => {
     .description('the whole migration end to end on the local stack, with a generated workload')
     .option('--rate <n>', 'orders per second of the workload', '300')
     .option('--duration <d>', 'how long the workload runs', '40s')
+    .option('--no-dashboard', 'do not leave the live dashboard running at the end')
     .action(action(demo));
 };

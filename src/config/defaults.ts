@@ -61,7 +61,7 @@ export const DEFAULT_CONFIG = {
     config: {},
   },
   // Processor worker i (from 0) serves /metrics on processorMetricsPort + i; the sink's port stays clear of that range.
-  monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59480 },
+  monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59480, dashboardPort: 58088 },
   processor: {
     groupId: 'stream-migrate-processor',
     topicPrefix: '',

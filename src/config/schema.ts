@@ -112,7 +112,12 @@ export const configSchema = z.strictObject({
     config: z.record(z.string(), z.string()),
   }),
   monitoring: z
-    .strictObject({ processorMetricsPort: port, sinkMetricsPort: port })
+    .strictObject({
+      processorMetricsPort: port,
+      sinkMetricsPort: port,
+      /** The default port of `stream-migrate dashboard` (and of the one the demo leaves running). */
+      dashboardPort: port,
+    })
     .refine((m) => m.sinkMetricsPort < m.processorMetricsPort || m.sinkMetricsPort >= m.processorMetricsPort + MAX_LOCAL_WORKERS, {
       message: `sinkMetricsPort must lie outside processorMetricsPort .. processorMetricsPort + ${MAX_LOCAL_WORKERS - 1} (one port per processor worker)`,
       path: ['sinkMetricsPort'],

@@ -11,6 +11,7 @@ import { postgresService } from './postgres-service.ts';
 import { schemaRegistryService } from './schema-registry-service.ts';
 import { ExitedError, isPortFree, tailFile, waitFor } from './processes.ts';
 import type { LocalService, ServiceContext } from './service.ts';
+import { stopDashboard } from './background-dashboard.ts';
 import { stopWorkers } from './workers.ts';
 
 export interface ServiceStatus {
@@ -104,6 +105,7 @@ export async function stackDown(ctx: ServiceContext, options: { readonly purge: 
   const results: { name: ServiceName; stopped: boolean }[] = [];
   // Workers first: they would otherwise log errors, and restart, as their services go away.
   if (await stopWorkers(ctx.paths)) ctx.logger.info('workers: stopped');
+  if (await stopDashboard(ctx.paths)) ctx.logger.info('dashboard: stopped');
   for (const service of [...services].reverse()) {
     const pid = service.pid();
     if (pid !== undefined) {

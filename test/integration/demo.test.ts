@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsonOf, runCli } from './cli.ts';
+import { testConfig } from './test-env.ts';
 
 /**
  * The README's first command, end to end on the test stack (run in TEST_HOME, so the user's own
@@ -11,9 +12,15 @@ describe('stream-migrate demo', () => {
   it('migrates end to end, cuts over, and rollback restores the batch job', async () => {
     const demo = await runCli(['demo', '--rate', '200', '--duration', '20s', '--json'], { timeoutMs: 15 * 60_000 });
     expect(demo.exitCode, demo.stderr.split('\n').slice(-15).join('\n')).toBe(0);
-    const summary = jsonOf<{ steps: { step: string }[]; cutover: { allowed: boolean }; latencyMs: { p50: number | null } | null; recovery: { secondsToFirstCommit: number } | null }>(demo);
+    const summary = jsonOf<{ steps: { step: string }[]; dashboardUrl: string | null; cutover: { allowed: boolean }; latencyMs: { p50: number | null } | null; recovery: { secondsToFirstCommit: number } | null }>(demo);
     expect(summary.steps).toHaveLength(11);
     expect(summary.cutover.allowed).toBe(true);
+    // It ends with the live dashboard running on the configured port (the test stack's own).
+    const { config } = testConfig();
+    expect(summary.dashboardUrl).toBe(`http://127.0.0.1:${config.monitoring.dashboardPort}/`);
+    const page = await fetch(summary.dashboardUrl!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('stream-migrate');
 
     const list = jsonOf<{ phases: { name: string; status: string }[]; migration: string }>(await runCli(['phase', 'list', '--json']));
     expect(list.migration).toBe('cut-over');
