@@ -65,6 +65,7 @@ describe('phase infrastructure', () => {
       ['kafka-cluster', 'succeeded'],
       ['topics', 'succeeded'],
       ['connect-cluster', 'succeeded'],
+      ['schema-registry', 'succeeded'],
       ['monitoring', 'succeeded'],
     ]);
     const [described] = await admin.describeTopics([compacted]);

@@ -114,7 +114,7 @@ describe('stream-migrate status', () => {
   });
 
   it('shows services that are down as DOWN and their sections as errors, quickly, and still exits 0', async () => {
-    const [pg, kafka, connect, clickhouse, controller, chTcp] = await closedPorts(6);
+    const [pg, kafka, connect, clickhouse, controller, chTcp, registry, registryManagement] = await closedPorts(8);
     const downFile = path.join(tmp, 'down.yaml');
     writeTestConfig(
       tmp,
@@ -123,7 +123,8 @@ describe('stream-migrate status', () => {
         `kafka: { brokers: ["127.0.0.1:${kafka}"] }`,
         `connect: { url: "http://127.0.0.1:${connect}" }`,
         `clickhouse: { url: "http://127.0.0.1:${clickhouse}" }`,
-        `dev: { dir: "${path.join(tmp, 'no-stack')}", ports: { postgres: ${pg}, kafka: ${kafka}, kafkaController: ${controller}, connect: ${connect}, clickhouseHttp: ${clickhouse}, clickhouseTcp: ${chTcp} } }`,
+        `schemaRegistry: { url: "http://127.0.0.1:${registry}" }`,
+        `dev: { dir: "${path.join(tmp, 'no-stack')}", ports: { postgres: ${pg}, kafka: ${kafka}, kafkaController: ${controller}, connect: ${connect}, clickhouseHttp: ${clickhouse}, clickhouseTcp: ${chTcp}, schemaRegistry: ${registry}, schemaRegistryManagement: ${registryManagement} } }`,
       ].join('\n') + '\n',
       path.basename(downFile),
     );
@@ -133,7 +134,7 @@ describe('stream-migrate status', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     const snapshot = jsonOf<StatusSnapshot>(run);
     const services = 'services' in snapshot.services ? snapshot.services.services : [];
-    expect(services.map((s) => `${s.name} ${s.state}`)).toEqual(['postgres DOWN', 'kafka DOWN', 'connect DOWN', 'clickhouse DOWN']);
+    expect(services.map((s) => `${s.name} ${s.state}`)).toEqual(['postgres DOWN', 'kafka DOWN', 'connect DOWN', 'clickhouse DOWN', 'schema-registry DOWN']);
     for (const name of ['phases', 'connector', 'topics', 'groups', 'validation', 'business', 'alerts'] as const) {
       expect(snapshot[name], name).toEqual({ error: expect.any(String) });
     }
