@@ -37,6 +37,8 @@ export interface GateInput {
   readonly deadLetterGrowth: Observed<number>;
   /** Another cutover or rollback holds the lock. */
   readonly otherChangeInProgress: boolean;
+  /** Who holds the cutover lock when another change is in progress, as the lock describes it. */
+  readonly lockHolder?: string;
   readonly now: Date;
 }
 
@@ -200,7 +202,7 @@ export function evaluateGate(input: GateInput, policy: GatePolicy): GateResult {
   checks.push({
     name: 'no-concurrent-change',
     passed: !input.otherChangeInProgress,
-    detail: input.otherChangeInProgress ? 'another cutover or rollback is in progress' : 'no other cutover or rollback in progress',
+    detail: input.otherChangeInProgress ? `another cutover or rollback is in progress${input.lockHolder ? `: ${input.lockHolder}` : ''}` : 'no other cutover or rollback in progress',
   });
 
   return { allowed: checks.every((c) => c.passed), checks, reportIds: streak.map((r) => r.id) };

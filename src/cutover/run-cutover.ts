@@ -34,13 +34,16 @@ export interface CutoverOutcome {
 export async function runCutover(options: { readonly dryRun: boolean }, deps: CutoverDeps): Promise<CutoverOutcome> {
   const store = await openStateStore(deps.config.warehouse);
   try {
-    return await withTryAdvisoryLock(store.pool, CUTOVER_LOCK, async (held) => {
+    // The lock's session is named after this command, so a refused one can say who holds it.
+    const owner = `stream-migrate cutover${options.dryRun ? ' --dry-run' : ''} by ${deps.actor}`;
+    return await withTryAdvisoryLock(store.pool, CUTOVER_LOCK, async (held, holder) => {
       const state = await new CutoverDecisions(store.pool).state();
-      const gate = evaluateGate(await observeGate(deps.config, store, !held, { now: deps.clock.now(), cwd: deps.cwd }), gatePolicy(deps.config));
+      const observed = await observeGate(deps.config, store, !held, { now: deps.clock.now(), cwd: deps.cwd });
+      const gate = evaluateGate(holder === undefined ? observed : { ...observed, lockHolder: holder }, gatePolicy(deps.config));
       const transition = decideCutover(state, gate, options.dryRun);
       const decisionId = await record(store.pool, transition, gate.checks, gate.reportIds, deps.actor, undefined);
       return { transition, checks: gate.checks, reportIds: gate.reportIds, decisionId };
-    });
+    }, owner);
   } finally {
     await store.close();
   }
@@ -50,13 +53,17 @@ export async function runCutover(options: { readonly dryRun: boolean }, deps: Cu
 export async function runRollback(options: { readonly reason: string }, deps: CutoverDeps): Promise<CutoverOutcome & { readonly previousState: MigrationState }> {
   const store = await openStateStore(deps.config.warehouse);
   try {
-    return await withTryAdvisoryLock(store.pool, CUTOVER_LOCK, async (held) => {
-      if (!held) throw new ConflictError('another cutover or rollback is in progress; wait for it and run rollback again');
+    return await withTryAdvisoryLock(store.pool, CUTOVER_LOCK, async (held, holder) => {
+      if (!held) {
+        throw new ConflictError(`the cutover lock is held by ${holder ?? 'another cutover or rollback'}; wait for it to finish and run rollback again`, {
+          details: { lock: CUTOVER_LOCK, ...(holder === undefined ? {} : { holder }) },
+        });
+      }
       const state = await new CutoverDecisions(store.pool).state();
       const transition = decideRollback(state, options.reason);
       const decisionId = await record(store.pool, transition, [], [], deps.actor, options.reason);
       return { transition, checks: [], reportIds: [], decisionId, previousState: state };
-    });
+    }, `stream-migrate rollback by ${deps.actor}`);
   } finally {
     await store.close();
   }

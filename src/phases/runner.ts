@@ -68,15 +68,22 @@ export interface StateAccess {
  */
 export async function runPhase(phase: Phase, ctx: PhaseContext, state: StateAccess, actor: string): Promise<RunResult> {
   const runs = new PhaseRuns(state.pool);
-  return withTryAdvisoryLock(state.pool, `stream-migrate:phase:${phase.name}`, async (held) => {
-    if (!held) {
-      const other = await runs.running(phase.name);
-      const who = other ? ` (started by ${other.actor} at ${other.startedAt.toISOString()})` : '';
-      throw new ConflictError(`phase ${phase.name} is already running${who}; wait for it to finish, then run it again`);
-    }
-    await runs.failInterrupted(phase.name);
-    return runLocked(phase, ctx, state, runs, actor);
-  });
+  return withTryAdvisoryLock(
+    state.pool,
+    `stream-migrate:phase:${phase.name}`,
+    async (held, holder) => {
+      if (!held) {
+        const other = await runs.running(phase.name);
+        const who = other ? ` (started by ${other.actor} at ${other.startedAt.toISOString()}${holder ? `; lock held by ${holder}` : ''})` : holder ? ` (lock held by ${holder})` : '';
+        throw new ConflictError(`phase ${phase.name} is already running${who}; wait for it to finish, then run it again`, {
+          details: { phase: phase.name, ...(other ? { actor: other.actor, startedAt: other.startedAt.toISOString() } : {}), ...(holder ? { holder } : {}) },
+        });
+      }
+      await runs.failInterrupted(phase.name);
+      return runLocked(phase, ctx, state, runs, actor);
+    },
+    `stream-migrate phase run ${phase.name} by ${actor}`,
+  );
 }
 
 async function runLocked(phase: Phase, ctx: PhaseContext, state: StateAccess, runs: PhaseRuns, actor: string): Promise<RunResult> {
