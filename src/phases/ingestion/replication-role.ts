@@ -84,6 +84,15 @@ export function passwordVerifierMatches(stored: string | undefined, role: string
   return false;
 }
 
+/** PostgreSQL's SCRAM-SHA-256 verifier of `password` (what `\\password` in psql sends), with a random salt. */
+export function scramVerifier(password: string, salt: Buffer = crypto.randomBytes(16), iterations = 4096): string {
+  const salted = crypto.pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const clientKey = crypto.createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = crypto.createHash('sha256').update(clientKey).digest('base64');
+  const serverKey = crypto.createHmac('sha256', salted).update('Server Key').digest('base64');
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey}:${serverKey}`;
+}
+
 export interface RolePlan {
   readonly action: 'create' | 'update' | 'none';
   /** SQL to run; a statement with the password is never logged or shown. */
@@ -95,7 +104,8 @@ export interface RolePlan {
 /** Statements that bring the role to LOGIN REPLICATION with USAGE and SELECT on exactly the included tables; pure. */
 export function planRole(role: string, tables: readonly string[], password: string | undefined, state: RoleState): RolePlan {
   const id = quoteIdent(role);
-  const passwordClause = password === undefined ? '' : ` PASSWORD ${quoteLiteral(password)}`;
+  // A SCRAM verifier, never the password: the statement may be logged by the server (an error, log_statement).
+  const passwordClause = password === undefined ? '' : ` PASSWORD ${quoteLiteral(scramVerifier(password))}`;
   const schemas = [...new Set(tables.map((t) => t.split('.')[0]!))];
   if (!state.exists) {
     return {
