@@ -61,7 +61,7 @@ export const DEFAULT_CONFIG = {
     config: {},
   },
   // Processor worker i (from 0) serves /metrics on processorMetricsPort + i; the sink's port stays clear of that range.
-  monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59480, dashboardPort: 58088 },
+  monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59480, dashboardPort: 58088, supervisorMetricsPort: 59481 },
   processor: {
     groupId: 'stream-migrate-processor',
     topicPrefix: '',
@@ -71,6 +71,13 @@ export const DEFAULT_CONFIG = {
     transactionTimeout: '60s',
     deploy: 'local',
     workers: 1,
+    minWorkers: 1,
+    maxWorkers: 1,
+    scaleUpLag: 20000,
+    scaleDownLag: 1000,
+    scaleInterval: '5s',
+    scaleWindow: '30s',
+    scaleCooldown: '60s',
   },
   sink: { groupId: 'stream-migrate-sink', batchRows: 10000, batchWait: '200ms', retryMax: '60s' },
   rules: {

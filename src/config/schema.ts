@@ -117,10 +117,16 @@ export const configSchema = z.strictObject({
       sinkMetricsPort: port,
       /** The default port of `stream-migrate dashboard` (and of the one the demo leaves running). */
       dashboardPort: port,
+      /** The local worker supervisor's /metrics (worker count and scaling decisions). */
+      supervisorMetricsPort: port,
     })
     .refine((m) => m.sinkMetricsPort < m.processorMetricsPort || m.sinkMetricsPort >= m.processorMetricsPort + MAX_LOCAL_WORKERS, {
       message: `sinkMetricsPort must lie outside processorMetricsPort .. processorMetricsPort + ${MAX_LOCAL_WORKERS - 1} (one port per processor worker)`,
       path: ['sinkMetricsPort'],
+    })
+    .refine((m) => m.supervisorMetricsPort !== m.sinkMetricsPort && (m.supervisorMetricsPort < m.processorMetricsPort || m.supervisorMetricsPort >= m.processorMetricsPort + MAX_LOCAL_WORKERS), {
+      message: `supervisorMetricsPort must differ from sinkMetricsPort and lie outside processorMetricsPort .. processorMetricsPort + ${MAX_LOCAL_WORKERS - 1}`,
+      path: ['supervisorMetricsPort'],
     }),
   processor: z.strictObject({
     groupId: z.string().min(1),
@@ -136,7 +142,21 @@ export const configSchema = z.strictObject({
     deploy: z.enum(['local', 'external']),
     /** Processor workers `phase run processing` keeps running (one sink runs beside them). */
     workers: numeric(z.number().int().min(1).max(MAX_LOCAL_WORKERS)),
-  }),
+    /**
+     * Scaling on lag: when maxWorkers > minWorkers, the local supervisor adds a worker while the
+     * group's lag stays above scaleUpLag (and is not draining) for scaleWindow, removes one while
+     * it stays below scaleDownLag, at most once per scaleCooldown. Equal bounds: a fixed count.
+     */
+    minWorkers: numeric(z.number().int().min(1).max(MAX_LOCAL_WORKERS)),
+    maxWorkers: numeric(z.number().int().min(1).max(MAX_LOCAL_WORKERS)),
+    scaleUpLag: positiveInt,
+    scaleDownLag: nonNegativeInt,
+    scaleInterval: duration,
+    scaleWindow: duration,
+    scaleCooldown: duration,
+  })
+    .refine((p) => p.minWorkers <= p.maxWorkers, { message: 'minWorkers must not exceed maxWorkers', path: ['minWorkers'] })
+    .refine((p) => p.scaleDownLag < p.scaleUpLag, { message: 'scaleDownLag must be below scaleUpLag (the gap is the hysteresis)', path: ['scaleDownLag'] }),
   sink: z.strictObject({
     groupId: z.string().min(1),
     /** A batch is written to ClickHouse when it holds this many records, or when batchWait has passed since its first. */

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
+import { Metrics } from '../core/metrics.ts';
+import { startAutoscaler, scalingPolicyOf } from './autoscaler.ts';
 import type { StackPaths } from './paths.ts';
 import { runningPid, startDetached, stopProcess, tailFile } from './processes.ts';
 
@@ -90,8 +92,22 @@ export function workerNames(desired: DesiredWorkers): readonly string[] {
 }
 
 /** Each desired worker and its pid when alive. */
+/** What a running supervisor keeps running now: the desired workers with the processor count it scaled to. */
+export interface EffectiveWorkers extends DesiredWorkers {
+  readonly scaling?: { readonly minWorkers: number; readonly maxWorkers: number; readonly lastDecision?: { readonly at: string; readonly from: number; readonly to: number; readonly reason: string; readonly lag: number } };
+}
+
+export function readEffective(paths: StackPaths): EffectiveWorkers | undefined {
+  if (supervisorPid(paths) === undefined) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(path.join(workersDir(paths), 'effective.json'), 'utf8')) as EffectiveWorkers;
+  } catch {
+    return undefined;
+  }
+}
+
 export function workerStatus(paths: StackPaths): readonly WorkerStatus[] {
-  const desired = readDesired(paths);
+  const desired = readEffective(paths) ?? readDesired(paths);
   if (!desired) return [];
   const dir = workersDir(paths);
   return workerNames(desired).map((name) => {
@@ -149,6 +165,25 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
   const givenUp = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
   let desired = readDesired(paths) ?? { processors: config.processor.workers, sink: true };
+  const policy = scalingPolicyOf(config);
+  // With scaling on, the count moves between the bounds; the desired count is where it starts.
+  const clamp = (n: number) => (policy ? Math.min(policy.maxWorkers, Math.max(policy.minWorkers, n)) : n);
+  let processors = clamp(desired.processors);
+  let lastDecision: NonNullable<EffectiveWorkers['scaling']>['lastDecision'];
+  const current = (): EffectiveWorkers => ({
+    ...desired,
+    processors,
+    ...(policy ? { scaling: { minWorkers: policy.minWorkers, maxWorkers: policy.maxWorkers, ...(lastDecision ? { lastDecision } : {}) } } : {}),
+  });
+  const publish = () => fs.writeFileSync(path.join(dir, 'effective.json'), JSON.stringify(current(), null, 2) + '\n');
+  const metrics = new Metrics();
+  const workersGauge = metrics.gauge('stream_migrate_supervisor_processor_workers', 'Processor workers the supervisor keeps running');
+  const lagGauge = metrics.gauge('stream_migrate_supervisor_processor_lag', 'The processor group lag the autoscaler last read');
+  const decisions = metrics.counter('stream_migrate_supervisor_scaling_decisions_total', 'Scaling decisions applied, by action');
+  const metricsServer = await metrics.serve(config.monitoring.supervisorMetricsPort).catch((error: unknown) => {
+    logger.warn(`supervisor metrics not served on port ${config.monitoring.supervisorMetricsPort}: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  });
 
   const argsFor = (name: string): string[] => {
     const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
@@ -170,7 +205,7 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
     logger.info(`started ${name} (pid ${child.pid})`);
     child.once('exit', (code, sig) => {
       children.delete(name);
-      if (signal.aborted || !workerNames(desired).includes(name)) return;
+      if (signal.aborted || !workerNames(current()).includes(name)) return;
       // A worker that ran a minute is healthy again: its next crash restarts quickly.
       const ranMs = Date.now() - startedAt;
       // Exit 2 soon after start is a usage or configuration error (a taken port, a bad file): retrying cannot help.
@@ -196,7 +231,9 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
   };
 
   const reconcile = (): void => {
-    const names = workerNames(desired);
+    const names = workerNames(current());
+    publish();
+    workersGauge(processors);
     // A new desired state (or a new supervisor) gives workers that could not start another chance.
     for (const name of [...givenUp]) {
       givenUp.delete(name);
@@ -209,13 +246,34 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
 
   const onHup = () => {
     desired = readDesired(paths) ?? desired;
-    logger.info(`desired workers: ${workerNames(desired).join(', ')}`);
+    processors = clamp(desired.processors);
+    logger.info(`desired workers: ${workerNames(current()).join(', ')}`);
     reconcile();
   };
   process.on('SIGHUP', onHup);
   await stopStrayWorkers(dir, logger);
   reconcile();
+  const stopScaling = policy
+    ? startAutoscaler({
+        policy,
+        logger,
+        signal,
+        sampleLag: () => processorLag(config),
+        onSample: (lag) => lagGauge(lag),
+        workers: () => processors,
+        scaleTo: async (to, decision) => {
+          const from = processors;
+          processors = to;
+          lastDecision = { at: new Date().toISOString(), from, to, reason: decision.reason, lag: decision.lag };
+          decisions(1, { action: decision.action });
+          reconcile();
+          await auditScaling(config, lastDecision, logger);
+        },
+      })
+    : undefined;
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  stopScaling?.();
+  metricsServer?.close();
   process.off('SIGHUP', onHup);
   for (const timer of timers) clearTimeout(timer);
   await Promise.all([...children.values()].map(({ child }) => (child.pid ? stopProcess(child.pid, 'SIGTERM', 30_000) : Promise.resolve())));
@@ -246,4 +304,32 @@ async function stopStrayWorkers(dir: string, logger: Logger): Promise<void> {
 
 function lastLine(file: string): string {
   return tailFile(file, 5).split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? '';
+}
+
+/** The processor group's lag, records still to read (a transactional partition's marker left out). */
+async function processorLag(config: Config): Promise<number> {
+  const { createKafkaAdmin } = await import('../clients/kafka.ts');
+  const { lagToRead } = await import('../clients/consumer-lag.ts');
+  const admin = createKafkaAdmin(config.kafka, 'supervisor-lag', { retries: 1 });
+  try {
+    return Number(lagToRead(await admin.groupLag(config.processor.groupId)));
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+/** Each scaling decision goes to the audit log, like every other change; a warehouse that is down only costs the entry. */
+async function auditScaling(config: Config, decision: { readonly from: number; readonly to: number; readonly reason: string; readonly lag: number }, logger: Logger): Promise<void> {
+  try {
+    const { openStateStore } = await import('../state/state-store.ts');
+    const { AuditLog } = await import('../state/audit-log.ts');
+    const store = await openStateStore(config.warehouse);
+    try {
+      await new AuditLog(store.pool).append({ actor: 'supervisor', command: 'workers scale', target: config.processor.groupId, outcome: 'succeeded', detail: decision });
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    logger.warn(`scaling decision not written to the audit log: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }

@@ -23,8 +23,16 @@ export interface ServiceRow {
 
 export interface WorkerRow {
   readonly name: string;
-  readonly state: 'RUNNING' | 'DOWN';
+  readonly state: 'RUNNING' | 'DOWN' | 'FAILED';
   readonly pid: number | null;
+}
+
+/** Processor workers scaling on lag: the bounds, the count now and the last decision. */
+export interface ScalingRow {
+  readonly processors: number;
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly lastDecision?: { readonly at: string; readonly from: number; readonly to: number; readonly reason: string; readonly lag: number };
 }
 
 export interface ConnectorTaskRow {
@@ -89,8 +97,9 @@ export async function servicesSection(sources: StatusSources, ms: number, redact
       }
     }),
   );
-  const workers = sources.workers().map((w): WorkerRow => ({ name: w.name, state: w.pid === null ? 'DOWN' : 'RUNNING', pid: w.pid }));
-  return { services, workers };
+  const workers = sources.workers().map((w): WorkerRow => ({ name: w.name, state: w.failed ? 'FAILED' : w.pid === null ? 'DOWN' : 'RUNNING', pid: w.pid }));
+  const scaling = sources.scaling?.();
+  return { services, workers, ...(scaling ? { scaling } : {}) };
 }
 
 export async function connectorSection(sources: StatusSources, name: string): Promise<ConnectorInfo> {

@@ -13,7 +13,10 @@ export function renderSnapshotText(s: StatusSnapshot): string {
     block('SERVICES', s.services, (d) => {
       const services = renderTable(['service', 'state', 'endpoint', 'pid', 'detail'], d.services.map((x) => [x.name, x.state, x.endpoint, x.pid === null ? '-' : String(x.pid), x.detail]));
       const workers = d.workers.length === 0 ? 'workers: none (run `stream-migrate phase run processing`)' : `workers: ${d.workers.map((w) => `${w.name} ${w.state}${w.pid === null ? '' : ` (pid ${w.pid})`}`).join(', ')}`;
-      return `${services}\n${workers}`;
+      const scaling = d.scaling
+        ? `\nscaling: ${d.scaling.processors} processor worker(s), ${d.scaling.minWorkers}..${d.scaling.maxWorkers} on lag${d.scaling.lastDecision ? `; last ${d.scaling.lastDecision.from} → ${d.scaling.lastDecision.to} at ${formatInstant(d.scaling.lastDecision.at)}: ${d.scaling.lastDecision.reason}` : ''}`
+        : '';
+      return `${services}\n${workers}${scaling}`;
     }),
     block('CONNECTOR', s.connector, (c) => {
       const head = `${c.name}: ${c.state}${c.workerId ? ` on ${c.workerId}` : ''}${c.state === 'ABSENT' ? ' (run `stream-migrate phase run ingestion`)' : ''}${c.trace ? `\n  ${c.trace}` : ''}`;

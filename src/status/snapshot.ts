@@ -17,20 +17,20 @@ import type { ServiceStatus } from '../local-stack/stack.ts';
 import type { WorkerStatus } from '../local-stack/workers.ts';
 import { businessWindowStart, readBusinessFigures, readLatestAlerts, type AlertRow, type BusinessFigures } from './business.ts';
 import { parseGate, phaseRows, reportRow, type CutoverInfo, type PhaseRow, type PhaseRunDbRow, type ReportRow, type ValidationReportDbRow } from './migration.ts';
-import { connectorSection, groupsSection, servicesSection, topicsSection, type ConnectorInfo, type GroupRow, type ServiceRow, type TopicRow, type WorkerRow } from './pipeline.ts';
+import { connectorSection, groupsSection, servicesSection, topicsSection, type ConnectorInfo, type GroupRow, type ScalingRow, type ServiceRow, type TopicRow, type WorkerRow } from './pipeline.ts';
 import { once, oneLine, sectionRunner, type Section } from './section.ts';
 
 export { isSectionError, type Section, type SectionError } from './section.ts';
 export type { AlertRow, BusinessFigures } from './business.ts';
 export type { CutoverCheck, CutoverInfo, CutoverState, PhaseRow, PhaseRunDbRow, PhaseState, ReportRow, ReportTableRow, ValidationReportDbRow } from './migration.ts';
-export type { ConnectorInfo, ConnectorTaskRow, GroupRow, GroupTopicLag, ServiceRow, TopicRole, TopicRow, WorkerRow } from './pipeline.ts';
+export type { ConnectorInfo, ConnectorTaskRow, GroupRow, GroupTopicLag, ScalingRow, ServiceRow, TopicRole, TopicRow, WorkerRow } from './pipeline.ts';
 
 export interface StatusSnapshot {
   readonly takenAt: string;
   /** How long collecting took. */
   readonly elapsedMs: number;
   readonly phases: Section<{ readonly phases: readonly PhaseRow[] }>;
-  readonly services: Section<{ readonly services: readonly ServiceRow[]; readonly workers: readonly WorkerRow[] }>;
+  readonly services: Section<{ readonly services: readonly ServiceRow[]; readonly workers: readonly WorkerRow[]; readonly scaling?: ScalingRow }>;
   readonly connector: Section<ConnectorInfo>;
   readonly topics: Section<{ readonly topics: readonly TopicRow[] }>;
   /** The processor's and the sink's groups; `otherGroups` counts the cluster's other groups. */
@@ -49,6 +49,8 @@ export interface StatusSources {
   /** Probes one service for real; never throws for a service that is down (it says so). */
   probeService(name: ServiceName): Promise<ServiceStatus>;
   workers(): readonly WorkerStatus[];
+  /** The supervisor's scaling on lag, when it is on. */
+  scaling?(): ScalingRow | undefined;
   readonly kafka: Pick<TopicAdmin, 'listTopics' | 'endOffsets' | 'groupLag' | 'listGroups'>;
   readonly connect: Pick<ConnectClient, 'status'>;
   readonly clickhouse: Pick<ClickHouse, 'query'>;

@@ -8,7 +8,7 @@ import { messageOf } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { stackPaths, SERVICE_NAMES } from '../local-stack/paths.ts';
 import { localServices, stackStatus } from '../local-stack/stack.ts';
-import { workerStatus } from '../local-stack/workers.ts';
+import { readEffective, workerStatus } from '../local-stack/workers.ts';
 import { withTimeout } from '../core/time.ts';
 import type { PhaseRunDbRow, ValidationReportDbRow } from './migration.ts';
 import type { StatusSources } from './snapshot.ts';
@@ -51,6 +51,10 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
       return status;
     },
     workers: () => workerStatus(paths),
+    scaling: () => {
+      const effective = readEffective(paths);
+      return effective?.scaling ? { processors: effective.processors, ...effective.scaling } : undefined;
+    },
     kafka: {
       listTopics: () => kafkaAdmin().listTopics(),
       endOffsets: (topic) => kafkaAdmin().endOffsets(topic),
