@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.ts';
 
 /** True when a PostgreSQL URL points at the embedded local stack (loopback, the dev port). */
-export function isLocalStackPostgres(url: string, config: Config): boolean {
+export function isLocalStackPostgres(url: string, config: Pick<Config, 'dev'>): boolean {
   try {
     const parsed = new URL(url);
     return ['127.0.0.1', 'localhost', '::1'].includes(parsed.hostname) && Number(parsed.port) === config.dev.ports.postgres;

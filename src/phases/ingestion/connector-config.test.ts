@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildConfig } from '../../config/load.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { buildConnectorConfig, diffConnectorConfig, heartbeatTopic, maskConnectorConfig, notificationTopic, providerReference } from './connector-config.ts';
+import { buildConnectorConfig, connectorRole, diffConnectorConfig, heartbeatTopic, maskConnectorConfig, notificationTopic, providerReference } from './connector-config.ts';
 
 const configWith = (document: Record<string, unknown> = {}) => buildConfig(document, undefined, {}).config;
 
@@ -21,8 +21,16 @@ describe('buildConnectorConfig', () => {
       'database.hostname': '127.0.0.1',
       'database.port': '55432',
       'database.dbname': 'source',
-      'database.user': 'postgres',
+      'database.user': 'stream_migrate_cdc',
     });
+  });
+
+  it('logs in as the least-privilege role on the local stack, as the URL\'s user elsewhere', () => {
+    expect(connectorRole(configWith())).toEqual({ name: 'stream_migrate_cdc' });
+    const remote = configWith({ source: { url: 'postgresql://cdc@db.internal:5432/shop' } });
+    expect(connectorRole(remote)).toBeUndefined();
+    expect(buildConnectorConfig(remote)['database.user']).toBe('cdc');
+    expect(connectorRole(configWith({ connector: { role: { name: 'mine' } } }))).toEqual({ name: 'mine' });
   });
 
   it('keeps money exact, timestamps unambiguous and tunes batches from the configuration', () => {
@@ -89,7 +97,7 @@ describe('buildConnectorConfig', () => {
     const withUrlPassword = configWith({ source: { url: 'postgresql://cdc:s3cret-pw@db:5432/shop' } });
     expect(() => buildConnectorConfig(withUrlPassword)).toThrow(ConfigError);
     expect(() => buildConnectorConfig(withUrlPassword)).toThrow(/connector\.passwordFrom/);
-    const withSourcePassword = configWith({ source: { password: 'x-secret' } });
+    const withSourcePassword = configWith({ source: { url: 'postgresql://cdc@db:5432/shop', password: 'x-secret' } });
     expect(() => buildConnectorConfig(withSourcePassword)).toThrow(/connector\.passwordFrom/);
     const withRolePassword = configWith({ connector: { role: { name: 'cdc_reader', password: 'pw-1234' } } });
     expect(() => buildConnectorConfig(withRolePassword)).toThrow(/role cdc_reader has a password/);

@@ -5,6 +5,7 @@
 import type { Config } from '../../config/schema.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { isLocalStackPostgres } from '../../local-stack/local-target.ts';
 
 export const POSTGRES_CONNECTOR_CLASS = 'io.debezium.connector.postgresql.PostgresConnector';
 
@@ -63,6 +64,19 @@ export function sourceConnection(config: Pick<Config, 'source'>): SourceConnecti
   };
 }
 
+/** The least-privilege role the connector logs in as on the embedded local stack unless connector.role says otherwise. */
+export const LOCAL_REPLICATION_ROLE = 'stream_migrate_cdc';
+
+/**
+ * Who the connector logs in as: connector.role, or on the local stack (trust authentication on
+ * loopback, so no password) the least-privilege LOCAL_REPLICATION_ROLE; undefined means the user of
+ * source.url, which elsewhere is the DBA's choice.
+ */
+export function connectorRole(config: Pick<Config, 'source' | 'connector' | 'dev'>): Config['connector']['role'] {
+  if (config.connector.role !== undefined) return config.connector.role;
+  return isLocalStackPostgres(config.source.url, config) ? { name: LOCAL_REPLICATION_ROLE } : undefined;
+}
+
 /** `env:NAME` → `${env:NAME}`; `file:/path:key` → `${file:/path:key}`: a reference the Connect worker resolves. */
 export function providerReference(passwordFrom: string): string {
   if (passwordFrom.startsWith('file:') && !/^file:.+:[^:/]+$/.test(passwordFrom)) {
@@ -102,10 +116,10 @@ function millis(value: string, path: string): string {
  * and `connector.passwordFrom` does not say where Connect reads it, or when an override would store
  * a secret in plain text.
  */
-export function buildConnectorConfig(config: Pick<Config, 'source' | 'connector' | 'topics'>): Record<string, string> {
+export function buildConnectorConfig(config: Pick<Config, 'source' | 'connector' | 'topics' | 'dev'>): Record<string, string> {
   const connector = config.connector;
   const source = sourceConnection(config);
-  const role = connector.role;
+  const role = connectorRole(config);
   const needsPassword = role ? role.password !== undefined : source.hasPassword;
   if (needsPassword && connector.passwordFrom === undefined) {
     const who = role ? `role ${role.name} has a password` : 'the source is reached with a password';

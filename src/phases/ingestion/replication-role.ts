@@ -3,7 +3,7 @@ import type { Config } from '../../config/schema.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { PhaseStep, PlannedChange } from '../phase.ts';
-import { sourceConnection } from './connector-config.ts';
+import { connectorRole, sourceConnection } from './connector-config.ts';
 import { bool, firstRow, optionalText, quoteIdent, quoteLiteral, quoteTable, rowsOf, text, type SqlClient } from './sql.ts';
 
 export interface RoleState {
@@ -143,11 +143,12 @@ export function planRole(role: string, tables: readonly string[], password: stri
 }
 
 /**
- * An optional least-privilege role the connector logs in as: LOGIN REPLICATION, USAGE on the
- * schemas and SELECT on exactly the included tables. Without `connector.role` it does nothing.
+ * The least-privilege role the connector logs in as: LOGIN REPLICATION, USAGE on the schemas and
+ * SELECT on exactly the included tables. connector.role, or on the local stack `stream_migrate_cdc`;
+ * elsewhere without connector.role it does nothing.
  */
 export function replicationRoleStep(config: Config, sql: SqlClient, logger: Logger): PhaseStep {
-  const role = config.connector.role;
+  const role = connectorRole(config);
   const tables = config.connector.tables;
   const unmanaged = (): string => `no connector.role configured; the connector logs in as ${sourceConnection(config).user}`;
 

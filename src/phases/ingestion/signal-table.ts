@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 import type { PhaseStep, PlannedChange } from '../phase.ts';
+import { connectorRole } from './connector-config.ts';
 import { bool, firstRow, quoteIdent, quoteTable, rowsOf, text, type SqlClient } from './sql.ts';
 
 /** What Debezium requires of a signal table: these three text columns, `id` the primary key. */
@@ -12,7 +13,7 @@ export interface SignalTableState {
   /** Column name → type, of the columns Debezium reads. */
   readonly columns: Readonly<Record<string, string>>;
   readonly idIsPrimaryKey: boolean;
-  /** Only with connector.role: what the role lacks (`USAGE`, `SELECT`, `INSERT`, `DELETE`). */
+  /** Only with a connector role (connectorRole): what the role lacks (`USAGE`, `SELECT`, `INSERT`, `DELETE`). */
   readonly missingPrivileges: readonly string[];
 }
 
@@ -123,7 +124,7 @@ export function planSignalTable(table: string, role: string | undefined, state: 
  */
 export function signalTableStep(config: Config, sql: SqlClient): PhaseStep {
   const table = config.connector.signalTable;
-  const role = config.connector.role?.name;
+  const role = connectorRole(config)?.name;
   const planned = async () => planSignalTable(table, role, await readSignalTable(sql, table, role));
   return {
     name: 'signal-table',
