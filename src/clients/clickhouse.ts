@@ -3,7 +3,7 @@
  * no query parameters (values are inlined through `quote`), JSONEachRow in and out, UInt64 read
  * as strings, Decimal sent as JSON numbers.
  */
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { DependencyError, messageOf } from '../core/errors.ts';
@@ -19,8 +19,12 @@ export interface ClickHouse {
   close(): Promise<void>;
 }
 
-export function createClickHouse(settings: ClickHouseSettings, database = settings.database): ClickHouse {
+/** A connection other than HTTP for the client to use (tests: an in-process ClickHouse, chdb). */
+export type ClickHouseConnection = NonNullable<ClickHouseClientConfigOptions['connection']>;
+
+export function createClickHouse(settings: ClickHouseSettings, database = settings.database, connection?: ClickHouseConnection): ClickHouse {
   const client: ClickHouseClient = createClient({
+    ...(connection ? { connection } : {}),
     url: settings.url,
     username: settings.username,
     password: settings.password ?? '',
@@ -64,6 +68,15 @@ function clickhouseError(settings: ClickHouseSettings, what: string, error: unkn
   if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|Timeout/i.test(message)) {
     return new DependencyError(`ClickHouse at ${settings.url} is unreachable: ${message}; is it running? for the local stack run \`stream-migrate dev up\``, {
       details: { service: 'clickhouse' },
+      cause: error,
+    });
+  }
+  // 192 unknown user, 193 wrong password, 516 authentication failed (newer releases): fix the configuration, retrying cannot help.
+  const login = /Code: (192|193|516)\b/.exec(message);
+  if (login) {
+    return new DependencyError(`ClickHouse at ${settings.url} refused user ${settings.username} (code ${login[1]}); check clickhouse.username and clickhouse.password (or clickhouse.sinkUser / readUser)`, {
+      retriable: false,
+      details: { service: 'clickhouse', user: settings.username },
       cause: error,
     });
   }

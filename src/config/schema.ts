@@ -25,6 +25,8 @@ const decimal = z.string().regex(/^\d+(\.\d+)?$/, 'expected a non-negative decim
 /** `timeout`: how long to wait for a connection (an unreachable or stalled server fails then, exit 3). */
 const postgresTarget = z.strictObject({ url: postgresUrl, password: z.string().optional(), timeout: duration.optional() });
 
+const clickhouseUser = z.strictObject({ username: z.string().min(1), password: z.string().optional() });
+
 const topicSpec = z.strictObject({
   partitions: positiveInt,
   replicationFactor: positiveInt,
@@ -81,6 +83,10 @@ export const configSchema = z.strictObject({
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a plain identifier'),
     /** How long one HTTP request to ClickHouse may take. */
     timeout: duration.optional(),
+    /** The sink writes as this user (only the output database); default: `username`, on the local stack `stream_sink`. */
+    sinkUser: clickhouseUser.optional(),
+    /** Validation, status and the dashboard read as this (readonly) user; default: `username`, on the local stack `stream_reader`. */
+    readUser: clickhouseUser.optional(),
   }),
   topics: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a valid Kafka topic name'), topicSpec),
   connector: z.strictObject({

@@ -19,6 +19,10 @@ export function clickhouseService(ctx: ServiceContext): LocalService {
   const configFile = path.join(serviceDir, 'config.xml');
   const usersFile = path.join(serviceDir, 'users.xml');
   const url = `http://127.0.0.1:${httpPort}`;
+  const writeUsers = (): void => {
+    const users = renderTemplate('clickhouse/users.xml.template', { DATABASE: config.clickhouse.database });
+    if (!fs.existsSync(usersFile) || fs.readFileSync(usersFile, 'utf8') !== users) fs.writeFileSync(usersFile, users);
+  };
 
   return {
     name: 'clickhouse',
@@ -34,7 +38,7 @@ export function clickhouseService(ctx: ServiceContext): LocalService {
     },
     pid: () => runningPid(paths.pidFile('clickhouse'), configFile),
     async start() {
-      fs.writeFileSync(usersFile, renderTemplate('clickhouse/users.xml.template', {}));
+      writeUsers();
       fs.writeFileSync(
         configFile,
         renderTemplate('clickhouse/config.xml.template', {
@@ -65,6 +69,8 @@ export function clickhouseService(ctx: ServiceContext): LocalService {
       }
     },
     async afterHealthy() {
+      // A running server reloads users.xml by itself, so a stack started by an older build gets the current users.
+      writeUsers();
       const client = createClickHouse({ ...config.clickhouse, url, username: 'default', password: undefined }, 'default');
       try {
         await client.command(`CREATE DATABASE IF NOT EXISTS ${config.clickhouse.database}`);

@@ -9,3 +9,13 @@ export function isLocalStackPostgres(url: string, config: Pick<Config, 'dev'>): 
     return false;
   }
 }
+
+/** True when a ClickHouse URL points at the embedded local stack (loopback, the dev HTTP port). */
+export function isLocalStackClickHouse(url: string, config: Pick<Config, 'dev'>): boolean {
+  try {
+    const parsed = new URL(url);
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname) && Number(parsed.port) === config.dev.ports.clickhouseHttp;
+  } catch {
+    return false;
+  }
+}

@@ -14,6 +14,7 @@ import { migrateClickHouse } from './clickhouse-migrations.ts';
 import { insertRowsSql } from './clickhouse-sql.ts';
 import type { MigrationResult } from '../state/migrator.ts';
 import { latestPerKey, OUTPUT_TABLES, tableOfTopic, toSinkRow, versionsTable, type OutputTable, type SinkRow, type SinkTopics } from './sink-rows.ts';
+import { clickhouseAs } from './clickhouse-users.ts';
 
 type KafkaModule = typeof import('../clients/kafka.ts');
 type Labels = Readonly<Record<string, string>>;
@@ -73,8 +74,10 @@ export async function runSink(options: SinkOptions): Promise<SinkSummary> {
   const counters = sinkMetrics(options.metrics);
   const groupId = options.groupId ?? config.sink.groupId;
   const totals: Totals = { records: 0, rows: { processed_orders: 0, order_summaries: 0, fraud_alerts: 0 }, deadLettered: 0, batches: 0, clickhouseRetries: 0 };
-  const clickhouse = options.clickhouse ?? config.clickhouse;
-  const ch = createClickHouse(clickhouse, options.database ?? config.clickhouse.database);
+  const database = options.database ?? config.clickhouse.database;
+  // Writes go through the least-privilege sink user; migrations (prepareClickHouse) stay with the administrator.
+  const clickhouse = options.clickhouse ?? clickhouseAs(config, 'sink', database);
+  const ch = createClickHouse(clickhouse, database);
   // The gauge has a value from the start; inserts keep it current.
   await pingClickHouse(clickhouse.url).then(
     () => counters.up(1),

@@ -17,6 +17,7 @@ import { buildReport, renderMarkdown, type ValidationReport } from './report.ts'
 import { readSourcePosition } from './source-position.ts';
 import type { OutputTableName } from './tables.ts';
 import type { ValidationWindow } from './window.ts';
+import { clickhouseAs } from '../output/clickhouse-users.ts';
 
 export interface ValidationRequest {
   /** The resolved window (window.ts): requested and compared. */
@@ -54,9 +55,9 @@ export async function runValidation(request: ValidationRequest, deps: Validation
           target: { schema: request.batchSchema, database: request.streamDatabase, streamRead: request.streamRead },
           samples: request.samples,
         },
-        { warehouse: config.warehouse, clickhouse: config.clickhouse, logger: deps.logger },
+        { warehouse: config.warehouse, clickhouse: clickhouseAs(config, 'reader', request.streamDatabase), logger: deps.logger },
       ),
-      readSourcePosition({ source: config.source, clickhouse: config.clickhouse }, request.streamDatabase, config.connector.slotName),
+      readSourcePosition({ source: config.source, clickhouse: clickhouseAs(config, 'reader', request.streamDatabase) }, request.streamDatabase, config.connector.slotName),
     ]);
     const outcome = judge(result.tables, config.validation.tolerances, config.validation.minRows);
     const body = buildReport({
