@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { stackPaths } from '../local-stack/paths.ts';
-import { superviseWorkers, workerStatus } from '../local-stack/workers.ts';
+import { readDesired, superviseWorkers, supervisorPid, workerStatus } from '../local-stack/workers.ts';
 import type { CommandContext, CommandResult } from './context.ts';
 import type { Register } from './registry.ts';
 import { renderTable } from './table.ts';
@@ -17,14 +17,22 @@ export async function workersSupervise(_options: object, ctx: CommandContext): P
 
 /** The local workers and whether each runs. */
 export async function workersStatus(_options: object, ctx: CommandContext): Promise<CommandResult> {
-  const workers = workerStatus(stackPaths(ctx.loaded().config, ctx.cwd));
+  const paths = stackPaths(ctx.loaded().config, ctx.cwd);
+  const workers = workerStatus(paths);
+  const table = renderTable(['worker', 'pid', 'log'], workers.map((w) => [w.name, w.failed ? `FAILED: ${w.failed}` : w.pid === null ? 'DOWN' : String(w.pid), w.logFile]));
+  // Workers stop when their supervisor dies (even by SIGKILL) and nothing else restarts them: say how.
+  const supervisorRuns = supervisorPid(paths) !== undefined;
+  const supervised = workers.length === 0 || supervisorRuns;
+  const restart = `stream-migrate phase run processing --workers ${readDesired(paths)?.processors ?? 1}`;
   return {
-    data: { workers },
+    data: { workers, supervisor: supervisorRuns ? 'running' : 'stopped' },
     text:
       workers.length === 0
         ? 'no local workers: run `stream-migrate phase run processing`'
-        : renderTable(['worker', 'pid', 'log'], workers.map((w) => [w.name, w.failed ? `FAILED: ${w.failed}` : w.pid === null ? 'DOWN' : String(w.pid), w.logFile])),
-    exitCode: workers.every((w) => w.pid !== null) ? 0 : 1,
+        : supervised
+          ? table
+          : `${table}\nthe worker supervisor is not running, so nothing restarts these workers: run \`${restart}\``,
+    exitCode: supervised && workers.every((w) => w.pid !== null) ? 0 : 1,
   };
 }
 

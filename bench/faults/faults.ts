@@ -1,0 +1,388 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { createClickHouse } from '../../src/clients/clickhouse.ts';
+import { clickhouseService } from '../../src/local-stack/clickhouse-service.ts';
+import { connectService } from '../../src/local-stack/connect-service.ts';
+import { kafkaService } from '../../src/local-stack/kafka-service.ts';
+import { supervisorPid, workerStatus } from '../../src/local-stack/workers.ts';
+import { sleep, type EndMarks, type Observer } from './observe.ts';
+import { stackUp, type FaultStack } from './stack.ts';
+
+export type FaultName =
+  | 'processor-sigkill'
+  | 'sink-sigkill'
+  | 'processor-and-sink-sigkill'
+  | 'supervisor-sigkill'
+  | 'kafka-sigkill'
+  | 'connect-restart'
+  | 'clickhouse-stop'
+  | 'postgres-restart'
+  | 'sink-table-readonly';
+
+/** How long the longer faults last; the test shortens them. */
+export interface FaultTimings {
+  /** SIGKILLs of a processor worker, at random moments, each once the previous one recovered. */
+  readonly processorKills: number;
+  readonly kafkaDownMs: number;
+  readonly clickhouseDownMs: number;
+  readonly readonlyMs: number;
+  /** How long the pipeline gets to recover on its own before the matrix looks for the product's advice. */
+  readonly autoRecoveryMs: number;
+}
+
+export interface FaultEnv {
+  readonly stack: FaultStack;
+  readonly observer: Observer;
+  readonly timings: FaultTimings;
+  readonly random: () => number;
+  readonly log: (line: string) => void;
+}
+
+/** One fault struck once, and what followed. */
+export interface Attempt {
+  /** `auto`: the pipeline recovered on its own; `command`: after the one command the product printed. */
+  readonly recovery: 'auto' | 'command' | 'none';
+  readonly command?: string;
+  /** From the fault to committed output again (probe in ClickHouse, both groups past the fault). */
+  readonly seconds: number | null;
+  readonly maxLagProcessor: number;
+  readonly maxLagSink: number;
+  readonly notes: readonly string[];
+}
+
+export interface FaultResult {
+  readonly fault: FaultName;
+  readonly how: string;
+  readonly attempts: readonly Attempt[];
+}
+
+export const FAULT_HOW: Readonly<Record<FaultName, string>> = {
+  'processor-sigkill': 'SIGKILL a processor worker at random moments',
+  'sink-sigkill': 'SIGKILL the sink worker',
+  'processor-and-sink-sigkill': 'SIGKILL a processor worker and the sink together',
+  'supervisor-sigkill': 'SIGKILL the worker supervisor',
+  'kafka-sigkill': 'SIGKILL the Kafka broker, `dev up` after a pause',
+  'connect-restart': 'stop Kafka Connect (SIGTERM), `dev up`',
+  'clickhouse-stop': 'stop ClickHouse, `dev up` after a pause',
+  'postgres-restart': '`pg_ctl stop -m fast` on the source cluster, `dev up`',
+  'sink-table-readonly': 'ClickHouse users.xml: readonly profile (sink inserts refused), then restored',
+};
+
+/** Strikes one fault (with its repetitions) and measures the recovery of each strike. */
+export async function strike(fault: FaultName, env: FaultEnv): Promise<FaultResult> {
+  const attempts: Attempt[] = [];
+  switch (fault) {
+    case 'processor-sigkill':
+      for (let i = 0; i < env.timings.processorKills; i++) {
+        // A random moment: with a transaction committed every 100 ms under load, most land inside an open one.
+        await sleep(1_000 + env.random() * 5_000);
+        const name = env.random() < 0.5 ? 'processor-w1' : 'processor-w2';
+        attempts.push(await measure(env, async () => [`killed ${name} (pid ${killWorker(env, name)})`]));
+      }
+      break;
+    case 'sink-sigkill':
+      attempts.push(await measure(env, async () => [`killed sink-s1 (pid ${killWorker(env, 'sink-s1')})`]));
+      break;
+    case 'processor-and-sink-sigkill':
+      attempts.push(
+        await measure(env, async () => {
+          const name = env.random() < 0.5 ? 'processor-w1' : 'processor-w2';
+          const processor = pidOf(env, name);
+          const sink = pidOf(env, 'sink-s1');
+          process.kill(processor, 'SIGKILL');
+          process.kill(sink, 'SIGKILL');
+          return [`killed ${name} (pid ${processor}) and sink-s1 (pid ${sink})`];
+        }),
+      );
+      break;
+    case 'supervisor-sigkill':
+      attempts.push(await measure(env, () => killSupervisor(env), 20_000, () => noDoubles(env)));
+      break;
+    case 'kafka-sigkill':
+      attempts.push(
+        await measure(env, async () => {
+          const pid = kafkaService(env.stack.serviceContext).pid();
+          if (pid === undefined) throw new Error('Kafka of the fault stack is not running');
+          process.kill(pid, 'SIGKILL');
+          await waitGone(pid);
+          await sleep(env.timings.kafkaDownMs);
+          await stackUp(env.stack);
+          return [`broker pid ${pid} killed, started again by \`dev up\` after ${env.timings.kafkaDownMs / 1000} s`];
+        }),
+      );
+      break;
+    case 'connect-restart':
+      attempts.push(
+        await measure(env, async () => {
+          await connectService(env.stack.serviceContext).stop();
+          await stackUp(env.stack);
+          return ['Connect stopped (SIGTERM) and started again by `dev up`'];
+        }),
+      );
+      break;
+    case 'clickhouse-stop':
+      attempts.push(
+        await measure(env, async () => {
+          await clickhouseService(env.stack.serviceContext).stop();
+          await sleep(env.timings.clickhouseDownMs);
+          await stackUp(env.stack);
+          return [`ClickHouse down ${env.timings.clickhouseDownMs / 1000} s, started again by \`dev up\``];
+        }),
+      );
+      break;
+    case 'postgres-restart':
+      attempts.push(await measure(env, () => restartPostgres(env)));
+      break;
+    case 'sink-table-readonly':
+      attempts.push(await measure(env, () => readonlyClickHouse(env)));
+      break;
+    default:
+      return assertNever(fault);
+  }
+  return { fault, how: FAULT_HOW[fault], attempts };
+}
+
+/**
+ * Marks where the groups' inputs end, strikes, samples both groups' lag every second, and
+ * waits for committed output again: a probe order written after the fault visible in ClickHouse,
+ * and both groups committed past where their inputs ended at the fault. When that does not come
+ * within autoRecoveryMs, the product is asked what to do (the first command it prints in
+ * backticks), that one command is run, and the wait goes on.
+ */
+async function measure(env: FaultEnv, inject: () => Promise<readonly string[]>, autoRecoveryMs = env.timings.autoRecoveryMs, after?: () => Promise<readonly string[]>): Promise<Attempt> {
+  const { observer } = env;
+  const marks = await observer.endMarks();
+  const t0 = Date.now();
+  const probes: number[] = [];
+  let maxLagProcessor = 0n;
+  let maxLagSink = 0n;
+  let done = false;
+  const sampling = (async () => {
+    while (!done) {
+      const lag = await observer.lagNow();
+      if (lag) {
+        if (lag.processor > maxLagProcessor) maxLagProcessor = lag.processor;
+        if (lag.sink > maxLagSink) maxLagSink = lag.sink;
+      }
+      await sleep(1_000);
+    }
+  })();
+  const probing = (async () => {
+    while (!done) {
+      const id = await observer.insertProbe();
+      if (id !== undefined) probes.push(id);
+      await sleep(1_000);
+    }
+  })();
+  try {
+    const notes = [...(await inject())];
+    let recovery: Attempt['recovery'] = 'auto';
+    let command: string | undefined;
+    let seconds = await recovered(observer, marks, probes, t0, Date.now() + autoRecoveryMs);
+    if (seconds === null) {
+      command = await productAdvice(env);
+      if (command === undefined) {
+        recovery = 'none';
+        notes.push(`no recovery within ${autoRecoveryMs / 1000} s and no command printed by workers status, dev status or phase verify`);
+      } else {
+        recovery = 'command';
+        env.log(`  not recovered on its own within ${autoRecoveryMs / 1000} s; running the command the product prints: ${command}`);
+        const run = await env.stack.cli(command.split(/\s+/).slice(1), 600_000);
+        if (run.exitCode !== 0) notes.push(`\`${command}\` exited ${run.exitCode}: ${lastLine(run.stderr)}`);
+        seconds = await recovered(observer, marks, probes, t0, Date.now() + env.timings.autoRecoveryMs);
+        if (seconds === null) recovery = 'none';
+      }
+    }
+    if (after) notes.push(...(await after()));
+    // A few more samples: lag may peak as the backlog is read after the first commit.
+    await sleep(3_000);
+    return { recovery, ...(command ? { command } : {}), seconds, maxLagProcessor: Number(maxLagProcessor), maxLagSink: Number(maxLagSink), notes };
+  } finally {
+    done = true;
+    await Promise.all([sampling, probing]);
+  }
+}
+
+/** Seconds from t0 until committed output again, or null at the deadline. */
+async function recovered(observer: Observer, marks: EndMarks, probes: readonly number[], t0: number, deadline: number): Promise<number | null> {
+  let probeSeen = false;
+  while (Date.now() < deadline) {
+    if (!probeSeen) probeSeen = (await observer.visible(probes)).size > 0;
+    if (probeSeen && (await observer.committedPast(marks))) return (Date.now() - t0) / 1000;
+    await sleep(250);
+  }
+  return null;
+}
+
+/** The first `stream-migrate ...` command the product prints in backticks when asked how things stand. */
+async function productAdvice(env: FaultEnv): Promise<string | undefined> {
+  for (const args of [['workers', 'status'], ['dev', 'status'], ['phase', 'verify', 'ingestion'], ['phase', 'verify', 'processing'], ['phase', 'verify', 'output']]) {
+    const run = await env.stack.cli(args, 120_000);
+    if (run.exitCode === 0) continue;
+    const command = /`(stream-migrate [^`]+)`/.exec(`${run.stdout}\n${run.stderr}`)?.[1];
+    if (command) return command.trim();
+  }
+  return undefined;
+}
+
+function pidOf(env: FaultEnv, name: string): number {
+  const pid = workerStatus(env.stack.paths).find((w) => w.name === name)?.pid;
+  if (pid === null || pid === undefined) throw new Error(`${name} is not running on the fault stack`);
+  return pid;
+}
+
+function killWorker(env: FaultEnv, name: string): number {
+  const pid = pidOf(env, name);
+  process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
+/** SIGKILLs the supervisor; its workers must stop on their own (no orphans left running). */
+async function killSupervisor(env: FaultEnv): Promise<readonly string[]> {
+  const pid = supervisorPid(env.stack.paths);
+  if (pid === undefined) throw new Error('the supervisor of the fault stack is not running');
+  const workers = workerStatus(env.stack.paths).flatMap((w) => (w.pid === null ? [] : [w.pid]));
+  process.kill(pid, 'SIGKILL');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && workers.some(isAlive)) await sleep(200);
+  const orphans = workers.filter(isAlive);
+  return [`supervisor pid ${pid} killed; ${orphans.length === 0 ? `its ${workers.length} workers stopped on their own (no orphans)` : `ORPHANED workers still running: ${orphans.join(', ')}`}`];
+}
+
+/** After the supervisor came back: each worker runs exactly once in the stack's directory. */
+async function noDoubles(env: FaultEnv): Promise<readonly string[]> {
+  await sleep(3_000);
+  const counts = ['processor run --instance w1', 'processor run --instance w2', 'sink run --instance s1'].map((marker) => [marker, processesOf(env.stack.cwd, marker).length] as const);
+  const doubled = counts.filter(([, n]) => n !== 1);
+  return [doubled.length === 0 ? 'each worker runs once after the restart (no doubles)' : `WORKERS NOT RUNNING ONCE: ${doubled.map(([m, n]) => `${m} x${n}`).join(', ')}`];
+}
+
+function processesOf(cwd: string, marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmdline.includes(marker) && fs.readlinkSync(`/proc/${entry}/cwd`) === cwd) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** `pg_ctl stop -m fast` (as the cluster's owner), then the stack's own start. */
+async function restartPostgres(env: FaultEnv): Promise<readonly string[]> {
+  const dataDir = fs.realpathSync(env.stack.paths.dataDir('postgres'));
+  const bin = path.join('/usr/lib/postgresql', fs.readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))[0] ?? '', 'bin', 'pg_ctl');
+  const args = ['stop', '-D', dataDir, '-m', 'fast', '-w'];
+  const asRoot = process.getuid?.() === 0;
+  const stop = asRoot ? await execa('runuser', ['-u', 'postgres', '--', bin, ...args], { reject: false }) : await execa(bin, args, { reject: false });
+  if (stop.exitCode !== 0) throw new Error(`pg_ctl stop failed: ${stop.stderr}`);
+  await stackUp(env.stack);
+  return ['source cluster stopped by `pg_ctl stop -m fast`, started again by `dev up`'];
+}
+
+/**
+ * A permission fault on the sink's target tables: every profile of the running ClickHouse's
+ * users.xml gets readonly = 2 (reads and settings allowed, writes refused with code 164), which
+ * the server reloads on its own; after the pause the file is restored. The sink logs each refused
+ * insert and retries with backoff; nothing is dead-lettered, nothing is read past the batch.
+ */
+async function readonlyClickHouse(env: FaultEnv): Promise<readonly string[]> {
+  const file = path.join(env.stack.paths.serviceDir('clickhouse'), 'users.xml');
+  const original = fs.readFileSync(file, 'utf8');
+  const withReadonly = readonlyProfiles(original);
+  if (withReadonly === original) throw new Error(`${file}: found no profile to make read-only`);
+  const ch = createClickHouse(env.stack.config.clickhouse, 'default');
+  const readonlySetting = async () => (await ch.query<{ value: string }>("SELECT value FROM system.settings WHERE name = 'readonly'"))[0]?.value;
+  const notes: string[] = [];
+  try {
+    fs.writeFileSync(file, withReadonly);
+    const applied = await until(async () => (await readonlySetting()) === '2', 30_000);
+    notes.push(applied ? 'readonly = 2 in effect' : 'readonly NOT in effect after 30 s');
+    const sinkLog = path.join(env.stack.paths.root, 'workers', 'sink-s1.log');
+    const before = fs.existsSync(sinkLog) ? fs.statSync(sinkLog).size : 0;
+    await sleep(env.timings.readonlyMs);
+    const refused = readFrom(sinkLog, before).split('\n').filter((l) => l.includes('readonly')).length;
+    notes.push(`${refused} refused-insert warnings in the sink log during ${env.timings.readonlyMs / 1000} s`);
+  } finally {
+    fs.writeFileSync(file, original);
+    await until(async () => (await readonlySetting()) === '0', 30_000);
+    await ch.close();
+  }
+  return notes;
+}
+
+/** users.xml with `<readonly>2</readonly>` first in every profile (each element directly under <profiles>). */
+export function readonlyProfiles(xml: string): string {
+  return xml.replace(/<profiles>([\s\S]*?)<\/profiles>/, (_, body: string) => {
+    let depth = 0;
+    const out = body.replace(/<(\/?)([A-Za-z_][\w-]*)(\s*\/?)>/g, (tag, closing: string, _name: string, selfClosing: string) => {
+      if (closing) {
+        depth--;
+        return tag;
+      }
+      if (selfClosing.includes('/')) return tag;
+      depth++;
+      return depth === 1 ? `${tag}<readonly>2</readonly>` : tag;
+    });
+    return `<profiles>${out}</profiles>`;
+  });
+}
+
+async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return true;
+    } catch {
+      // Not answering yet.
+    }
+    await sleep(500);
+  }
+  return false;
+}
+
+function readFrom(file: string, offset: number): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const buffer = Buffer.alloc(Math.max(0, size - offset));
+      fs.readSync(fd, buffer, 0, buffer.length, offset);
+      return buffer.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \([^)]*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number): Promise<void> {
+  while (isAlive(pid)) await sleep(100);
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? '';
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected ${String(value)}`);
+}
+
