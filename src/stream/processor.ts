@@ -84,13 +84,33 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
     // Fences an earlier incarnation of this worker and aborts the transaction it left open.
     await producer.init();
     const lag = setInterval(() => void reportLagByTopic(admin, config.processor.groupId, counters.lag), 5_000);
+    // One group member for the worker's life: a session that ends on a rebalance keeps it and
+    // rewinds to the committed offsets, because a member that left and rejoined would start
+    // another rebalance in every other worker (a storm with two workers or more).
+    let consumer: KafkaConsumer | undefined;
+    const newConsumer = (): KafkaConsumer =>
+      kafka.createConsumer(settings, {
+        groupId: config.processor.groupId,
+        topics: [topics.orders, topics.ordersByCustomer],
+        groupInstanceId: options.instanceId,
+        copartitioned: true,
+        sessionTimeoutMs: 10_000,
+        heartbeatIntervalMs: 1_000,
+        fetchMaxWaitMs: 50,
+        clientSuffix: `processor-${options.instanceId}`,
+      });
     try {
       let failures = 0;
       while (!options.signal.aborted) {
         try {
-          const progressed = await runSession({ kafka, settings, config, topics, rules, partitions, producer, admin, options, counters, totals });
+          consumer ??= newConsumer();
+          await consumer.rewind();
+          const progressed = await runSession({ kafka, settings, config, topics, rules, partitions, producer, admin, consumer, options, counters, totals });
           failures = progressed ? 0 : failures + 1;
         } catch (error) {
+          // After an error the member itself is suspect: the next session starts with a new one.
+          await consumer?.close().catch(() => undefined);
+          consumer = undefined;
           if (isFenced(error)) throw new CheckFailedError(`another worker took over instance ${options.instanceId} (producer fenced); give each worker its own --instance`);
           failures++;
           logger.warn(`processor session ended: ${messageOf(error)}; rebuilding state from Kafka`, { attempt: failures });
@@ -100,6 +120,7 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
       }
     } finally {
       clearInterval(lag);
+      await consumer?.close().catch(() => undefined);
     }
     return totals;
   } finally {
@@ -117,28 +138,20 @@ interface SessionDeps {
   readonly partitions: number;
   readonly producer: TransactionalProducer;
   readonly admin: KafkaAdmin;
+  readonly consumer: KafkaConsumer;
   readonly options: ProcessorOptions;
   readonly counters: ProcessorCounters;
   readonly totals: { recordsIn: number; recordsOut: number; deadLettered: number; transactions: number };
 }
 
 /**
- * One consumer-group membership: join, restore the state of the assigned tasks, then process
- * until the assignment changes or the worker is asked to stop. Returns whether it committed anything.
+ * One generation of the group: wait for the assignment, restore the state of the assigned tasks
+ * from committed topics, then process until the assignment changes or the worker is asked to
+ * stop. Returns whether it committed anything.
  */
 async function runSession(deps: SessionDeps): Promise<boolean> {
-  const { kafka, settings, config, topics, rules, partitions, producer, options, counters, totals } = deps;
+  const { kafka, settings, config, topics, rules, partitions, producer, consumer, options, counters, totals } = deps;
   const { logger } = options;
-  const consumer: KafkaConsumer = kafka.createConsumer(settings, {
-    groupId: config.processor.groupId,
-    topics: [topics.orders, topics.ordersByCustomer],
-    groupInstanceId: options.instanceId,
-    copartitioned: true,
-    sessionTimeoutMs: 10_000,
-    heartbeatIntervalMs: 1_000,
-    fetchMaxWaitMs: 50,
-    clientSuffix: `processor-${options.instanceId}`,
-  });
   const tableReaders = [
     kafka.createPartitionReader(settings, { topic: topics.customers, clientSuffix: `processor-${options.instanceId}-customers` }),
     kafka.createPartitionReader(settings, { topic: topics.products, clientSuffix: `processor-${options.instanceId}-products` }),
@@ -304,7 +317,6 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     return committedSomething;
   } finally {
     for (const reader of tableReaders) await reader.close().catch(() => undefined);
-    await consumer.close().catch(() => undefined);
   }
 }
 

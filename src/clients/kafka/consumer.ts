@@ -60,6 +60,13 @@ export interface KafkaConsumer {
   assignment(): readonly TopicAssignment[];
   /** The generation id of `assignment()`; null before the first join. A change means a rebalance happened. */
   generation(): number | null;
+  /**
+   * Drops every record fetched and not yet returned, and reads each assigned partition from the
+   * group's committed offset again, without leaving the group: a new stream is opened before the
+   * old one closes, so the subscription never empties (the library would rejoin, and a member
+   * that leaves and rejoins starts a rebalance in every other member: a storm with several workers).
+   */
+  rewind(): Promise<void>;
   /** Stops fetching; records already buffered are still returned by poll. */
   pause(): void;
   resume(): void;
@@ -175,6 +182,15 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
       ),
     assignment: () => membership?.assignment ?? [],
     generation: () => membership?.generation ?? null,
+    rewind: () =>
+      guard(kafka, `rewind ${options.topics.join(',')}`, async () => {
+        const old = stream;
+        if (!old) return;
+        stream = undefined;
+        failure = undefined;
+        await open();
+        await old.close().catch(() => undefined);
+      }),
     pause: () => void stream?.pause(),
     resume: () => void stream?.resume(),
     async close() {
