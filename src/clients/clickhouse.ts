@@ -7,6 +7,7 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHous
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { DependencyError, messageOf } from '../core/errors.ts';
+import { maskUrlPasswords } from '../core/redactor.ts';
 
 export type ClickHouseSettings = Config['clickhouse'];
 
@@ -64,9 +65,11 @@ export function quote(value: string): string {
 }
 
 function clickhouseError(settings: ClickHouseSettings, what: string, error: unknown): Error {
-  const message = messageOf(error);
+  // Messages end up in phase runs and the audit log, which no redactor sees: never a URL's password.
+  const message = maskUrlPasswords(messageOf(error));
+  const url = maskUrlPasswords(settings.url);
   if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|Timeout/i.test(message)) {
-    return new DependencyError(`ClickHouse at ${settings.url} is unreachable: ${message}; is it running? for the local stack run \`stream-migrate dev up\``, {
+    return new DependencyError(`ClickHouse at ${url} is unreachable: ${message}; is it running? for the local stack run \`stream-migrate dev up\``, {
       details: { service: 'clickhouse' },
       cause: error,
     });
@@ -74,7 +77,7 @@ function clickhouseError(settings: ClickHouseSettings, what: string, error: unkn
   // 192 unknown user, 193 wrong password, 516 authentication failed (newer releases): fix the configuration, retrying cannot help.
   const login = /Code: (192|193|516)\b/.exec(message);
   if (login) {
-    return new DependencyError(`ClickHouse at ${settings.url} refused user ${settings.username} (code ${login[1]}); check clickhouse.username and clickhouse.password (or clickhouse.sinkUser / readUser)`, {
+    return new DependencyError(`ClickHouse at ${url} refused user ${settings.username} (code ${login[1]}); check clickhouse.username and clickhouse.password (or clickhouse.sinkUser / readUser)`, {
       retriable: false,
       details: { service: 'clickhouse', user: settings.username },
       cause: error,

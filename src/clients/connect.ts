@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { DependencyError, messageOf, StreamMigrateError, type ExitCode } from '../core/errors.ts';
+import { maskUrlPasswords } from '../core/redactor.ts';
 import { withRetry, type RetryOptions } from '../core/retry.ts';
 
 export type ConnectSettings = Config['connect'];
@@ -106,7 +107,9 @@ const DEFAULT_CONNECT_RETRY: RetryOptions = { retries: 3, initialDelayMs: 250, m
 
 /** A Connect REST client for `config.connect` (URL, optional basic auth, per-request timeout). */
 export function createConnectClient(settings: ConnectSettings, options: ConnectClientOptions = {}): ConnectClient {
-  const base = settings.url.replace(/\/+$/, '');
+  // `base` names Connect in messages (phase runs, the audit log): never with a password from the URL.
+  const base = maskUrlPasswords(settings.url.replace(/\/+$/, ''));
+  const target = settings.url.replace(/\/+$/, '');
   const timeoutMs = parseDuration(settings.timeout) ?? 30_000;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (settings.username !== undefined) {
@@ -124,7 +127,7 @@ export function createConnectClient(settings: ConnectSettings, options: ConnectC
     withRetry(async () => {
       let response: Response;
       try {
-        response = await fetch(base + path, {
+        response = await fetch(target + path, {
           method,
           headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),

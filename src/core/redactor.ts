@@ -13,8 +13,13 @@ export class Redactor {
   redact(text: string): string {
     let out = text;
     for (const secret of this.secrets) out = out.split(secret).join('***');
-    return out.replace(URL_PASSWORD, '$1***@');
+    return maskUrlPasswords(out);
   }
+}
+
+/** Masks the password of every `scheme://user:password@` in `text`; for messages built from configured URLs. */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(URL_PASSWORD, '$1***@');
 }
 
 /** `scheme://user:password@host` → `scheme://user:***@host`. */

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import type { ClickHouseSettings } from '../clients/clickhouse.ts';
 import { unreachable, type PostgresTarget } from '../clients/postgres.ts';
 import { DependencyError, messageOf, StreamMigrateError } from '../core/errors.ts';
+import { maskUrlPasswords } from '../core/redactor.ts';
 
 const FETCH_ROWS = 5_000;
 const UNREACHABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|socket hang up|fetch failed|Timeout|Connection terminated/i;
@@ -108,7 +109,7 @@ export function createClickHouseStreamer(settings: ClickHouseSettings): ClickHou
 function clickhouseStreamError(settings: ClickHouseSettings, error: unknown): Error {
   const message = messageOf(error);
   if (UNREACHABLE.test(message)) {
-    return new DependencyError(`ClickHouse at ${settings.url} is unreachable: ${message}; is it running? for the local stack run \`stream-migrate dev up\``, {
+    return new DependencyError(`ClickHouse at ${maskUrlPasswords(settings.url)} is unreachable: ${maskUrlPasswords(message)}; is it running? for the local stack run \`stream-migrate dev up\``, {
       details: { service: 'clickhouse' },
       cause: error,
     });
