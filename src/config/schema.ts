@@ -37,7 +37,10 @@ const tierRates = z.strictObject({ NEW: decimal, BRONZE: decimal, SILVER: decima
 
 export const configSchema = z.strictObject({
   source: postgresTarget,
-  warehouse: postgresTarget,
+  warehouse: postgresTarget.extend({
+    /** Validation reads the batch outputs as this role (SELECT only); default: the URL's user, on the local stack `stream_migrate_reader`. */
+    readUser: z.strictObject({ username: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case role name'), password: z.string().optional() }).optional(),
+  }),
   kafka: z.strictObject({
     brokers: z.array(hostPort).min(1),
     clientId: z.string().min(1),

@@ -18,6 +18,7 @@ import { readSourcePosition } from './source-position.ts';
 import type { OutputTableName } from './tables.ts';
 import type { ValidationWindow } from './window.ts';
 import { clickhouseAs } from '../output/clickhouse-users.ts';
+import { warehouseReader } from './warehouse-reader.ts';
 
 export interface ValidationRequest {
   /** The resolved window (window.ts): requested and compared. */
@@ -55,7 +56,8 @@ export async function runValidation(request: ValidationRequest, deps: Validation
           target: { schema: request.batchSchema, database: request.streamDatabase, streamRead: request.streamRead },
           samples: request.samples,
         },
-        { warehouse: config.warehouse, clickhouse: clickhouseAs(config, 'reader', request.streamDatabase), logger: deps.logger },
+        // Both sides are read by read-only users; the report is written below by the state store's.
+        { warehouse: await warehouseReader(config, request.batchSchema), clickhouse: clickhouseAs(config, 'reader', request.streamDatabase), logger: deps.logger },
       ),
       readSourcePosition({ source: config.source, clickhouse: clickhouseAs(config, 'reader', request.streamDatabase) }, request.streamDatabase, config.connector.slotName),
     ]);
