@@ -12,6 +12,7 @@ import { createClickHouse } from '../src/clients/clickhouse.ts';
 import { withPostgres } from '../src/clients/postgres.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { migrateClickHouse } from '../src/output/clickhouse-migrations.ts';
+import { readMigrations } from '../src/state/migrator.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const DIFFERENCES = 1_000;
@@ -33,10 +34,9 @@ const CATEGORIES = `['books','electronics','groceries','toys','garden','music']`
 const STATUSES = `['PLACED','PAID','SHIPPED']`;
 
 async function generate(): Promise<void> {
-  const ddl = fs.readFileSync(path.join(repo, 'migrations/warehouse/0001_batch_outputs.sql'), 'utf8').replaceAll('public.', `${schema}.`);
   await pg(async (c) => {
     await c.query(`CREATE SCHEMA ${schema}`);
-    await c.query(ddl);
+    for (const file of readMigrations('warehouse')) await c.query(file.sql.replaceAll('public.', `${schema}.`));
     await c.query(`INSERT INTO ${schema}.processed_orders
       SELECT n + 1, n % 50000 + 1, (ARRAY${TIERS})[n % 5 + 1], n % 1000, (ARRAY${CATEGORIES})[n % 6 + 1], (n % 3 + 1)::int,
              ((n * 7919) % 500000) / 100.0, (((n * 7919) % 500000) / 20) / 100.0, 0,
@@ -55,6 +55,7 @@ async function generate(): Promise<void> {
            ${STATUSES}[number % 3 + 1],
            toDateTime(intDiv(${DAY_MS} + intDiv(number * 8640, 1000), 1000)),
            toDateTime(intDiv(${DAY_MS} + intDiv(number * 8640, 1000) + 1500, 1000)),
+           'web',
            toDateTime(intDiv(${DAY_MS} + intDiv(number * 8640, 1000), 1000)),
            toDateTime(intDiv(${DAY_MS} + intDiv(number * 8640, 1000), 1000) + number % 5),
            number + 1, 0
@@ -67,7 +68,7 @@ async function injectDifferences(): Promise<void> {
   const [amounts, deletes, tiers] = [ids.slice(0, 400), ids.slice(400, 700), ids.slice(700)];
   await pg((c) => c.query(`UPDATE ${schema}.processed_orders SET amount = amount + 0.01 WHERE order_id = ANY($1::bigint[])`, [amounts]));
   const later = `version + ${ROWS * 2}`;
-  const columns = 'order_id, customer_id, customer_tier, product_id, product_category, quantity, amount, discount, tax, final_amount, status, created_at, processed_at, source_ts, ingested_at';
+  const columns = 'order_id, customer_id, customer_tier, product_id, product_category, quantity, amount, discount, tax, final_amount, status, created_at, processed_at, channel, source_ts, ingested_at';
   await ch.command(`INSERT INTO ${database}.processed_orders_versions SELECT ${columns}, ${later}, 1 FROM ${database}.processed_orders_versions WHERE order_id IN (${deletes.join(',')})`);
   const tierChanged = columns.replace('customer_tier', "if(customer_tier = 'GOLD', 'SILVER', 'GOLD')");
   await ch.command(`INSERT INTO ${database}.processed_orders_versions SELECT ${tierChanged}, ${later}, 0 FROM ${database}.processed_orders_versions WHERE order_id IN (${tiers.join(',')})`);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { withPostgres, type PostgresTarget } from '../clients/postgres.ts';
 import { formatMoney } from '../domain/money.ts';
+import { OUTPUT_TABLES, SOURCE_ORDERS_CHANNEL, type ColumnType, type OutputTable as TableDefinition, type OutputTableName } from '../domain/output-tables.ts';
 import type { FraudAlert, ProcessedOrder } from '../domain/process-order.ts';
 import { migrate, type MigrationResult } from '../state/migrator.ts';
 import { STATE_SCHEMA } from '../state/state-store.ts';
@@ -13,7 +14,7 @@ export const INSERT_CHUNK = 10_000;
 /** Every batch load takes this transaction lock, so two runs over overlapping windows never interleave. */
 export const BATCH_LOAD_LOCK = 'stream-migrate:batch-load';
 
-export type OutputTable = 'processed_orders' | 'order_summaries' | 'fraud_alerts';
+export type OutputTable = OutputTableName;
 export type RowCounts = Record<OutputTable, number>;
 
 export function zeroCounts(): RowCounts {
@@ -25,39 +26,106 @@ export async function ensureBatchOutputs(warehouse: PostgresTarget): Promise<Mig
   return withPostgres(warehouse, 'warehouse', (client) => migrate(client, 'warehouse', STATE_SCHEMA));
 }
 
-// Timestamps travel as whole epoch milliseconds and become timestamptz by integer interval
-// arithmetic in PostgreSQL: exact, and cheaper to send and parse than text timestamps.
-const EPOCH_MS = (column: string) => `timestamptz 'epoch' + ${column} * interval '1 millisecond'`;
+/** Where each column's value comes from in the batch's rows (timestamps as epoch ms, money as decimal text); run-time columns take the run's time. */
+export type CellSources<R> = Readonly<Record<string, (row: R) => string | number>>;
 
-// ON CONFLICT: an order whose created_at moved into this window since an earlier run still has
-// its row under the old window; the final state puts it here, so the row moves.
-const INSERT_PROCESSED = `
-INSERT INTO public.processed_orders
-  (order_id, customer_id, customer_tier, product_id, product_category, quantity, amount, discount, tax, final_amount, status, created_at, processed_at)
-SELECT u.order_id, u.customer_id, u.customer_tier, u.product_id, u.product_category, u.quantity, u.amount, u.discount, u.tax, u.final_amount, u.status,
-       ${EPOCH_MS('u.created_ms')}, ${EPOCH_MS('$13::bigint')}
-  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::text[], $12::bigint[])
-       AS u(order_id, customer_id, customer_tier, product_id, product_category, quantity, amount, discount, tax, final_amount, status, created_ms)
-ON CONFLICT (order_id) DO UPDATE SET
-  customer_id = EXCLUDED.customer_id, customer_tier = EXCLUDED.customer_tier, product_id = EXCLUDED.product_id,
-  product_category = EXCLUDED.product_category, quantity = EXCLUDED.quantity, amount = EXCLUDED.amount,
-  discount = EXCLUDED.discount, tax = EXCLUDED.tax, final_amount = EXCLUDED.final_amount, status = EXCLUDED.status,
-  created_at = EXCLUDED.created_at, processed_at = EXCLUDED.processed_at`;
+const PROCESSED_CELLS: CellSources<ProcessedOrder> = {
+  order_id: (r) => r.orderId,
+  customer_id: (r) => r.customerId,
+  customer_tier: (r) => r.customerTier,
+  product_id: (r) => r.productId,
+  product_category: (r) => r.productCategory,
+  quantity: (r) => r.quantity,
+  amount: (r) => formatMoney(r.amountCents),
+  discount: (r) => formatMoney(r.discountCents),
+  tax: (r) => formatMoney(r.taxCents),
+  final_amount: (r) => formatMoney(r.finalCents),
+  status: (r) => r.status,
+  created_at: (r) => r.createdAt,
+  // The batch extracts the source `orders` table only, whose orders are all web.
+  channel: () => SOURCE_ORDERS_CHANNEL,
+};
 
-const INSERT_ALERTS = `
-INSERT INTO public.fraud_alerts (order_id, customer_id, final_amount, severity, reason, created_at, alerted_at)
-SELECT u.order_id, u.customer_id, u.final_amount, u.severity, u.reason, ${EPOCH_MS('u.created_ms')}, ${EPOCH_MS('$7::bigint')}
-  FROM unnest($1::bigint[], $2::bigint[], $3::numeric[], $4::text[], $5::text[], $6::bigint[])
-       AS u(order_id, customer_id, final_amount, severity, reason, created_ms)
-ON CONFLICT (order_id) DO UPDATE SET
-  customer_id = EXCLUDED.customer_id, final_amount = EXCLUDED.final_amount, severity = EXCLUDED.severity,
-  reason = EXCLUDED.reason, created_at = EXCLUDED.created_at, alerted_at = EXCLUDED.alerted_at`;
+const ALERT_CELLS: CellSources<FraudAlert> = {
+  order_id: (r) => r.orderId,
+  customer_id: (r) => r.customerId,
+  final_amount: (r) => formatMoney(r.finalCents),
+  severity: (r) => r.severity,
+  reason: (r) => r.reason,
+  created_at: (r) => r.createdAt,
+};
 
-const INSERT_SUMMARIES = `
-INSERT INTO public.order_summaries (customer_id, window_start, window_end, order_count, total_amount, total_final_amount)
-SELECT u.customer_id, ${EPOCH_MS('u.start_ms')}, ${EPOCH_MS('u.end_ms')}, u.order_count, u.total_amount, u.total_final_amount
-  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::numeric[], $6::numeric[])
-       AS u(customer_id, start_ms, end_ms, order_count, total_amount, total_final_amount)`;
+const SUMMARY_CELLS: CellSources<SummaryRow> = {
+  customer_id: (r) => r.customerId,
+  window_start: (r) => r.windowStartMs,
+  window_end: (r) => r.windowEndMs,
+  order_count: (r) => r.orderCount,
+  total_amount: (r) => formatMoney(r.totalAmountCents),
+  total_final_amount: (r) => formatMoney(r.totalFinalCents),
+};
+
+const ARRAY_TYPE: Readonly<Record<ColumnType, string>> = {
+  id: 'bigint[]',
+  int: 'int[]',
+  count: 'int[]',
+  money: 'numeric[]',
+  'wide-money': 'numeric[]',
+  text: 'text[]',
+  // Epoch milliseconds, made timestamptz by integer interval arithmetic: exact, and cheaper to send and parse than text.
+  timestamp: 'bigint[]',
+};
+
+const fromEpochMs = (expr: string) => `timestamptz 'epoch' + ${expr} * interval '1 millisecond'`;
+
+/** A prepared load of one table: its INSERT and how a chunk of rows becomes its parameters. */
+export interface TableInsert<R> {
+  readonly sql: string;
+  params(rows: readonly R[], runAtMs: number): unknown[];
+}
+
+/**
+ * The INSERT of one output table from its definition: one parameter array per column the batch
+ * computes, unnested into rows; run-time columns take one value, the run's time. ON CONFLICT: an
+ * order whose created_at moved into this window since an earlier run still has its row under the
+ * old window; the final state puts it here, so the row moves.
+ */
+export function tableInsert<R>(table: TableDefinition, cells: CellSources<R>, schema = 'public'): TableInsert<R> {
+  const computed = table.columns.filter((c) => c.role === 'value');
+  const missing = computed.filter((c) => !cells[c.name]).map((c) => c.name);
+  const unknown = Object.keys(cells).filter((name) => !computed.some((c) => c.name === name));
+  if (missing.length > 0 || unknown.length > 0) {
+    throw new Error(`the batch load of ${table.name} lacks a source for ${missing.join(', ') || '-'} and has one for no such column ${unknown.join(', ') || '-'}`);
+  }
+  const runTimeParam = computed.length + 1;
+  const select = table.columns.map((c) => {
+    if (c.role === 'run-time') return fromEpochMs(`$${runTimeParam}::bigint`);
+    return c.type === 'timestamp' ? fromEpochMs(`u.${c.name}`) : `u.${c.name}`;
+  });
+  const arrays = computed.map((c, i) => `$${i + 1}::${ARRAY_TYPE[c.type]}`);
+  const updates = table.columns.filter((c) => !table.key.includes(c.name)).map((c) => `${c.name} = EXCLUDED.${c.name}`);
+  const hasRunTime = table.columns.some((c) => c.role === 'run-time');
+  const sql = `INSERT INTO ${schema}.${table.name} (${table.columns.map((c) => c.name).join(', ')})
+SELECT ${select.join(', ')}
+  FROM unnest(${arrays.join(', ')}) AS u(${computed.map((c) => c.name).join(', ')})
+ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
+  const sources = computed.map((c) => cells[c.name]!);
+  return {
+    sql,
+    params: (rows, runAtMs) => [...sources.map((source) => rows.map(source)), ...(hasRunTime ? [runAtMs] : [])],
+  };
+}
+
+/** The batch's value of each output column, per table. */
+export const BATCH_CELLS = { processed_orders: PROCESSED_CELLS, fraud_alerts: ALERT_CELLS, order_summaries: SUMMARY_CELLS } as const;
+
+const INSERT_PROCESSED = tableInsert(OUTPUT_TABLES.processed_orders, PROCESSED_CELLS);
+const INSERT_ALERTS = tableInsert(OUTPUT_TABLES.fraud_alerts, ALERT_CELLS);
+const INSERT_SUMMARIES = tableInsert(OUTPUT_TABLES.order_summaries, SUMMARY_CELLS);
+
+/** The statement that deletes (or, as `count(*)`, counts) one table's rows of a window, by its event-time column. */
+export function windowRowsSql(table: TableDefinition, what: 'DELETE' | 'SELECT count(*)', schema = 'public'): string {
+  return `${what} FROM ${schema}.${table.name} WHERE ${table.eventTime} >= $1 AND ${table.eventTime} < $2`;
+}
 
 /**
  * One window's replacement in the warehouse, as ONE transaction held open while the rows stream
@@ -83,9 +151,9 @@ export class WindowLoad {
     try {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [BATCH_LOAD_LOCK]);
       const range = [new Date(window.fromMs), new Date(window.toMs)];
-      const processed = await client.query('DELETE FROM public.processed_orders WHERE created_at >= $1 AND created_at < $2', range);
-      const summaries = await client.query('DELETE FROM public.order_summaries WHERE window_start >= $1 AND window_start < $2', range);
-      const alerts = await client.query('DELETE FROM public.fraud_alerts WHERE created_at >= $1 AND created_at < $2', range);
+      const processed = await client.query(windowRowsSql(OUTPUT_TABLES.processed_orders, 'DELETE'), range);
+      const summaries = await client.query(windowRowsSql(OUTPUT_TABLES.order_summaries, 'DELETE'), range);
+      const alerts = await client.query(windowRowsSql(OUTPUT_TABLES.fraud_alerts, 'DELETE'), range);
       return new WindowLoad(client, {
         processed_orders: processed.rowCount ?? 0,
         order_summaries: summaries.rowCount ?? 0,
@@ -100,21 +168,7 @@ export class WindowLoad {
   async insertProcessed(rows: readonly ProcessedOrder[], processedAtMs: number): Promise<void> {
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
       const chunk = rows.slice(i, i + INSERT_CHUNK);
-      await this.client.query(INSERT_PROCESSED, [
-        chunk.map((r) => r.orderId),
-        chunk.map((r) => r.customerId),
-        chunk.map((r) => r.customerTier),
-        chunk.map((r) => r.productId),
-        chunk.map((r) => r.productCategory),
-        chunk.map((r) => r.quantity),
-        chunk.map((r) => formatMoney(r.amountCents)),
-        chunk.map((r) => formatMoney(r.discountCents)),
-        chunk.map((r) => formatMoney(r.taxCents)),
-        chunk.map((r) => formatMoney(r.finalCents)),
-        chunk.map((r) => r.status),
-        chunk.map((r) => r.createdAt),
-        processedAtMs,
-      ]);
+      await this.client.query(INSERT_PROCESSED.sql, INSERT_PROCESSED.params(chunk, processedAtMs));
       this.inserted.processed_orders += chunk.length;
     }
   }
@@ -122,15 +176,7 @@ export class WindowLoad {
   async insertAlerts(rows: readonly FraudAlert[], alertedAtMs: number): Promise<void> {
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
       const chunk = rows.slice(i, i + INSERT_CHUNK);
-      await this.client.query(INSERT_ALERTS, [
-        chunk.map((r) => r.orderId),
-        chunk.map((r) => r.customerId),
-        chunk.map((r) => formatMoney(r.finalCents)),
-        chunk.map((r) => r.severity),
-        chunk.map((r) => r.reason),
-        chunk.map((r) => r.createdAt),
-        alertedAtMs,
-      ]);
+      await this.client.query(INSERT_ALERTS.sql, INSERT_ALERTS.params(chunk, alertedAtMs));
       this.inserted.fraud_alerts += chunk.length;
     }
   }
@@ -149,14 +195,7 @@ export class WindowLoad {
   }
 
   private async insertSummaryChunk(chunk: readonly SummaryRow[]): Promise<void> {
-    await this.client.query(INSERT_SUMMARIES, [
-      chunk.map((r) => r.customerId),
-      chunk.map((r) => r.windowStartMs),
-      chunk.map((r) => r.windowEndMs),
-      chunk.map((r) => r.orderCount),
-      chunk.map((r) => formatMoney(r.totalAmountCents)),
-      chunk.map((r) => formatMoney(r.totalFinalCents)),
-    ]);
+    await this.client.query(INSERT_SUMMARIES.sql, INSERT_SUMMARIES.params(chunk, 0));
     this.inserted.order_summaries += chunk.length;
   }
 

@@ -6,12 +6,13 @@ import type { Clock } from '../core/clock.ts';
 import { ConfigError, DependencyError, messageOf, StreamMigrateError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { DEFAULT_RETRY, withRetry, type RetryOptions } from '../core/retry.ts';
+import { OUTPUT_TABLE_NAMES, OUTPUT_TABLES, type OutputTableName } from '../domain/output-tables.ts';
 import { compileRules, type CompiledRules } from '../domain/rules.ts';
 import type { Progress } from '../phases/phase.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { OrderExtraction } from './extract.ts';
 import { runExternalJob } from './external.ts';
-import { ensureBatchOutputs, WindowLoad, zeroCounts, type RowCounts } from './load.ts';
+import { ensureBatchOutputs, WindowLoad, windowRowsSql, zeroCounts, type RowCounts } from './load.ts';
 import { scheduledRunAllowed, type ScheduleDecision } from './schedule-guard.ts';
 import { emptyIgnored, SummaryAccumulators, transformBatch, type IgnoredOrders } from './transform.ts';
 import { isoOf, type BatchWindow } from './window.ts';
@@ -326,14 +327,10 @@ async function audit(deps: BatchRunDeps, outcome: BatchRunOutcome): Promise<void
 
 /** Rows each output table holds for the window: what an external job left behind. */
 async function countWindowRows(db: Queryable, window: BatchWindow): Promise<RowCounts> {
-  const { rows } = await db.query<{ p: string; s: string; a: string }>(
-    `SELECT (SELECT count(*) FROM public.processed_orders WHERE created_at >= $1 AND created_at < $2) AS p,
-            (SELECT count(*) FROM public.order_summaries WHERE window_start >= $1 AND window_start < $2) AS s,
-            (SELECT count(*) FROM public.fraud_alerts WHERE created_at >= $1 AND created_at < $2) AS a`,
-    [new Date(window.fromMs), new Date(window.toMs)],
-  );
+  const count = (table: OutputTableName) => `(${windowRowsSql(OUTPUT_TABLES[table], 'SELECT count(*)')}) AS ${table}`;
+  const { rows } = await db.query<Record<OutputTableName, string>>(`SELECT ${OUTPUT_TABLE_NAMES.map(count).join(', ')}`, [new Date(window.fromMs), new Date(window.toMs)]);
   const r = rows[0];
-  return { processed_orders: Number(r?.p ?? 0), order_summaries: Number(r?.s ?? 0), fraud_alerts: Number(r?.a ?? 0) };
+  return { processed_orders: Number(r?.processed_orders ?? 0), order_summaries: Number(r?.order_summaries ?? 0), fraud_alerts: Number(r?.fraud_alerts ?? 0) };
 }
 
 const LIVENESS_PREFIX = 'stream-migrate-batch-run-';

@@ -18,17 +18,33 @@ describe('ClickHouse migrations', () => {
       '0007_processed_orders_utc.sql',
       '0008_order_summaries_utc.sql',
       '0009_fraud_alerts_utc.sql',
+      '0010_processed_orders_channel.sql',
+      '0011_processed_orders_view_drop.sql',
+      '0012_processed_orders_view_channel.sql',
+      '0013_order_summaries_view_drop.sql',
+      '0014_order_summaries_view_utc.sql',
+      '0015_fraud_alerts_view_drop.sql',
+      '0016_fraud_alerts_view_utc.sql',
     ]);
   });
 
   it('refuses a statement that is not CREATE ... IF NOT EXISTS, or two statements', () => {
     expect(() => assertIdempotent(file('CREATE TABLE {{database}}.t (a UInt8) ENGINE = Memory'))).toThrow(MigrationIntegrityError);
-    expect(() => assertIdempotent(file('ALTER TABLE {{database}}.t ADD COLUMN b UInt8'))).toThrow(/IF NOT EXISTS/);
+    expect(() => assertIdempotent(file('ALTER TABLE {{database}}.t DROP COLUMN b'))).toThrow(/IF NOT EXISTS/);
     expect(() => assertIdempotent(file('ALTER TABLE {{database}}.t MODIFY COLUMN a DateTime, DROP COLUMN b'))).toThrow(/MODIFY COLUMN/);
     expect(() => assertIdempotent(file("ALTER TABLE {{database}}.t\n  MODIFY COLUMN a DateTime('UTC'),\n  MODIFY COLUMN b DateTime('UTC')"))).not.toThrow();
     expect(() => assertIdempotent(file('CREATE VIEW IF NOT EXISTS {{database}}.v AS SELECT 1; CREATE VIEW IF NOT EXISTS {{database}}.w AS SELECT 2'))).toThrow(/more than one statement/);
     expect(() => assertIdempotent(file('CREATE VIEW IF NOT EXISTS stream.v AS SELECT 1'))).toThrow(/{{database}}/);
     expect(() => assertIdempotent(file('-- a comment; with a semicolon\nCREATE VIEW IF NOT EXISTS {{database}}.v AS SELECT 1;\n'))).not.toThrow();
+  });
+
+  it('takes one ADD COLUMN (guarded at apply time) and drops only a view an earlier file created', () => {
+    expect(() => assertIdempotent(file("ALTER TABLE {{database}}.t ADD COLUMN c String DEFAULT 'web' AFTER b"))).not.toThrow();
+    expect(() => assertIdempotent(file('ALTER TABLE {{database}}.t ADD COLUMN c String, ADD COLUMN d String'))).toThrow(/idempotent/);
+    const view = file('CREATE VIEW IF NOT EXISTS {{database}}.v AS SELECT 1');
+    expect(() => assertIdempotent(file('DROP TABLE IF EXISTS {{database}}.v'), [view])).not.toThrow();
+    expect(() => assertIdempotent(file('DROP TABLE IF EXISTS {{database}}.t'), [view])).toThrow(/no earlier migration created as a view/);
+    expect(() => assertIdempotent(file('DROP TABLE {{database}}.v'), [view])).toThrow(/idempotent/);
   });
 
   it('renders the database and refuses names that are not identifiers', () => {

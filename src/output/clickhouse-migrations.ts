@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ClickHouse } from '../clients/clickhouse.ts';
+import { quote, type ClickHouse } from '../clients/clickhouse.ts';
 import { messageOf, StreamMigrateError } from '../core/errors.ts';
 import { MIGRATIONS_DIR, MigrationIntegrityError, readMigrations, type MigrationFile, type MigrationResult } from '../state/migrator.ts';
 import {
@@ -17,32 +17,80 @@ export const CLICKHOUSE_MIGRATIONS_DIR = path.join(MIGRATIONS_DIR, 'clickhouse')
 /** The `NNNN_name.sql` files of migrations/clickhouse/, in order, each checked to be one idempotent statement. */
 export function readClickHouseMigrations(dir = CLICKHOUSE_MIGRATIONS_DIR): readonly MigrationFile[] {
   const files = readMigrations('clickhouse', dir);
-  for (const file of files) assertIdempotent(file);
+  files.forEach((file, i) => assertIdempotent(file, files.slice(0, i)));
   return files;
 }
 
 const IDEMPOTENT_CREATE = /^CREATE\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|DATABASE)\s+IF\s+NOT\s+EXISTS\s/i;
 /** ALTER TABLE x MODIFY COLUMN a T[, MODIFY COLUMN b U ...]: setting a column to the type it has is a no-op, so re-running is safe. */
 const IDEMPOTENT_MODIFY = /^ALTER\s+TABLE\s+\S+\s+MODIFY\s+COLUMN\s+\w+\s+[^,]+(?:,\s*MODIFY\s+COLUMN\s+\w+\s+[^,]+)*$/i;
+/** One ADD COLUMN: 18.16 has no IF NOT EXISTS here, so the migrator skips it when the column exists. */
+const ADD_COLUMN = /^ALTER\s+TABLE\s+\{\{database\}\}\.(\w+)\s+ADD\s+COLUMN\s+(\w+)\s+[^,]+$/i;
+/** Dropping a view to recreate it with other columns (18.16 has no CREATE OR REPLACE VIEW, nor DROP VIEW). */
+const DROP_VIEW = /^DROP\s+TABLE\s+IF\s+EXISTS\s+\{\{database\}\}\.(\w+)$/i;
+const CREATES_VIEW = (name: string) => new RegExp(`^CREATE\\s+VIEW\\s+IF\\s+NOT\\s+EXISTS\\s+\\{\\{database\\}\\}\\.${name}\\s`, 'i');
 
 /**
  * ClickHouse has neither transactions nor locks, so a migration must be safe to run twice and to
- * run concurrently with itself: exactly one statement, a `CREATE ... IF NOT EXISTS` or an
- * `ALTER TABLE ... MODIFY COLUMN` (only), on a name qualified with the database token.
+ * run concurrently with itself: exactly one statement, a `CREATE ... IF NOT EXISTS`, an
+ * `ALTER TABLE ... MODIFY COLUMN` (only), one `ALTER TABLE ... ADD COLUMN` (skipped when the
+ * column exists) or a `DROP TABLE IF EXISTS` of a view an `earlier` file created, on a name
+ * qualified with the database token.
  */
-export function assertIdempotent(file: MigrationFile): void {
-  const body = stripComments(file.sql).trim().replace(/;\s*$/, '');
+export function assertIdempotent(file: MigrationFile, earlier: readonly MigrationFile[] = []): void {
+  const body = statementOf(file);
   if (body.includes(';')) throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} holds more than one statement; ClickHouse takes one per request, use one file each`);
-  if (!IDEMPOTENT_CREATE.test(body) && !IDEMPOTENT_MODIFY.test(body)) {
+  const drop = DROP_VIEW.exec(body);
+  if (drop && !earlier.some((e) => CREATES_VIEW(drop[1] ?? '').test(statementOf(e)))) {
+    throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} drops ${drop[1]}, which no earlier migration created as a view; only views are dropped (to be recreated)`);
+  }
+  if (!IDEMPOTENT_CREATE.test(body) && !IDEMPOTENT_MODIFY.test(body) && !ADD_COLUMN.test(body) && !drop) {
     throw new MigrationIntegrityError(
-      `migrations/clickhouse/${file.name} is not a CREATE ... IF NOT EXISTS or an ALTER TABLE ... MODIFY COLUMN; ClickHouse migrations must be idempotent (no transactions to roll back a half-applied one)`,
+      `migrations/clickhouse/${file.name} is not a CREATE ... IF NOT EXISTS, an ALTER TABLE ... MODIFY COLUMN or ADD COLUMN, or a DROP TABLE IF EXISTS of a view; ClickHouse migrations must be idempotent (no transactions to roll back a half-applied one)`,
     );
   }
   if (!body.includes(`${DATABASE_TOKEN}.`)) throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} must name its objects as ${DATABASE_TOKEN}.name`);
 }
 
+function statementOf(file: MigrationFile): string {
+  return stripComments(file.sql).trim().replace(/;\s*$/, '');
+}
+
 function stripComments(sql: string): string {
   return sql.replace(/--[^\n]*/g, '');
+}
+
+/** Runs one migration's statement, with the guards that make ADD COLUMN and DROP of a view idempotent and safe. */
+async function applyMigration(ch: ClickHouse, database: string, file: MigrationFile): Promise<void> {
+  const body = statementOf(file);
+  const add = ADD_COLUMN.exec(body);
+  if (add && (await hasColumn(ch, database, add[1] ?? '', add[2] ?? ''))) return;
+  const drop = DROP_VIEW.exec(body);
+  if (drop) {
+    const engine = await engineOf(ch, database, drop[1] ?? '');
+    if (engine !== undefined && engine !== 'View') {
+      throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} would drop ${database}.${drop[1]}, which is a ${engine} table, not the view it recreates; rename that table first`);
+    }
+  }
+  try {
+    await ch.command(renderMigration(file.sql, database));
+  } catch (error) {
+    // A concurrent applier added the column between the check and the ALTER.
+    if (add && !(error instanceof StreamMigrateError) && (await hasColumn(ch, database, add[1] ?? '', add[2] ?? ''))) return;
+    throw error;
+  }
+}
+
+async function hasColumn(ch: ClickHouse, database: string, table: string, column: string): Promise<boolean> {
+  const rows = await ch.query<{ n: string | number }>(
+    `SELECT toString(count()) AS n FROM system.columns WHERE database = ${quote(database)} AND table = ${quote(table)} AND name = ${quote(column)}`,
+  );
+  return Number(rows[0]?.n ?? 0) > 0;
+}
+
+async function engineOf(ch: ClickHouse, database: string, table: string): Promise<string | undefined> {
+  const rows = await ch.query<{ engine: string }>(`SELECT engine FROM system.tables WHERE database = ${quote(database)} AND name = ${quote(table)}`);
+  return rows[0]?.engine;
 }
 
 /**
@@ -73,7 +121,7 @@ export async function migrateClickHouse(ch: ClickHouse, database: string, option
   for (const file of files) {
     if (done.has(file.version)) continue;
     try {
-      await ch.command(renderMigration(file.sql, database));
+      await applyMigration(ch, database, file);
     } catch (error) {
       // Unreachable stays a DependencyError (exit 3, retriable); a refused statement is the file's fault.
       if (error instanceof StreamMigrateError) throw error;

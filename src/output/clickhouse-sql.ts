@@ -7,6 +7,7 @@
  */
 import { quote } from '../clients/clickhouse.ts';
 import { UsageError } from '../core/errors.ts';
+import { OUTPUT_TABLES } from '../domain/output-tables.ts';
 import type { OutputTable } from './sink-rows.ts';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -66,15 +67,9 @@ export function insertRowsSql(database: string, storageTable: string, lines: rea
   return `INSERT INTO ${identifier(database)}.${identifier(storageTable)} FORMAT JSONEachRow\n${lines.join('\n')}`;
 }
 
-const VIEW_KEYS: Readonly<Record<OutputTable, readonly string[]>> = {
-  processed_orders: ['order_id', 'customer_id'],
-  order_summaries: ['customer_id', 'window_start'],
-  fraud_alerts: ['order_id', 'customer_id'],
-};
-
 /** Keys a view answers more than once; always empty when the storage and view are right. */
 export function duplicateKeysSql(database: string, table: OutputTable): string {
-  const keys = VIEW_KEYS[table].join(', ');
+  const keys = OUTPUT_TABLES[table].streamKey.join(', ');
   return `SELECT ${keys}, count() AS copies FROM ${identifier(database)}.${table} GROUP BY ${keys} HAVING count() > 1`;
 }
 

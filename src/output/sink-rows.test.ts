@@ -53,10 +53,18 @@ describe('toSinkRow', () => {
     expect(row.line).toBe(
       '{"order_id":12,"customer_id":7,"customer_tier":"GOLD","product_id":3,"product_category":"electronics","quantity":2,' +
         '"amount":1234.50,"discount":123.45,"tax":111.11,"final_amount":1222.16,"status":"PAID",' +
-        '"created_at":1795610096,"processed_at":1795610097,"source_ts":1795610096,"ingested_at":1795610100,"version":"41","is_deleted":0}',
+        '"created_at":1795610096,"processed_at":1795610097,"channel":"web","source_ts":1795610096,"ingested_at":1795610100,"version":"41","is_deleted":0}',
     );
     // Every storage column is present, in storage order: 18.16 gives omitted ones type defaults.
     expect(Object.keys(JSON.parse(row.line) as object)).toEqual(storageColumns('processed_orders'));
+  });
+
+  it("writes a record's channel, and the column's default for a record written before the column existed", () => {
+    const partner = JSON.parse(rowOf('processed_orders', record(processedKey, { ...processed, channel: 'partner' })).line) as Record<string, unknown>;
+    expect(partner.channel).toBe('partner');
+    // `processed` has no channel: what the processor wrote before it carried one.
+    expect((JSON.parse(rowOf('processed_orders', record(processedKey, processed)).line) as Record<string, unknown>).channel).toBe('web');
+    expect(reasonOf('processed_orders', record(processedKey, { ...processed, channel: 7 }))).toBe('channel 7 is not a string');
   });
 
   it('turns a tombstone into a deleted row at its offset, keyed from the record key', () => {

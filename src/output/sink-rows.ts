@@ -1,4 +1,5 @@
 import type { ConsumedRecord } from '../clients/kafka.ts';
+import { OUTPUT_TABLE_NAMES, OUTPUT_TABLES as DEFINITION, TYPES, type OutputTable as TableDefinition, type OutputTableName, type SinkKind } from '../domain/output-tables.ts';
 
 /**
  * The pure part of the ClickHouse sink: one output-topic record (src/stream/records.ts) becomes
@@ -7,9 +8,9 @@ import type { ConsumedRecord } from '../clients/kafka.ts';
  * Decimal(18,2) receives exactly the cents the processor computed.
  */
 
-export type OutputTable = 'processed_orders' | 'order_summaries' | 'fraud_alerts';
+export type OutputTable = OutputTableName;
 
-export const OUTPUT_TABLES: readonly OutputTable[] = ['processed_orders', 'order_summaries', 'fraud_alerts'];
+export const OUTPUT_TABLES: readonly OutputTable[] = OUTPUT_TABLE_NAMES;
 
 /** The output topics the sink reads, one per table. */
 export interface SinkTopics {
@@ -30,13 +31,15 @@ export function versionsTable(table: OutputTable): string {
   return `${table}_versions`;
 }
 
-type ColumnKind = 'int64' | 'int32' | 'money' | 'string' | 'datetime';
+type ColumnKind = SinkKind;
 
 interface Column {
   readonly name: string;
   readonly kind: ColumnKind;
   /** `"name":`, built once: rows are assembled as text. */
   readonly prefix: string;
+  /** The JSON written when a record lacks the column: one produced before the column was added. */
+  readonly absent?: string;
 }
 
 interface TableShape {
@@ -44,48 +47,34 @@ interface TableShape {
   readonly key: readonly Column[];
   /** Value columns, in storage order. */
   readonly value: readonly Column[];
+  /** Storage-only columns the sink fills (source_ts, ingested_at). */
+  readonly extras: readonly string[];
 }
 
-const col = (name: string, kind: ColumnKind): Column => ({ name, kind, prefix: `${JSON.stringify(name)}:` });
+/** A table's shape in the sink, from its definition in src/domain/output-tables.ts. */
+export function sinkShape(table: TableDefinition): TableShape {
+  const col = (name: string): Column => {
+    const c = table.columns.find((x) => x.name === name);
+    if (!c) throw new Error(`${table.name} has no column ${name}`);
+    return { name, kind: TYPES[c.type].sink, prefix: `${JSON.stringify(name)}:`, ...(c.default === undefined ? {} : { absent: JSON.stringify(c.default) }) };
+  };
+  return {
+    key: table.streamKey.map(col),
+    value: table.columns.filter((c) => !table.streamKey.includes(c.name)).map((c) => col(c.name)),
+    extras: table.storageExtras.map((e) => e.name),
+  };
+}
 
 const SHAPES: Readonly<Record<OutputTable, TableShape>> = {
-  processed_orders: {
-    key: [col('order_id', 'int64'), col('customer_id', 'int64')],
-    value: [
-      col('customer_tier', 'string'),
-      col('product_id', 'int64'),
-      col('product_category', 'string'),
-      col('quantity', 'int32'),
-      col('amount', 'money'),
-      col('discount', 'money'),
-      col('tax', 'money'),
-      col('final_amount', 'money'),
-      col('status', 'string'),
-      col('created_at', 'datetime'),
-      col('processed_at', 'datetime'),
-    ],
-  },
-  order_summaries: {
-    key: [col('customer_id', 'int64'), col('window_start', 'datetime')],
-    value: [col('window_end', 'datetime'), col('order_count', 'int64'), col('total_amount', 'money'), col('total_final_amount', 'money')],
-  },
-  fraud_alerts: {
-    key: [col('order_id', 'int64'), col('customer_id', 'int64')],
-    value: [
-      col('final_amount', 'money'),
-      col('severity', 'string'),
-      col('reason', 'string'),
-      col('created_at', 'datetime'),
-      col('alerted_at', 'datetime'),
-    ],
-  },
+  processed_orders: sinkShape(DEFINITION.processed_orders),
+  order_summaries: sinkShape(DEFINITION.order_summaries),
+  fraud_alerts: sinkShape(DEFINITION.fraud_alerts),
 };
 
 /** Column names of a storage table in insert order (key, values, extras, version, is_deleted). */
 export function storageColumns(table: OutputTable): readonly string[] {
   const shape = SHAPES[table];
-  const extras = table === 'processed_orders' ? ['source_ts', 'ingested_at'] : [];
-  return [...shape.key.map((c) => c.name), ...shape.value.map((c) => c.name), ...extras, 'version', 'is_deleted'];
+  return [...shape.key.map((c) => c.name), ...shape.value.map((c) => c.name), ...shape.extras, 'version', 'is_deleted'];
 }
 
 /** One row ready for `INSERT ... FORMAT JSONEachRow`. */
@@ -150,7 +139,10 @@ function convert(table: OutputTable, record: ConsumedRecord, nowMs: number): Sin
         throw new Rejected(`${table} value has ${c.name} ${JSON.stringify(inValue)} but its key says ${JSON.stringify(keyObject[c.name])}`);
       }
     }
-    for (const c of shape.value) line += `${c.prefix}${cellJson(c, value[c.name], 'value')},`;
+    for (const c of shape.value) {
+      const raw = value[c.name];
+      line += `${c.prefix}${(raw === undefined || raw === null) && c.absent !== undefined ? c.absent : cellJson(c, raw, 'value')},`;
+    }
     if (table === 'processed_orders') {
       sourceTsMs = sourceTimestamp(value.source_ts_ms);
       const sourceSeconds = sourceTsMs === null ? 0 : Math.floor(sourceTsMs / 1000);

@@ -151,7 +151,8 @@ function alertRow(row: LatestAlertRow): AlertRow {
   return {
     orderId: Number(row.order_id),
     customerId: Number(row.customer_id),
-    finalAmount: row.final_amount_text,
+    // Current ClickHouse releases print a Decimal without trailing zeros ("1222.2").
+    finalAmount: formatMoney(parseMoney(normaliseMoney(row.final_amount_text))),
     severity: row.severity,
     reason: row.reason,
     createdAt: new Date(Number(row.created_ts) * 1000).toISOString(),

@@ -1,4 +1,5 @@
 import { formatMoney, parseMoney } from '../domain/money.ts';
+import { SOURCE_ORDERS_CHANNEL } from '../domain/output-tables.ts';
 import type { FraudAlert, ProcessedOrder, SourceOrder } from '../domain/process-order.ts';
 import { isOrderStatus, isTier } from '../domain/rules.ts';
 import { windowEndFor } from '../domain/windows.ts';
@@ -65,6 +66,8 @@ function encodeProcessed(row: ProcessedOrder, nowIso: string, sourceTsMs: number
     status: row.status,
     created_at: iso(row.createdAt),
     processed_at: nowIso,
+    // Every order the processor reads today comes from the source `orders` table by CDC.
+    channel: SOURCE_ORDERS_CHANNEL,
     source_ts_ms: sourceTsMs,
   });
 }

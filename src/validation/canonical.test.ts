@@ -64,14 +64,14 @@ describe('canonical forms: the same text from either engine', () => {
   it('a processed_orders row has exactly this canonical text (key first, spec column order)', () => {
     const spec = TABLE_SPECS.processed_orders;
     const columns = [...spec.key, ...spec.columns];
-    const values = ['1001', '7', 'GOLD', '12', 'electronics', '2', '100.00', '10.00', '9.00', '99.00', 'PAID', '2026-11-25T12:00:00Z'];
-    expect(canonicalRow(columns, values)).toBe('1001|7|4:GOLD|12|11:electronics|2|100.00|10.00|9.00|99.00|4:PAID|2026-11-25T12:00:00Z');
+    const values = ['1001', '7', 'GOLD', '12', 'electronics', '2', '100.00', '10.00', '9.00', '99.00', 'PAID', '2026-11-25T12:00:00Z', 'web'];
+    expect(canonicalRow(columns, values)).toBe('1001|7|4:GOLD|12|11:electronics|2|100.00|10.00|9.00|99.00|4:PAID|2026-11-25T12:00:00Z|3:web');
   });
 
   it('the first-pass sum does not let two rows swapping a value cancel out (a sum of the column would)', () => {
     const spec = TABLE_SPECS.processed_orders;
     const columns = [...spec.key, ...spec.columns];
-    const row = (id: string, final: string) => canonicalRow(columns, [id, '7', 'GOLD', '12', 'books', '1', '100.00', '10.00', '0.00', final, 'PAID', '2026-11-25T12:00:00Z']);
+    const row = (id: string, final: string) => canonicalRow(columns, [id, '7', 'GOLD', '12', 'books', '1', '100.00', '10.00', '0.00', final, 'PAID', '2026-11-25T12:00:00Z', 'web']);
     const batch = [row('1', '90.00'), row('2', '95.00')];
     const swapped = [row('1', '95.00'), row('2', '90.00')];
     expect(rowHashSum(swapped)).not.toBe(rowHashSum(batch));

@@ -14,8 +14,10 @@
  */
 import { createHash } from 'node:crypto';
 import { assertNever } from '../core/assert-never.ts';
+import type { CanonicalKind } from '../domain/output-tables.ts';
 
-export type ColumnKind = 'int' | 'money' | 'timestamp' | 'text';
+/** The kinds of src/domain/output-tables.ts. */
+export type ColumnKind = CanonicalKind;
 
 /** PostgreSQL's `('x'||substr(md5(s),1,16))::bit(64)::bigint` = ClickHouse's `reinterpretAsInt64(reverse(substring(MD5(s),1,8)))`. */
 export function md5Slice(text: string): bigint {

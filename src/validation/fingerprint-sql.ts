@@ -227,10 +227,15 @@ export function chCanonical(c: ColumnSpec): string {
   switch (c.kind) {
     case 'int':
       return `toString(${name})`;
-    case 'money':
-      return `toString(toDecimal128(${name}, 2))`;
+    case 'money': {
+      // From integer cents, because toString(Decimal) drops trailing zeros on current releases ("12.5")
+      // where 18.16 keeps them; the Decimal128 product cannot overflow for any Decimal(18,2).
+      const cents = `toInt64(toDecimal128(${name}, 2) * 100)`;
+      return `concat(if(${cents} < 0, '-', ''), toString(intDiv(abs(${cents}), 100)), '.', substring(toString(100 + abs(${cents}) % 100), 2, 2))`;
+    }
     case 'timestamp':
-      return `formatDateTime(${name}, '%Y-%m-%dT%H:%M:%SZ', 'UTC')`;
+      // Not formatDateTime: its %M is the minute on 18.16 and the month's name on current releases.
+      return `concat(replaceOne(toString(${name}, 'UTC'), ' ', 'T'), 'Z')`;
     case 'text':
       return name;
     default:

@@ -1,12 +1,24 @@
 /**
- * What `validate` compares in each output table, and the integer bucket arithmetic both engines
- * share. Pure: the SQL in fingerprint-sql.ts is generated from these specs, and the functions here
+ * What `validate` compares in each output table (derived from the one definition of the output
+ * tables, src/domain/output-tables.ts), and the integer bucket arithmetic both engines share. Pure: the SQL in fingerprint-sql.ts is generated from these specs, and the functions here
  * are the reference the unit tests check that arithmetic against.
  */
 import { md5Slice, type ColumnKind } from './canonical.ts';
+import {
+  comparedColumns,
+  keyColumns,
+  OUTPUT_TABLE_NAMES,
+  OUTPUT_TABLES as DEFINITION,
+  RUN_TIME_WHY,
+  runTimeColumns,
+  TYPES,
+  type OutputColumn,
+  type OutputTable,
+  type OutputTableName,
+} from '../domain/output-tables.ts';
 
-export type OutputTableName = 'processed_orders' | 'order_summaries' | 'fraud_alerts';
-export const OUTPUT_TABLES: readonly OutputTableName[] = ['processed_orders', 'order_summaries', 'fraud_alerts'];
+export type { OutputTableName };
+export const OUTPUT_TABLES: readonly OutputTableName[] = OUTPUT_TABLE_NAMES;
 
 export interface ColumnSpec {
   readonly name: string;
@@ -26,46 +38,24 @@ export interface TableSpec {
   readonly latency: boolean;
 }
 
-const col = (name: string, kind: ColumnKind): ColumnSpec => ({ name, kind });
-const PROCESSING_TIME = 'processing timestamp: when each pipeline wrote the row, different by nature';
+const spec = (c: OutputColumn): ColumnSpec => ({ name: c.name, kind: TYPES[c.type].canonical });
+
+/** A table's validation spec, from its definition in src/domain/output-tables.ts. */
+export function tableSpec(table: OutputTable): TableSpec {
+  return {
+    name: table.name,
+    key: keyColumns(table).map(spec),
+    columns: comparedColumns(table).map(spec),
+    eventTime: table.eventTime,
+    excluded: runTimeColumns(table).map((c) => ({ name: c.name, why: RUN_TIME_WHY })),
+    latency: table.storageExtras.some((e) => e.name === 'source_ts'),
+  };
+}
 
 export const TABLE_SPECS: Readonly<Record<OutputTableName, TableSpec>> = {
-  processed_orders: {
-    name: 'processed_orders',
-    key: [col('order_id', 'int')],
-    columns: [
-      col('customer_id', 'int'),
-      col('customer_tier', 'text'),
-      col('product_id', 'int'),
-      col('product_category', 'text'),
-      col('quantity', 'int'),
-      col('amount', 'money'),
-      col('discount', 'money'),
-      col('tax', 'money'),
-      col('final_amount', 'money'),
-      col('status', 'text'),
-      col('created_at', 'timestamp'),
-    ],
-    eventTime: 'created_at',
-    excluded: [{ name: 'processed_at', why: PROCESSING_TIME }],
-    latency: true,
-  },
-  order_summaries: {
-    name: 'order_summaries',
-    key: [col('customer_id', 'int'), col('window_start', 'timestamp')],
-    columns: [col('window_end', 'timestamp'), col('order_count', 'int'), col('total_amount', 'money'), col('total_final_amount', 'money')],
-    eventTime: 'window_start',
-    excluded: [],
-    latency: false,
-  },
-  fraud_alerts: {
-    name: 'fraud_alerts',
-    key: [col('order_id', 'int')],
-    columns: [col('customer_id', 'int'), col('final_amount', 'money'), col('severity', 'text'), col('reason', 'text'), col('created_at', 'timestamp')],
-    eventTime: 'created_at',
-    excluded: [{ name: 'alerted_at', why: PROCESSING_TIME }],
-    latency: false,
-  },
+  processed_orders: tableSpec(DEFINITION.processed_orders),
+  order_summaries: tableSpec(DEFINITION.order_summaries),
+  fraud_alerts: tableSpec(DEFINITION.fraud_alerts),
 };
 
 /** Parses `--tables a,b`; unknown names are refused by the caller with the list of known ones. */

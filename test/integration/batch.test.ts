@@ -68,7 +68,7 @@ async function windowRows(): Promise<{ processed: string[]; summaries: string[];
   const range = [new Date(dayMs), new Date(dayMs + DAY_MS)];
   const ts = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
   const processed = await warehouse.query<{ line: string }>(
-    `SELECT concat_ws(' ', order_id, customer_id, customer_tier, product_id, product_category, quantity, amount, discount, tax, final_amount, status, ${ts('created_at')}) AS line
+    `SELECT concat_ws(' ', order_id, customer_id, customer_tier, product_id, product_category, quantity, amount, discount, tax, final_amount, status, ${ts('created_at')}, channel) AS line
        FROM public.processed_orders WHERE created_at >= $1 AND created_at < $2 ORDER BY order_id`,
     range,
   );
@@ -91,21 +91,21 @@ function expected(): { processed: string[]; summaries: string[]; alerts: string[
   const p = products;
   const processed = [
     // GOLD 10 %, electronics 10 %: 100.00 → 10.00 off, 9.00 tax, 99.00.
-    `${ids.gold1} ${c.GOLD} GOLD ${p.electronics} electronics 2 100.00 10.00 9.00 99.00 PAID ${day}T00:00:00.000000`,
+    `${ids.gold1} ${c.GOLD} GOLD ${p.electronics} electronics 2 100.00 10.00 9.00 99.00 PAID ${day}T00:00:00.000000 web`,
     // GOLD, books 0 %: 50.00 → 5.00 off, 45.00. Same customer and window as gold1.
-    `${ids.gold2} ${c.GOLD} GOLD ${p.books} books 1 50.00 5.00 0.00 45.00 SHIPPED ${day}T00:02:00.000000`,
+    `${ids.gold2} ${c.GOLD} GOLD ${p.books} books 1 50.00 5.00 0.00 45.00 SHIPPED ${day}T00:02:00.000000 web`,
     // SILVER 5 % of 33.33 = 1.6665 → 1.67; 31.66 × 8 % = 2.5328 → 2.53; 34.19. Updated from PLACED 10.00: the final state counts.
-    `${ids.silver} ${c.SILVER} SILVER ${p.toys} toys 3 33.33 1.67 2.53 34.19 SHIPPED ${day}T00:04:59.999000`,
+    `${ids.silver} ${c.SILVER} SILVER ${p.toys} toys 3 33.33 1.67 2.53 34.19 SHIPPED ${day}T00:04:59.999000 web`,
     // BRONZE 2 % of 0.25 = 0.005 → 0.00 (half to even); groceries 5 % of 0.25 = 0.0125 → 0.01.
-    `${ids.bronze} ${c.BRONZE} BRONZE ${p.groceries} groceries 1 0.25 0.00 0.01 0.26 PLACED ${day}T00:05:00.000000`,
+    `${ids.bronze} ${c.BRONZE} BRONZE ${p.groceries} groceries 1 0.25 0.00 0.01 0.26 PLACED ${day}T00:05:00.000000 web`,
     // PLATINUM 15 % of 19.99 = 2.9985 → 3.00; books 0 %. Microseconds truncated to the millisecond, as the stream does.
-    `${ids.platinum} ${c.PLATINUM} PLATINUM ${p.books} books 1 19.99 3.00 0.00 16.99 PAID ${day}T10:00:00.123000`,
+    `${ids.platinum} ${c.PLATINUM} PLATINUM ${p.books} books 1 19.99 3.00 0.00 16.99 PAID ${day}T10:00:00.123000 web`,
     // NEW, toys 8 %: 1000.00 → 1080.00.
-    `${ids.newMedium} ${c.NEW} NEW ${p.toys} toys 1 1000.00 0.00 80.00 1080.00 PAID ${day}T12:00:00.000000`,
+    `${ids.newMedium} ${c.NEW} NEW ${p.toys} toys 1 1000.00 0.00 80.00 1080.00 PAID ${day}T12:00:00.000000 web`,
     // NEW, electronics 10 %: 10000.00 → 11000.00.
-    `${ids.newHigh} ${c.NEW} NEW ${p.electronics} electronics 1 10000.00 0.00 1000.00 11000.00 PAID ${day}T12:01:00.000000`,
+    `${ids.newHigh} ${c.NEW} NEW ${p.electronics} electronics 1 10000.00 0.00 1000.00 11000.00 PAID ${day}T12:01:00.000000 web`,
     // GOLD, electronics: 20000.00 → 18000.00 + 1800.00 = 19800.00.
-    `${ids.goldHigh} ${c.GOLD} GOLD ${p.electronics} electronics 1 20000.00 2000.00 1800.00 19800.00 PAID ${day}T23:59:59.999000`,
+    `${ids.goldHigh} ${c.GOLD} GOLD ${p.electronics} electronics 1 20000.00 2000.00 1800.00 19800.00 PAID ${day}T23:59:59.999000 web`,
   ];
   const summaries = [
     `${c.NEW} ${day}T12:00:00.000000 ${day}T12:05:00.000000 2 11000.00 12080.00`,
@@ -329,7 +329,7 @@ describe('stream-migrate batch run (built-in ETL)', () => {
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     // GOLD 120.00 electronics: 12.00 off, 10.80 tax, 118.80; the window's summary follows.
     const rows = await windowRows();
-    expect(rows.processed).toContain(`${ids.gold1} ${customers.GOLD} GOLD ${products.electronics} electronics 2 120.00 12.00 10.80 118.80 PAID ${day}T00:00:00.000000`);
+    expect(rows.processed).toContain(`${ids.gold1} ${customers.GOLD} GOLD ${products.electronics} electronics 2 120.00 12.00 10.80 118.80 PAID ${day}T00:00:00.000000 web`);
     expect(rows.summaries).toContain(`${customers.GOLD} ${day}T00:00:00.000000 ${day}T00:05:00.000000 2 170.00 163.80`);
     await source.query('UPDATE public.orders SET amount = 100.00 WHERE id = $1', [ids.gold1]);
   });

@@ -49,7 +49,7 @@ async function addOrder(orderId: number, startMs: number): Promise<void> {
   await warehouse.query('INSERT INTO public.order_summaries VALUES ($1, to_timestamp($2::bigint / 1000), to_timestamp($2::bigint / 1000 + 300), 1, 1500.00, 1500.00)', [customer, startMs]);
   await warehouse.query(`INSERT INTO public.fraud_alerts VALUES ($1, $2, 1500.00, 'MEDIUM', 'new customer above 1000.00', to_timestamp($3::bigint / 1000.0), now())`, [orderId, customer, created]);
   await ch.insert('processed_orders_versions', [
-    { order_id: orderId, customer_id: customer, customer_tier: 'NEW', product_id: 7, product_category: 'books', quantity: 1, amount: 1500, discount: 0, tax: 0, final_amount: 1500, status: 'PAID', created_at: chTime(created), processed_at: chTime(created), source_ts: chTime(created), ingested_at: chTime(created + 1000), version: version++, is_deleted: 0 },
+    { order_id: orderId, customer_id: customer, customer_tier: 'NEW', product_id: 7, product_category: 'books', quantity: 1, amount: 1500, discount: 0, tax: 0, final_amount: 1500, status: 'PAID', created_at: chTime(created), processed_at: chTime(created), channel: 'web', source_ts: chTime(created), ingested_at: chTime(created + 1000), version: version++, is_deleted: 0 },
   ]);
   await ch.insert('order_summaries_versions', [{ customer_id: customer, window_start: chTime(startMs), window_end: chTime(startMs + FIVE_MIN), order_count: 1, total_amount: 1500, total_final_amount: 1500, version: version++, is_deleted: 0 }]);
   await ch.insert('fraud_alerts_versions', [{ order_id: orderId, customer_id: customer, final_amount: 1500, severity: 'MEDIUM', reason: 'new customer above 1000.00', created_at: chTime(created), alerted_at: chTime(created), version: version++, is_deleted: 0 }]);
@@ -175,7 +175,7 @@ describe('the cutover gate counts only reports that looked at data, made the con
   it('a FAIL replaces the PASS of its window and breaks the streak; cutover refuses and changes nothing', async () => {
     // The stream's newer version of one 2020 order has another final amount.
     await ch.insert('processed_orders_versions', [
-      { order_id: 2002, customer_id: 2502, customer_tier: 'NEW', product_id: 7, product_category: 'books', quantity: 1, amount: 1500, discount: 0, tax: 0, final_amount: 1499.99, status: 'PAID', created_at: chTime(Date.parse(old[2]!.from) + 90_000), processed_at: chTime(Date.parse(old[2]!.from)), source_ts: chTime(Date.parse(old[2]!.from)), ingested_at: chTime(Date.parse(old[2]!.from)), version: version++, is_deleted: 0 },
+      { order_id: 2002, customer_id: 2502, customer_tier: 'NEW', product_id: 7, product_category: 'books', quantity: 1, amount: 1500, discount: 0, tax: 0, final_amount: 1499.99, status: 'PAID', created_at: chTime(Date.parse(old[2]!.from) + 90_000), processed_at: chTime(Date.parse(old[2]!.from)), channel: 'web', source_ts: chTime(Date.parse(old[2]!.from)), ingested_at: chTime(Date.parse(old[2]!.from)), version: version++, is_deleted: 0 },
     ]);
     const failed = await validate(old[2]!);
     expect(failed.run.exitCode).toBe(1);
