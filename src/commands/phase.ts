@@ -21,7 +21,7 @@ function phaseContext(ctx: CommandContext, prune: boolean, workers?: string, acc
   const count = workers === undefined ? undefined : Number(workers);
   if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > MAX_LOCAL_WORKERS)) throw new UsageError(`--workers ${workers}: expected a whole number from 1 to ${MAX_LOCAL_WORKERS}`);
   const loaded = ctx.loaded();
-  return { config: loaded.config, logger: ctx.logger, clock: ctx.clock, progress: createProgress(ctx.logger), options: { prune, workers: count, acceptBreaking }, actor: ctx.actor, cwd: ctx.cwd, configFile: loaded.file };
+  return { config: loaded.config, logger: ctx.logger, clock: ctx.clock, progress: createProgress(ctx.logger), options: { prune, workers: count, acceptBreaking }, actor: ctx.actor, cwd: ctx.cwd, configFile: loaded.file, redact: (text) => ctx.redactor.redact(text) };
 }
 
 /** Where the migration stands: each phase and its latest run. */

@@ -46,6 +46,8 @@ export interface PhaseContext {
   /** Where the command runs (the local stack lives under it) and the --config it was given. */
   readonly cwd: string;
   readonly configFile: string | undefined;
+  /** Masks resolved secrets in text the run stores (phase runs, the audit log), which no output redactor sees. */
+  readonly redact?: ((text: string) => string) | undefined;
 }
 
 /**

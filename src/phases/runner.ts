@@ -87,6 +87,7 @@ export async function runPhase(phase: Phase, ctx: PhaseContext, state: StateAcce
 }
 
 async function runLocked(phase: Phase, ctx: PhaseContext, state: StateAccess, runs: PhaseRuns, actor: string): Promise<RunResult> {
+  const redact = ctx.redact ?? ((text: string) => text);
   const runId = await runs.start(phase.name, actor);
   const reports: StepReport[] = [];
   let exitCode: ExitCode = 0;
@@ -104,11 +105,12 @@ async function runLocked(phase: Phase, ctx: PhaseContext, state: StateAccess, ru
             const changes = (await step.plan()).filter((c) => c.action !== 'none');
             const applied = changes.length > 0 ? await step.apply(changes) : 'up to date';
             const verified = await step.verify();
-            report = { name: step.name, status: 'succeeded', detail: verified ? `${applied}; ${verified}` : applied };
+            report = { name: step.name, status: 'succeeded', detail: redact(verified ? `${applied}; ${verified}` : applied) };
           } catch (error) {
             exitCode = exitCodeOf(error);
-            firstError = `${step.name}: ${messageOf(error)}`;
-            report = { name: step.name, status: 'failed', detail: messageOf(error) };
+            const message = redact(messageOf(error));
+            firstError = `${step.name}: ${message}`;
+            report = { name: step.name, status: 'failed', detail: message };
           }
         }
         ctx.logger.info(`${phase.name} › ${step.name}: ${report.status}${report.detail ? ` (${report.detail})` : ''}`);
@@ -121,7 +123,7 @@ async function runLocked(phase: Phase, ctx: PhaseContext, state: StateAccess, ru
   } catch (error) {
     // Building the steps failed (e.g. a client could not be created): the run failed as a whole.
     exitCode = exitCodeOf(error);
-    firstError = messageOf(error);
+    firstError = redact(messageOf(error));
   }
   const status = exitCode === 0 ? 'succeeded' : 'failed';
   await runs.finish(runId, status, firstError);
