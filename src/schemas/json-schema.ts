@@ -6,6 +6,7 @@
  * deprecated property that accepts anything. Every property admits null: a rewritten delete
  * carries nulls for the columns the replica identity leaves out. Pure.
  */
+import { OUTPUT_TABLES, outputRecordFields } from '../domain/output-tables.ts';
 import { TABLE_SPECS, type OutputTableName } from '../validation/tables.ts';
 import type { ColumnKind } from '../validation/canonical.ts';
 import { jsonTypeOf, type SourceColumn } from './columns.ts';
@@ -89,7 +90,8 @@ export function outputValueSchema(table: OutputTableName): string {
     title: `${table} (stream-migrate processor output)`,
     type: 'object',
     properties,
-    required: [...spec.key, ...spec.columns].map((c) => c.name),
+    // A column with a default is absent from records written before it existed (output-tables.ts): not required, so adding one stays BACKWARD compatible.
+    required: outputRecordFields(OUTPUT_TABLES[table]).required,
     additionalProperties: false,
   });
 }
