@@ -52,8 +52,12 @@ describe('Connect REST client against a misbehaving Connect', () => {
       { status: 409, body: { error_code: 409, message: 'rebalance is in progress' } },
       { status: 201, body: { name: 'c1', config: {}, tasks: [] } },
     ]);
-    const result = await createConnectClient(settings(url), { retry: fastRetry }).putConfig('c1', { 'connector.class': 'x' });
+    const warnings: string[] = [];
+    const result = await createConnectClient(settings(url), { retry: fastRetry, logger: { warn: (m) => void warnings.push(m) } }).putConfig('c1', { 'connector.class': 'x' });
     expect(result.created).toBe(true);
+    // The wait is visible: each retry says why and when.
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toMatch(/^Kafka Connect PUT \/connectors\/c1\/config answered 409: rebalance is in progress; retrying in \d+ ms \(attempt 2 of 3\)$/);
     expect(requests).toEqual(['PUT /connectors/c1/config', 'PUT /connectors/c1/config', 'PUT /connectors/c1/config']);
   });
 

@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { DependencyError, messageOf, StreamMigrateError, type ExitCode } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { maskUrlPasswords } from '../core/redactor.ts';
 import { withRetry, type RetryOptions } from '../core/retry.ts';
 
@@ -101,6 +102,8 @@ export class ConnectHttpError extends StreamMigrateError {
 
 export interface ConnectClientOptions {
   readonly retry?: RetryOptions;
+  /** Where a retry is announced (a 409 rebalance, a 5xx, a timeout), so a slow Connect is visibly retried, not silently awaited. */
+  readonly logger?: Pick<Logger, 'warn'>;
 }
 
 const DEFAULT_CONNECT_RETRY: RetryOptions = { retries: 3, initialDelayMs: 250, maxDelayMs: 2_000 };
@@ -115,7 +118,18 @@ export function createConnectClient(settings: ConnectSettings, options: ConnectC
   if (settings.username !== undefined) {
     headers.authorization = `Basic ${Buffer.from(`${settings.username}:${settings.password ?? ''}`).toString('base64')}`;
   }
-  const retry = options.retry ?? DEFAULT_CONNECT_RETRY;
+  const baseRetry = options.retry ?? DEFAULT_CONNECT_RETRY;
+  const logger = options.logger;
+  const retry: RetryOptions =
+    logger === undefined
+      ? baseRetry
+      : {
+          ...baseRetry,
+          onRetry: (error, attempt, delayMs) => {
+            baseRetry.onRetry?.(error, attempt, delayMs);
+            logger.warn(`${messageOf(error)}; retrying in ${delayMs} ms (attempt ${attempt} of ${baseRetry.retries})`);
+          },
+        };
 
   interface Reply {
     readonly status: number;

@@ -16,7 +16,7 @@ export const infrastructurePhase: Phase = {
     // Loaded on demand: the Kafka client library is slow to import and most commands never need it.
     const { createKafkaAdmin } = await import('../../clients/kafka.ts');
     const admin = createKafkaAdmin(ctx.config.kafka, 'infrastructure');
-    const connect = createConnectClient(ctx.config.connect);
+    const connect = createConnectClient(ctx.config.connect, { logger: ctx.logger });
     // The CDC topics' first schemas come from the source catalog.
     const source = lazySqlClient(ctx.config.source, 'source');
     return {

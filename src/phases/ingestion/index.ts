@@ -17,7 +17,7 @@ export const ingestionPhase: Phase = {
   description: 'source preflight, source schema drift, replication role, signal table and publication, Debezium connector, snapshot, replication slot',
   async steps(ctx) {
     const sql = lazySqlClient(ctx.config.source, 'source');
-    const connect = createConnectClient(ctx.config.connect);
+    const connect = createConnectClient(ctx.config.connect, { logger: ctx.logger });
     // Loaded on demand: the Kafka client library is slow to import and most commands never need it.
     const { createKafkaAdmin } = await import('../../clients/kafka.ts');
     const kafka = createKafkaAdmin(ctx.config.kafka, 'ingestion', { retries: 2 });
