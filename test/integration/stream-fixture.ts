@@ -33,18 +33,14 @@ export class StreamFixture {
   private readonly workers = new Map<string, ResultPromise>();
   private sourceTs = Date.now();
 
-  /** `extra`: more configuration (YAML lines) for this fixture's working directory. */
-  constructor(readonly id: string, readonly partitions = 3, extra: readonly string[] = []) {
+  /** `extra`: more configuration for this fixture's working directory (its `processor` keys join the fixture's own). */
+  constructor(readonly id: string, readonly partitions = 3, extra: Readonly<Record<string, unknown>> & { readonly processor?: Readonly<Record<string, unknown>> } = {}) {
     this.cwd = fs.mkdtempSync(path.join(os.tmpdir(), `sm-${id}-`));
-    writeTestConfig(
-      this.cwd,
-      [
-        `connector: { topicPrefix: ${id} }`,
-        `processor: { topicPrefix: ${id}-, groupId: ${id}-processor, commitInterval: 100ms, missingReferenceWait: 3s }`,
-        ...extra,
-        '',
-      ].join('\n'),
-    );
+    writeTestConfig(this.cwd, {
+      connector: { topicPrefix: id },
+      ...extra,
+      processor: { topicPrefix: `${id}-`, groupId: `${id}-processor`, commitInterval: '100ms', missingReferenceWait: '3s', ...extra.processor },
+    });
     const { config } = loadConfig({ cwd: this.cwd });
     this.topics = streamTopics(config);
     this.admin = createKafkaAdmin(config.kafka, `${id}-admin`, { retries: 3 });

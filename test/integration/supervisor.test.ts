@@ -3,7 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { stackPaths } from '../../src/local-stack/paths.ts';
-import { stopWorkers, supervisorPid } from '../../src/local-stack/workers.ts';
+import { readEffective, stopWorkers, supervisorPid } from '../../src/local-stack/workers.ts';
 import { jsonOf, runCli } from './cli.ts';
 import { StreamFixture } from './stream-fixture.ts';
 
@@ -22,20 +22,23 @@ afterEach(async () => {
   fixture = undefined;
 }, 120_000);
 
-async function newFixture(): Promise<{ f: StreamFixture; processorPort: number; sinkPort: number }> {
+async function newFixture(processor: Readonly<Record<string, unknown>> = {}): Promise<{ f: StreamFixture; processorPort: number; sinkPort: number; supervisorPort: number }> {
   const id = `its${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-  // Ports of this test only, so a stray worker of another run cannot be mistaken for ours.
-  const processorPort = 42_000 + Math.floor(Math.random() * 8_000);
+  // Ports of this test only, so a stray worker of another run cannot be mistaken for ours; below
+  // Linux's ephemeral range (32768..), where workers started with --metrics-port 0 land.
+  const processorPort = 21_000 + Math.floor(Math.random() * 8_000);
   const sinkPort = processorPort + 100;
-  fixture = new StreamFixture(id, 3, [
-    `sink: { groupId: ${id}-sink }`,
-    `clickhouse: { database: ${id.replace(/-/g, '_')} }`,
-    `monitoring: { processorMetricsPort: ${processorPort}, sinkMetricsPort: ${sinkPort} }`,
-  ]);
+  const supervisorPort = processorPort + 101;
+  fixture = new StreamFixture(id, 3, {
+    sink: { groupId: `${id}-sink` },
+    clickhouse: { database: id.replace(/-/g, '_') },
+    monitoring: { processorMetricsPort: processorPort, sinkMetricsPort: sinkPort, supervisorMetricsPort: supervisorPort },
+    processor,
+  });
   await fixture.createTopics();
-  await fixture.upsertCustomer(1, 'GOLD');
-  await fixture.upsertProduct(1, 'books');
-  return { f: fixture, processorPort, sinkPort };
+  for (let c = 1; c <= 20; c++) await fixture.upsertCustomer(c, c % 2 === 0 ? 'GOLD' : 'NEW');
+  for (let p = 1; p <= 8; p++) await fixture.upsertProduct(p, p % 2 === 0 ? 'books' : 'electronics');
+  return { f: fixture, processorPort, sinkPort, supervisorPort };
 }
 
 interface WorkersJson {
@@ -109,4 +112,49 @@ describe('local worker supervisor', () => {
       squatter.close();
     }
   }, 300_000);
+
+  it('scales processor workers with the lag: a load step up adds one, the lag drains, the step down removes it; outputs stay exact', async () => {
+    // Thresholds scaled to a test: the policy is the same as production's.
+    const { f, supervisorPort } = await newFixture({ minWorkers: 1, maxWorkers: 2, scaleUpLag: 3000, scaleDownLag: 200, scaleInterval: '1s', scaleWindow: '3s', scaleCooldown: '8s' });
+    const run = await runCli(['phase', 'run', 'processing', '--workers', '1', '--json'], { cwd: f.cwd, timeoutMs: 180_000 });
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+    const counts: string[] = [];
+    const started = Date.now();
+    const { config: fixtureConfig } = loadConfig({ cwd: f.cwd });
+    const paths = stackPaths(fixtureConfig, f.cwd);
+    // The count the supervisor keeps running, read from what it publishes, once a second.
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const processors = readEffective(paths)?.processors ?? 0;
+        counts.push(`${Math.round((Date.now() - started) / 1000)}s:${processors}`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    })();
+    try {
+      // The step up: 120 000 order changes at once, far more than one worker reads in the 3 s window.
+      const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
+      for (let from = 1; from <= 120_000; from += 5_000) {
+        const batch = [];
+        for (let id = from; id < from + 5_000; id++) batch.push({ id, customerId: 1 + (id % 20), productId: 1 + (id % 8), quantity: 1, amountCents: 1_000 + (id % 997), status: 'PLACED' as const, createdAt: T0 + id * 1_000 });
+        await f.upsertOrders(batch);
+      }
+      await until('a second processor worker', () => counts.some((c) => c.endsWith(':2')), 120_000);
+      // The lag drains; after it has stayed low for the window and the cool-down, back to one.
+      await until('the step down to one worker', () => counts.length > 0 && counts.at(-1)!.endsWith(':1') && counts.some((c) => c.endsWith(':2')), 180_000);
+      expect(await f.converge(120_000)).toBeUndefined();
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const changes = counts.filter((c, i) => i === 0 || c.split(':')[1] !== counts[i - 1]!.split(':')[1]);
+    console.log(`autoscaling, processor workers over time (changes only): ${changes.join(' ')} (end ${counts.at(-1)})`);
+    const config = fixtureConfig;
+    const audit = jsonOf<{ entries: { command: string; target: string; detail: { from: number; to: number } }[] }>(await runCli(['audit', '--json', '-n', '50'], { cwd: f.cwd }));
+    const scalings = audit.entries.filter((e) => e.command === 'workers scale' && e.target === config.processor.groupId).map((e) => `${e.detail.from}→${e.detail.to}`).reverse();
+    expect(scalings.slice(0, 2)).toEqual(['1→2', '2→1']);
+    const metrics = await (await fetch(`http://127.0.0.1:${supervisorPort}/metrics`)).text();
+    expect(metrics).toContain('stream_migrate_supervisor_scaling_decisions_total{action="up"} 1');
+    expect(metrics).toMatch(/stream_migrate_supervisor_scaling_decisions_total\{action="down"\} [1-9]/);
+  }, 600_000);
 });
