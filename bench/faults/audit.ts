@@ -22,8 +22,10 @@ import { streamTopics } from '../../src/stream/topics.ts';
  *  - order-summaries, per (customer, window): one per change of an order created in that window
  *    that ever belonged to the customer, plus, per tier change of the customer, one per such order
  *    (each recomputed order may move the window once).
- * A key with more versions than that, or with the same content twice in a row (a change applied
- * twice: the processor never emits an unchanged value), counts as duplicated.
+ * A key with more versions than that counts as duplicated; so does a key with the same content
+ * twice in a row when no source change touched it from a minute before the first of the two
+ * until the second (the processor never emits an unchanged value on its own; a change and its
+ * reversal coalesced into one transaction legitimately write the old value again).
  */
 
 const AUDIT_DDL = `
@@ -124,6 +126,8 @@ export async function markAudit(config: Config): Promise<AuditMark> {
 interface OutputRecord {
   readonly key: string;
   readonly value: string | null;
+  /** When the record was produced (ms), on the same host clock as the audit's change times. */
+  readonly atMs: number;
 }
 
 /**
@@ -159,7 +163,7 @@ async function readBetween(config: Config, from: AuditMark, to: AuditMark, isola
         const records = out.get(batch.topic)!;
         for (const m of batch.messages) {
           if (end === undefined || BigInt(m.offset) >= end) continue;
-          records.push({ key: m.key?.toString('utf8') ?? '', value: m.value === null ? null : m.value.toString('utf8') });
+          records.push({ key: m.key?.toString('utf8') ?? '', value: m.value === null ? null : m.value.toString('utf8'), atMs: Number(m.timestamp) });
         }
         lastProgress = Date.now();
         // Control records (commit and abort markers) never reach eachBatch; lastOffset() counts them.
@@ -202,7 +206,7 @@ export class AuditLedger {
       const { rows } = await client.query<{ order_id: string; customer_id: string | null; old_customer_id: string | null; created_ms: string; at_ms: string; seq: string }>(
         `SELECT order_id::text, customer_id::text, old_customer_id::text, (extract(epoch FROM created_at) * 1000)::bigint::text AS created_ms,
                 (extract(epoch FROM at) * 1000)::bigint::text AS at_ms, seq::text
-         FROM faults_audit.order_changes WHERE seq > $1 AND seq <= $2 ORDER BY seq`,
+         FROM faults_audit.order_changes c WHERE c.seq > $1 AND c.seq <= $2 ORDER BY c.seq`,
         [this.readSeq.toString(), upTo.toString()],
       );
       for (const r of rows) {
@@ -212,6 +216,7 @@ export class AuditLedger {
           order = { customers: new Set(), firstAtMs: Number(r.at_ms), createdAtMs: Number(r.created_ms) };
           this.orders.set(id, order);
         }
+        order.firstAtMs = Math.min(order.firstAtMs, Number(r.at_ms));
         if (r.customer_id !== null) order.customers.add(Number(r.customer_id));
         if (r.old_customer_id !== null) order.customers.add(Number(r.old_customer_id));
       }
@@ -267,6 +272,9 @@ export interface DuplicateReport {
   readonly samples: readonly string[];
 }
 
+/** How far before the first of two identical versions a source change may explain the second (processing lag). */
+const REPEAT_MARGIN_MS = 60_000;
+
 const STAMPS = new Set(['processed_at', 'alerted_at', 'updated_at', 'source_ts_ms']);
 
 /** A value's business content: stamps of when it was written left out. */
@@ -295,6 +303,12 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
   for (const records of uncommitted.values()) uncommittedRead += records.length;
 
   const tiersAfter = (customerId: number, sinceMs: number): number => (segment.tiers.get(customerId) ?? []).filter((at) => at >= sinceMs - 5_000).length;
+  const changedBetween = (orderIds: readonly number[], customerIds: Iterable<number>, fromMs: number, toMs: number): boolean => {
+    const inside = (at: number) => at >= fromMs - REPEAT_MARGIN_MS && at <= toMs;
+    for (const id of orderIds) if ((segment.times.get(id) ?? []).some(inside)) return true;
+    for (const c of customerIds) if ((segment.tiers.get(c) ?? []).some(inside)) return true;
+    return false;
+  };
   const warrantedForOrder = (orderId: number): number | undefined => {
     const order = ledger.order(orderId);
     if (!order) return undefined;
@@ -322,11 +336,18 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
     const perOrder = new Map<number, number>();
     for (const [key, versions] of byKey) {
       const parsed = JSON.parse(key) as { order_id?: number; customer_id: number; window_start?: string };
+      const isSummary = topic === topics.orderSummaries;
+      const windowStartMs = isSummary ? Date.parse(parsed.window_start ?? '') : 0;
+      const orderIds = isSummary ? ledger.ordersOf(parsed.customer_id, windowStartMs, windowMs) : parsed.order_id === undefined ? [] : [parsed.order_id];
+      const customerIds = isSummary ? [parsed.customer_id] : (ledger.order(parsed.order_id ?? -1)?.customers ?? []);
       let isRepeat = false;
-      for (let i = 1; i < versions.length; i++) if (content(versions[i - 1]!.value) === content(versions[i]!.value)) isRepeat = true;
+      for (let i = 1; i < versions.length; i++) {
+        const [a, b] = [versions[i - 1]!, versions[i]!];
+        if (content(a.value) === content(b.value) && !changedBetween(orderIds, customerIds, a.atMs, b.atMs)) isRepeat = true;
+      }
       let over = false;
       if (topic === topics.orderSummaries) {
-        const warranted = warrantedForSummary(parsed.customer_id, Date.parse(parsed.window_start ?? ''));
+        const warranted = warrantedForSummary(parsed.customer_id, windowStartMs);
         if (warranted === undefined) {
           keysUnaudited++;
           continue;
@@ -343,7 +364,7 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
       keysChecked++;
       if (isRepeat) {
         repeated++;
-        if (samples.length < 10) samples.push(`${topic} ${key}: the same content twice in a row`);
+        if (samples.length < 10) samples.push(`${topic} ${key}: the same content twice in a row, no source change in between`);
       }
       if (over) overWarranted++;
       if (isRepeat || over) duplicatedKeys++;
@@ -367,14 +388,17 @@ interface SegmentChanges {
   readonly plain: Map<number, number>;
   /** Per customer: the times (ms) of its tier changes in the segment. */
   readonly tiers: Map<number, number[]>;
+  /** Per order: the times (ms) of its changes in the segment. */
+  readonly times: Map<number, number[]>;
 }
 
 async function segmentChanges(config: Config, from: AuditMark, to: AuditMark): Promise<SegmentChanges> {
   const client = new pg.Client({ connectionString: config.source.url });
   await client.connect();
   try {
-    const changes = await client.query<{ order_id: string; n: string; moves: string }>(
-      `SELECT order_id::text, count(*)::text AS n, count(*) FILTER (WHERE kind = 'move')::text AS moves
+    const changes = await client.query<{ order_id: string; n: string; moves: string; times: string[] }>(
+      `SELECT order_id::text, count(*)::text AS n, count(*) FILTER (WHERE kind = 'move')::text AS moves,
+              array_agg((extract(epoch FROM at) * 1000)::bigint::text) AS times
        FROM faults_audit.order_changes WHERE seq > $1 AND seq <= $2 GROUP BY order_id`,
       [from.changeSeq.toString(), to.changeSeq.toString()],
     );
@@ -384,7 +408,9 @@ async function segmentChanges(config: Config, from: AuditMark, to: AuditMark): P
     );
     const weighted = new Map<number, number>();
     const plain = new Map<number, number>();
+    const times = new Map<number, number[]>();
     for (const r of changes.rows) {
+      times.set(Number(r.order_id), r.times.map(Number));
       plain.set(Number(r.order_id), Number(r.n));
       weighted.set(Number(r.order_id), Number(r.n) + Number(r.moves));
     }
@@ -394,7 +420,7 @@ async function segmentChanges(config: Config, from: AuditMark, to: AuditMark): P
       if (list) list.push(Number(r.at_ms));
       else tierMap.set(Number(r.customer_id), [Number(r.at_ms)]);
     }
-    return { weighted, plain, tiers: tierMap };
+    return { weighted, plain, tiers: tierMap, times };
   } finally {
     await client.end();
   }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { createClickHouse } from '../../src/clients/clickhouse.ts';
+import { clickhouseAs } from '../../src/output/clickhouse-users.ts';
 import { clickhouseService } from '../../src/local-stack/clickhouse-service.ts';
 import { connectService } from '../../src/local-stack/connect-service.ts';
 import { kafkaService } from '../../src/local-stack/kafka-service.ts';
@@ -18,7 +19,11 @@ export type FaultName =
   | 'connect-restart'
   | 'clickhouse-stop'
   | 'postgres-restart'
-  | 'sink-table-readonly';
+  | 'sink-access-revoked';
+
+export function isFaultName(value: string): value is FaultName {
+  return Object.hasOwn(FAULT_HOW, value);
+}
 
 /** How long the longer faults last; the test shortens them. */
 export interface FaultTimings {
@@ -26,7 +31,7 @@ export interface FaultTimings {
   readonly processorKills: number;
   readonly kafkaDownMs: number;
   readonly clickhouseDownMs: number;
-  readonly readonlyMs: number;
+  readonly revokedMs: number;
   /** How long the pipeline gets to recover on its own before the matrix looks for the product's advice. */
   readonly autoRecoveryMs: number;
 }
@@ -66,7 +71,7 @@ export const FAULT_HOW: Readonly<Record<FaultName, string>> = {
   'connect-restart': 'stop Kafka Connect (SIGTERM), `dev up`',
   'clickhouse-stop': 'stop ClickHouse, `dev up` after a pause',
   'postgres-restart': '`pg_ctl stop -m fast` on the source cluster, `dev up`',
-  'sink-table-readonly': 'ClickHouse users.xml: readonly profile (sink inserts refused), then restored',
+  'sink-access-revoked': "ClickHouse users.xml: the sink user's database access revoked (inserts refused), then restored",
 };
 
 /** Strikes one fault (with its repetitions) and measures the recovery of each strike. */
@@ -134,8 +139,8 @@ export async function strike(fault: FaultName, env: FaultEnv): Promise<FaultResu
     case 'postgres-restart':
       attempts.push(await measure(env, () => restartPostgres(env)));
       break;
-    case 'sink-table-readonly':
-      attempts.push(await measure(env, () => readonlyClickHouse(env)));
+    case 'sink-access-revoked':
+      attempts.push(await measure(env, () => revokeSinkWrites(env)));
       break;
     default:
       return assertNever(fault);
@@ -285,34 +290,52 @@ async function restartPostgres(env: FaultEnv): Promise<readonly string[]> {
 }
 
 /**
- * A permission fault on the sink's target tables: every profile of the running ClickHouse's
- * users.xml gets readonly = 2 (reads and settings allowed, writes refused with code 164), which
- * the server reloads on its own; after the pause the file is restored. The sink logs each refused
- * insert and retries with backoff; nothing is dead-lettered, nothing is read past the batch.
+ * A permission fault on the sink's target tables, made the way a DBA would on 18.16 (no SQL
+ * GRANT there): the running server's users.xml takes the output database away from the sink's
+ * user (its allow_databases names a database that does not exist; ClickHouse reloads the file on
+ * its own), so every insert is refused with "Access denied" (code 291). After the pause the file
+ * is restored. The sink must keep the batch, log each refusal and retry with backoff: nothing is
+ * dead-lettered or read past it. On a stack without a sink user, every profile is made
+ * read-only instead (inserts refused with code 164).
  */
-async function readonlyClickHouse(env: FaultEnv): Promise<readonly string[]> {
+async function revokeSinkWrites(env: FaultEnv): Promise<readonly string[]> {
   const file = path.join(env.stack.paths.serviceDir('clickhouse'), 'users.xml');
   const original = fs.readFileSync(file, 'utf8');
-  const withReadonly = readonlyProfiles(original);
-  if (withReadonly === original) throw new Error(`${file}: found no profile to make read-only`);
-  const ch = createClickHouse(env.stack.config.clickhouse, 'default');
-  const readonlySetting = async () => (await ch.query<{ value: string }>("SELECT value FROM system.settings WHERE name = 'readonly'"))[0]?.value;
+  const sinkUser = clickhouseAs(env.stack.config, 'sink');
+  const database = env.stack.config.clickhouse.database;
+  const revoked = sinkUser.username !== 'default' && original.includes(`<${sinkUser.username}>`) ? revokeDatabase(original, sinkUser.username) : readonlyProfiles(original);
+  if (revoked === original) throw new Error(`${file}: found nothing to revoke`);
+  const ch = createClickHouse(sinkUser, 'default');
+  // The revocation covers reads too: an empty SELECT as the sink's user shows it without touching a row.
+  const canWrite = async () => {
+    try {
+      await ch.query(`SELECT count() FROM ${database}.processed_orders_versions WHERE 0`);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const notes: string[] = [];
   try {
-    fs.writeFileSync(file, withReadonly);
-    const applied = await until(async () => (await readonlySetting()) === '2', 30_000);
-    notes.push(applied ? 'readonly = 2 in effect' : 'readonly NOT in effect after 30 s');
+    fs.writeFileSync(file, revoked);
+    const applied = await until(async () => !(await canWrite()), 30_000);
+    notes.push(applied ? `${sinkUser.username} lost access to ${database}` : `revocation NOT in effect after 30 s`);
     const sinkLog = path.join(env.stack.paths.root, 'workers', 'sink-s1.log');
     const before = fs.existsSync(sinkLog) ? fs.statSync(sinkLog).size : 0;
-    await sleep(env.timings.readonlyMs);
-    const refused = readFrom(sinkLog, before).split('\n').filter((l) => l.includes('readonly')).length;
-    notes.push(`${refused} refused-insert warnings in the sink log during ${env.timings.readonlyMs / 1000} s`);
+    await sleep(env.timings.revokedMs);
+    const refused = readFrom(sinkLog, before).split('\n').filter((l) => /rows failed/.test(l)).length;
+    notes.push(`${refused} refused-insert warnings in the sink log in ${env.timings.revokedMs / 1000} s`);
   } finally {
     fs.writeFileSync(file, original);
-    await until(async () => (await readonlySetting()) === '0', 30_000);
+    await until(canWrite, 30_000);
     await ch.close();
   }
   return notes;
+}
+
+/** users.xml with `user`'s allow_databases naming only a database that does not exist. */
+export function revokeDatabase(xml: string, user: string): string {
+  return xml.replace(new RegExp(`(<${user}>[\\s\\S]*?<allow_databases>)[\\s\\S]*?(</allow_databases>)`), '$1<database>faults_revoked</database>$2');
 }
 
 /** users.xml with `<readonly>2</readonly>` first in every profile (each element directly under <profiles>). */

@@ -223,11 +223,11 @@ export const FULL_PLAN: MatrixPlan = {
     ['connect-restart'],
     ['clickhouse-stop'],
     ['postgres-restart'],
-    ['sink-table-readonly'],
+    ['sink-access-revoked'],
   ],
   warmupMs: 20_000,
   cooldownMs: 10_000,
-  timings: { processorKills: 3, kafkaDownMs: 10_000, clickhouseDownMs: 60_000, readonlyMs: 30_000, autoRecoveryMs: 150_000 },
+  timings: { processorKills: 3, kafkaDownMs: 10_000, clickhouseDownMs: 60_000, revokedMs: 30_000, autoRecoveryMs: 150_000 },
   seed: 20261111,
 };
 
@@ -237,6 +237,6 @@ export const TEST_PLAN: MatrixPlan = {
   segments: [['processor-sigkill', 'sink-sigkill', 'supervisor-sigkill']],
   warmupMs: 8_000,
   cooldownMs: 5_000,
-  timings: { processorKills: 1, kafkaDownMs: 5_000, clickhouseDownMs: 10_000, readonlyMs: 10_000, autoRecoveryMs: 60_000 },
+  timings: { processorKills: 1, kafkaDownMs: 5_000, clickhouseDownMs: 10_000, revokedMs: 10_000, autoRecoveryMs: 60_000 },
   seed: 20261112,
 };
