@@ -16,6 +16,7 @@ import { ingestionPhase } from '../../src/phases/ingestion/index.ts';
 import { sourcePreflightStep } from '../../src/phases/ingestion/preflight.ts';
 import { publicationStep } from '../../src/phases/ingestion/publication.ts';
 import { replicationSlotStep } from '../../src/phases/ingestion/replication-slot.ts';
+import { signalTableStep } from '../../src/phases/ingestion/signal-table.ts';
 import { lazySqlClient } from '../../src/phases/ingestion/sql.ts';
 import type { PhaseContext, PlannedChange } from '../../src/phases/phase.ts';
 import { ensureDemoSchema } from '../../src/source/demo-schema.ts';
@@ -177,7 +178,7 @@ describe('the ingestion phase on the real stack', () => {
     const ctx = contextFor(config);
     const { steps, close } = await ingestionPhase.steps(ctx);
     try {
-      expect(steps.map((s) => s.name)).toEqual(['source-preflight', 'replication-role', 'publication', 'connector', 'connector-running', 'replication-slot']);
+      expect(steps.map((s) => s.name)).toEqual(['source-preflight', 'source-schema', 'replication-role', 'signal-table', 'publication', 'connector', 'connector-running', 'replication-slot']);
       const plans = new Map<string, readonly PlannedChange[]>();
       const details = new Map<string, string>();
       const applied = new Map<string, string>();
@@ -192,7 +193,7 @@ describe('the ingestion phase on the real stack', () => {
       expect(plans.get('source-preflight')).toEqual([]);
       expect(details.get('source-preflight')).toMatch(/wal_level=logical/);
       expect(plans.get('replication-role')?.[0]).toMatchObject({ resource: `role ${role}`, action: 'create' });
-      expect(plans.get('publication')?.[0]).toMatchObject({ action: 'create', diff: '+ public.customers\n+ public.orders\n+ public.products' });
+      expect(plans.get('publication')?.[0]).toMatchObject({ action: 'create', diff: `+ public.customers\n+ public.orders\n+ public.products\n+ ${config.connector.signalTable}` });
       const connectorPlan = plans.get('connector')?.[0];
       expect(connectorPlan).toMatchObject({ resource: `connector ${config.connector.name}`, action: 'create' });
       expect(connectorPlan?.diff).toContain(`+ database.user = ${role}`);
@@ -309,6 +310,7 @@ describe('the ingestion phase on the real stack', () => {
       console.log(`ingestion: FAILED verify says: ${(error as Error).message}`);
       expect((await running.plan())[0]).toMatchObject({ action: 'update' });
 
+      await signalTableStep(config, sql).apply([]);
       await publicationStep(config, sql).apply([]);
       const detail = await running.apply([]);
       expect(detail).toMatch(/restarted, RUNNING with 1 task/);
@@ -334,9 +336,9 @@ describe('the ingestion phase on the real stack', () => {
     const ctx = contextFor(config);
     const { steps, close } = await ingestionPhase.steps(ctx);
     try {
-      const details: string[] = [];
-      for (const step of steps) details.push(await step.apply(await step.plan()));
-      const snapshot = details[4]!;
+      const details = new Map<string, string>();
+      for (const step of steps) details.set(step.name, await step.apply(await step.plan()));
+      const snapshot = details.get('connector-running') ?? '';
       console.log(`ingestion snapshot: ${snapshot}`);
       expect(snapshot).toMatch(new RegExp(`snapshot complete \\(${table.replace('.', '\\.')} ${rows}/${rows}(, \\d+ rows/s)?\\)`));
       const updates = ctx.recorded.progress.filter((p) => p.label === table);
@@ -344,8 +346,9 @@ describe('the ingestion phase on the real stack', () => {
       expect(updates.every((p) => p.total === rows)).toBe(true);
       expect(updates.at(-1)!.done).toBe(rows);
       for (let i = 1; i < updates.length; i++) expect(updates[i]!.done).toBeGreaterThanOrEqual(updates[i - 1]!.done);
-      await expect(steps[4]!.verify()).resolves.toMatch(/RUNNING, streaming/);
-      await expect(steps[5]!.verify()).resolves.toMatch(/active, retained WAL/);
+      const step = (name: string) => steps.find((s) => s.name === name)!;
+      await expect(step('connector-running').verify()).resolves.toMatch(/RUNNING, streaming/);
+      await expect(step('replication-slot').verify()).resolves.toMatch(/active, retained WAL/);
     } finally {
       await close();
     }
