@@ -13,6 +13,9 @@ describe('clickhouseAs', () => {
 
   it('uses the administrator for another database, whose access those users lack', () => {
     expect(clickhouseAs(configWith(), 'reader', 'it_validate_1').username).toBe('default');
+    // Also when a working directory makes another database its output database (an isolated test run).
+    expect(clickhouseAs(configWith({ clickhouse: { database: 'it_cutover_1' } }), 'reader').username).toBe('default');
+    expect(clickhouseAs(configWith({ clickhouse: { database: 'it_cutover_1' } }), 'sink').username).toBe('default');
   });
 
   it('uses the configured users, else clickhouse.username, away from the local stack', () => {
