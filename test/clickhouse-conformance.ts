@@ -93,8 +93,8 @@ async function writeAsTheSink(ch: ClickHouse, database: string): Promise<Expecte
     const s = summaries.get(`${o.customerId}/${windowStartMs}`) ?? { customerId: o.customerId, windowStartMs, orderCount: 0, totalAmountCents: 0, totalFinalCents: 0 };
     summaries.set(`${o.customerId}/${windowStartMs}`, { ...s, orderCount: s.orderCount + 1, totalAmountCents: s.totalAmountCents + o.amountCents, totalFinalCents: s.totalFinalCents + o.finalCents });
     if (o.finalCents > 100_000) {
-      const alert: FraudAlert = { orderId: o.orderId, customerId: o.customerId, finalCents: o.finalCents, severity: o.finalCents > 250_000 ? 'HIGH' : 'MEDIUM', reason: `final ${o.finalCents} 'quoted' \\ above`, createdAt: o.createdAt };
-      const a = encodeEmission({ kind: 'alert', orderId: o.orderId, customerId: o.customerId, alert }, NOW_ISO, 5);
+      const alert: FraudAlert = { orderId: o.orderId, customerId: o.customerId, finalCents: o.finalCents, severity: o.finalCents > 250_000 ? 'HIGH' : 'MEDIUM', reason: `final ${o.finalCents} 'quoted' \\ above`, createdAt: o.createdAt, pattern: '', matchedOrderIds: '', windowStartMs: 0, windowEndMs: 0 };
+      const a = encodeEmission({ kind: 'alert', orderId: o.orderId, customerId: o.customerId, pattern: '', alert }, NOW_ISO, 5);
       emit('fraud_alerts', a.key, a.value);
       expected.fraud_alerts.set(String(o.orderId), canonical('fraud_alerts', JSON.parse(a.value ?? '{}') as Record<string, unknown>));
     }

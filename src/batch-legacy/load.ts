@@ -53,6 +53,10 @@ const ALERT_CELLS: CellSources<FraudAlert> = {
   severity: (r) => r.severity,
   reason: (r) => r.reason,
   created_at: (r) => r.createdAt,
+  pattern: (r) => r.pattern,
+  matched_order_ids: (r) => r.matchedOrderIds,
+  window_start: (r) => r.windowStartMs,
+  window_end: (r) => r.windowEndMs,
 };
 
 const SUMMARY_CELLS: CellSources<SummaryRow> = {

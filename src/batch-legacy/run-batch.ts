@@ -14,7 +14,7 @@ import { OrderExtraction } from './extract.ts';
 import { runExternalJob } from './external.ts';
 import { ensureBatchOutputs, WindowLoad, windowRowsSql, zeroCounts, type RowCounts } from './load.ts';
 import { scheduledRunAllowed, type ScheduleDecision } from './schedule-guard.ts';
-import { emptyIgnored, SummaryAccumulators, transformBatch, type IgnoredOrders } from './transform.ts';
+import { emptyIgnored, PatternAccumulators, SummaryAccumulators, transformBatch, type IgnoredOrders } from './transform.ts';
 import { isoOf, type BatchWindow } from './window.ts';
 
 export type BatchMode = 'builtin' | 'external';
@@ -221,6 +221,7 @@ async function builtinAttempt(
     const cursor = await timed(() => onSource(OrderExtraction.start(source, window)), (ms) => (extractMs += ms));
     extraction = cursor;
     const summaries = new SummaryAccumulators(rules.windowMinutes);
+    const patterns = new PatternAccumulators(rules.patterns);
     const ignored = emptyIgnored();
     let read = 0;
     let pending = onSource(cursor.next());
@@ -232,7 +233,7 @@ async function builtinAttempt(
       // If the load below throws, this FETCH is abandoned with its connection; its rejection is not news.
       pending.catch(() => undefined);
       const t0 = performance.now();
-      const out = transformBatch(batch, rules, summaries, ignored);
+      const out = transformBatch(batch, rules, summaries, ignored, patterns);
       transformMs += performance.now() - t0;
       for (const reason of out.invalidReasons) deps.logger.warn(`batch run ${runId}: order skipped, ${reason}`);
       await timed(
@@ -240,7 +241,7 @@ async function builtinAttempt(
           onWarehouse(
             (async () => {
               await current.insertProcessed(out.processed, runAtMs);
-              await current.insertAlerts(out.alerts, runAtMs);
+              await current.insertAlerts([...out.alerts, ...patterns.takeCompleted()], runAtMs);
               await current.insertSummaries(summaries.takeCompleted());
             })(),
           ),
@@ -255,6 +256,7 @@ async function builtinAttempt(
         onWarehouse(
           (async () => {
             await current.insertSummaries(summaries.takeAll());
+            await current.insertAlerts(patterns.takeAll(), runAtMs);
             await current.commit((db) => runs.finish(db, runId, 'succeeded', current.inserted, null, null));
           })(),
         ),

@@ -1,6 +1,7 @@
 import { parseMoney } from '../domain/money.ts';
 import { fraudAlertFor, processOrder, type CustomerRow, type FraudAlert, type ProcessedOrder, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
 import { isOrderStatus, isTier, type CompiledRules } from '../domain/rules.ts';
+import { patternAlert, patternWindowEnd, patternWindowStart, type CompiledPattern } from '../domain/patterns.ts';
 import { addContribution, EMPTY_SUMMARY, windowEndFor, windowStartFor, type SummaryAccumulator } from '../domain/windows.ts';
 
 /**
@@ -93,6 +94,7 @@ export function transformBatch(
   rules: CompiledRules,
   summaries: SummaryAccumulators,
   ignored: IgnoredOrders,
+  patterns?: PatternAccumulators,
 ): TransformedBatch {
   const processed: ProcessedOrder[] = [];
   const alerts: FraudAlert[] = [];
@@ -116,6 +118,7 @@ export function transformBatch(
     if (result === null) continue;
     processed.push(result);
     summaries.add(result);
+    patterns?.add(result);
     const alert = fraudAlertFor(result, rules);
     if (alert !== null) alerts.push(alert);
   }
@@ -179,6 +182,51 @@ export class SummaryAccumulators {
       const windowEndMs = windowEndFor(windowStartMs, this.windowMinutes);
       for (const [customerId, acc] of byCustomer) yield { customerId, windowStartMs, windowEndMs, ...acc };
     }
+  }
+}
+
+/**
+ * The fraud patterns' windows of the orders seen so far, per customer: the processed orders of
+ * each (pattern, window, customer), turned into that window's alert (src/domain/patterns.ts, the
+ * same function the stream calls) once it is complete. Input ordered by created_at, as for
+ * summaries: a window is complete once an order at or after its end has been added.
+ */
+export class PatternAccumulators {
+  private readonly open = new Map<string, { readonly pattern: CompiledPattern; readonly customerId: number; readonly windowStartMs: number; readonly orders: ProcessedOrder[] }>();
+  private latestMs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly patterns: readonly CompiledPattern[]) {}
+
+  add(processed: ProcessedOrder): void {
+    if (processed.createdAt > this.latestMs) this.latestMs = processed.createdAt;
+    for (const pattern of this.patterns) {
+      const windowStartMs = patternWindowStart(pattern, processed.createdAt);
+      const key = `${pattern.name}|${windowStartMs}|${processed.customerId}`;
+      const group = this.open.get(key);
+      if (group) group.orders.push(processed);
+      else this.open.set(key, { pattern, customerId: processed.customerId, windowStartMs, orders: [processed] });
+    }
+  }
+
+  /** Removes the windows that ended at or before the latest order added and returns their alerts. */
+  takeCompleted(): FraudAlert[] {
+    return this.take(this.latestMs);
+  }
+
+  /** Removes every window held and returns their alerts: the input has ended. */
+  takeAll(): FraudAlert[] {
+    return this.take(Number.POSITIVE_INFINITY);
+  }
+
+  private take(untilMs: number): FraudAlert[] {
+    const alerts: FraudAlert[] = [];
+    for (const [key, group] of this.open) {
+      if (patternWindowEnd(group.pattern, group.windowStartMs) > untilMs) continue;
+      this.open.delete(key);
+      const alert = patternAlert(group.pattern, group.customerId, group.windowStartMs, group.orders);
+      if (alert) alerts.push(alert);
+    }
+    return alerts;
   }
 }
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { failedOnDependency, runBatch, type BatchMode, type BatchRunOutcome } from '../batch-legacy/run-batch.ts';
 import { isoOf, resolveWindow } from '../batch-legacy/window.ts';
+import { alignmentMinutes } from '../domain/patterns.ts';
 import { formatDuration } from '../core/duration.ts';
 import { openStateStore } from '../state/state-store.ts';
 import type { CommandContext, CommandResult } from './context.ts';
@@ -41,7 +42,7 @@ export interface BatchRunJson {
  */
 export async function batchRun(options: BatchRunOptions, ctx: CommandContext): Promise<CommandResult<BatchRunJson>> {
   const { config } = ctx.loaded();
-  const window = resolveWindow(options, ctx.clock.now(), config.rules.windowMinutes);
+  const window = resolveWindow(options, ctx.clock.now(), alignmentMinutes(config.rules));
   if (window.rounded) {
     ctx.logger.info(
       `window ${isoOf(window.requested.fromMs)} .. ${isoOf(window.requested.toMs)} rounded out to whole ${config.rules.windowMinutes}-minute summary windows: ${isoOf(window.fromMs)} .. ${isoOf(window.toMs)}`,

@@ -34,6 +34,15 @@ const topicSpec = z.strictObject({
 });
 
 const tierRates = z.strictObject({ NEW: decimal, BRONZE: decimal, SILVER: decimal, GOLD: decimal, PLATINUM: decimal });
+/** One fraud pattern over time (src/domain/patterns.ts); compileRules checks names, windows and amounts further. */
+const pattern = z.strictObject({
+  name: z.string().min(1),
+  kind: z.enum(['velocity']),
+  severity: z.enum(['HIGH', 'MEDIUM']),
+  minOrders: positiveInt,
+  totalAbove: decimal,
+  windowMinutes: positiveInt.refine((m) => 1440 % m === 0, 'expected a whole number of minutes that divides a day (1, 2, 5, 10, 15, 30, 60, ...)'),
+});
 
 export const configSchema = z.strictObject({
   source: postgresTarget,
@@ -179,6 +188,7 @@ export const configSchema = z.strictObject({
     categoryTax: z.strictObject({ default: decimal, byCategory: z.record(z.string(), decimal) }),
     fraud: z.strictObject({ highAbove: decimal, newTierMediumAbove: decimal }),
     windowMinutes: positiveInt,
+    patterns: z.array(pattern),
   }),
   batch: z.strictObject({
     mode: z.enum(['builtin', 'external']),

@@ -6,6 +6,7 @@
  */
 import { runBatch } from '../batch-legacy/run-batch.ts';
 import { resolveWindow } from '../batch-legacy/window.ts';
+import { alignmentMinutes } from '../domain/patterns.ts';
 import { createPostgresPool } from '../clients/postgres.ts';
 import type { Config } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
@@ -151,7 +152,7 @@ export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<Dem
   const caughtUp = await step(8, 'stream catches up', 'see `stream-migrate workers status` and the worker logs under .stream-migrate/workers/', () => waitForCatchUp(config, 180_000), (c) => `connector, processor and sink caught up in ${c.seconds.toFixed(1)} s after the load`);
 
   const summaryMs = config.rules.windowMinutes * 60_000;
-  const loadBatchWindow = resolveWindow(loadWindow, deps.clock.now(), config.rules.windowMinutes);
+  const loadBatchWindow = resolveWindow(loadWindow, deps.clock.now(), alignmentMinutes(config.rules));
   const validationWindows = demoWindows(loadBatchWindow.fromMs, loadBatchWindow.toMs, summaryMs);
   // The batch covers every validated window (the widest is the first).
   const batchWindow = { ...loadBatchWindow, fromMs: Math.min(...validationWindows.map((w) => w.fromMs)) };

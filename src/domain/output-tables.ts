@@ -62,6 +62,12 @@ export interface OutputColumn {
    * sink writes for an output record produced before the column was (a text literal).
    */
   readonly default?: string;
+  /**
+   * For a column added after rows existed that has no DEFAULT (a ClickHouse sorting-key column
+   * cannot have one on 18.16; its migrations fill existing rows instead): the value the sink
+   * writes for an output record, or a key, produced before the column was (a text literal).
+   */
+  readonly olderRecords?: string;
   /** A ClickHouse type other than the logical type's, and why. */
   readonly clickhouseType?: { readonly type: string; readonly why: string };
 }
@@ -83,6 +89,8 @@ export interface OutputTable {
 }
 
 const RUN_TIME = 'run-time' as const;
+/** "No window" (a threshold alert's), as ISO text. */
+const EPOCH = '1970-01-01T00:00:00.000Z';
 
 export const OUTPUT_TABLES: Readonly<Record<OutputTableName, OutputTable>> = {
   processed_orders: {
@@ -143,9 +151,15 @@ export const OUTPUT_TABLES: Readonly<Record<OutputTableName, OutputTable>> = {
       { name: 'reason', type: 'text', role: 'value' },
       { name: 'created_at', type: 'timestamp', role: 'value' },
       { name: 'alerted_at', type: 'timestamp', role: RUN_TIME },
+      // Fraud patterns (src/domain/patterns.ts): '' and no window for the per-order threshold alerts.
+      { name: 'pattern', type: 'text', role: 'value', olderRecords: '' },
+      { name: 'matched_order_ids', type: 'text', role: 'value', olderRecords: '' },
+      { name: 'window_start', type: 'timestamp', role: 'value', olderRecords: EPOCH },
+      { name: 'window_end', type: 'timestamp', role: 'value', olderRecords: EPOCH },
     ],
-    key: ['order_id'],
-    streamKey: ['order_id', 'customer_id'],
+    // A pattern alert is anchored at an order (its lowest matched id), which may have a threshold alert too.
+    key: ['order_id', 'pattern'],
+    streamKey: ['order_id', 'customer_id', 'pattern'],
     eventTime: 'created_at',
     recordExtras: {},
     storageExtras: [],
@@ -232,8 +246,8 @@ function literal(value: string): string {
  * latest version's value, keys whose latest version is a tombstone left out.
  */
 export function clickhouseViewSql(table: OutputTable, database = '{{database}}'): string {
-  const values = table.columns.filter((c) => !table.streamKey.includes(c.name));
-  const select = [...table.streamKey.map((k) => `  ${k}`), ...values.map((c) => `  argMax(${c.name}, version) AS ${c.name}`)];
+  // In table order, so the view describes its columns as the definition does (a key column may come later, fraud_alerts.pattern).
+  const select = table.columns.map((c) => (table.streamKey.includes(c.name) ? `  ${c.name}` : `  argMax(${c.name}, version) AS ${c.name}`));
   return `CREATE VIEW IF NOT EXISTS ${database}.${table.name} AS
 SELECT
 ${select.join(',\n')}
@@ -279,5 +293,5 @@ export function outputRecordFields(table: OutputTable): { readonly properties: R
   const properties: Record<string, unknown> = {};
   for (const c of table.columns) properties[c.name] = RECORD_SCHEMA[TYPES[c.type].record];
   Object.assign(properties, table.recordExtras);
-  return { properties, required: table.columns.filter((c) => c.role === 'value' && c.default === undefined).map((c) => c.name) };
+  return { properties, required: table.columns.filter((c) => c.role === 'value' && c.default === undefined && c.olderRecords === undefined).map((c) => c.name) };
 }

@@ -131,6 +131,10 @@ describe('fraudAlertFor', () => {
       severity: 'HIGH',
       reason: 'final amount 10000.01 above 10000.00',
       createdAt: CREATED_AT,
+      pattern: '',
+      matchedOrderIds: '',
+      windowStartMs: 0,
+      windowEndMs: 0,
     });
     // 11111.11 − 1111.11 = 10000.00 final: not above.
     expect(alertFor('11111.11', 'GOLD')).toBeNull();

@@ -51,8 +51,15 @@ export interface FraudAlert {
   readonly finalCents: number;
   readonly severity: Severity;
   readonly reason: string;
-  /** The order's creation time, epoch milliseconds UTC. */
+  /** The order's creation time (a pattern alert: its window's start), epoch milliseconds UTC. */
   readonly createdAt: number;
+  /** '' for a threshold alert; else the pattern's name (src/domain/patterns.ts). With order_id, the row's key. */
+  readonly pattern: string;
+  /** The matched order ids ascending, comma-separated; '' for a threshold alert. */
+  readonly matchedOrderIds: string;
+  /** The pattern's window [start, end), epoch ms; both 0 for a threshold alert, which has none. */
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
 }
 
 /**
@@ -125,5 +132,9 @@ function alert(processed: ProcessedOrder, severity: Severity, reason: string): F
     severity,
     reason,
     createdAt: processed.createdAt,
+    pattern: '',
+    matchedOrderIds: '',
+    windowStartMs: 0,
+    windowEndMs: 0,
   };
 }

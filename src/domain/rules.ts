@@ -1,5 +1,6 @@
 import { RATE_SCALE, parseMoney, parseRate } from './money.ts';
 import type { Rate } from './money.ts';
+import { patternProblem, type CompiledPattern, type PatternRule } from './patterns.ts';
 
 export const TIERS = ['NEW', 'BRONZE', 'SILVER', 'GOLD', 'PLATINUM'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -35,6 +36,8 @@ export interface BusinessRules {
     readonly newTierMediumAbove: string;
   };
   readonly windowMinutes: number;
+  /** Fraud patterns over time (src/domain/patterns.ts); none when absent. */
+  readonly patterns?: readonly PatternRule[];
 }
 
 /** Business rules ready for the hot path: exact integer rates and cents, categories keyed by normalized name. */
@@ -46,6 +49,7 @@ export interface CompiledRules {
   readonly fraudHighAboveCents: number;
   readonly fraudNewTierMediumAboveCents: number;
   readonly windowMinutes: number;
+  readonly patterns: readonly CompiledPattern[];
 }
 
 /** The rules DESIGN.md gives as defaults; a configuration file overrides only what differs. */
@@ -120,6 +124,16 @@ export function compileRules(input: BusinessRules): CompiledRules {
     fraudHighAboveCents: compileThreshold('fraud.highAbove', input.fraud.highAbove),
     fraudNewTierMediumAboveCents: compileThreshold('fraud.newTierMediumAbove', input.fraud.newTierMediumAbove),
     windowMinutes,
+    patterns: Object.freeze(compilePatterns(input.patterns ?? [])),
+  });
+}
+
+function compilePatterns(rules: readonly PatternRule[]): CompiledPattern[] {
+  return rules.map((rule, i) => {
+    const problem = patternProblem(rule, i, rules);
+    if (problem) throw new InvalidRulesError(`patterns.${i}.${problem[0]}`, problem[1]);
+    const totalAboveCents = compileThreshold(`patterns.${i}.totalAbove`, rule.totalAbove);
+    return Object.freeze({ name: rule.name, kind: rule.kind, severity: rule.severity, minOrders: rule.minOrders, totalAboveCents, windowMinutes: rule.windowMinutes });
   });
 }
 

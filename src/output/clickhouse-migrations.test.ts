@@ -25,6 +25,12 @@ describe('ClickHouse migrations', () => {
       '0014_order_summaries_view_utc.sql',
       '0015_fraud_alerts_view_drop.sql',
       '0016_fraud_alerts_view_utc.sql',
+      '0017_fraud_alerts_pattern.sql',
+      '0018_fraud_alerts_matched_order_ids.sql',
+      '0019_fraud_alerts_window_start.sql',
+      '0020_fraud_alerts_window_end.sql',
+      '0021_fraud_alerts_view_drop.sql',
+      '0022_fraud_alerts_view_patterns.sql',
     ]);
   });
 

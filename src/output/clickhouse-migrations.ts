@@ -24,8 +24,11 @@ export function readClickHouseMigrations(dir = CLICKHOUSE_MIGRATIONS_DIR): reado
 const IDEMPOTENT_CREATE = /^CREATE\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|DATABASE)\s+IF\s+NOT\s+EXISTS\s/i;
 /** ALTER TABLE x MODIFY COLUMN a T[, MODIFY COLUMN b U ...]: setting a column to the type it has is a no-op, so re-running is safe. */
 const IDEMPOTENT_MODIFY = /^ALTER\s+TABLE\s+\S+\s+MODIFY\s+COLUMN\s+\w+\s+[^,]+(?:,\s*MODIFY\s+COLUMN\s+\w+\s+[^,]+)*$/i;
-/** One ADD COLUMN: 18.16 has no IF NOT EXISTS here, so the migrator skips it when the column exists. */
-const ADD_COLUMN = /^ALTER\s+TABLE\s+\{\{database\}\}\.(\w+)\s+ADD\s+COLUMN\s+(\w+)\s+[^,]+$/i;
+/**
+ * One ADD COLUMN: 18.16 has no IF NOT EXISTS here, so the migrator skips it when the column exists.
+ * It may extend the sorting key with that column in the same statement (the only way 18.16 allows).
+ */
+const ADD_COLUMN = /^ALTER\s+TABLE\s+\{\{database\}\}\.(\w+)\s+ADD\s+COLUMN\s+(\w+)\s+[^,]+(?:,\s*MODIFY\s+ORDER\s+BY\s+\([\w\s,]+\))?$/i;
 /** Dropping a view to recreate it with other columns (18.16 has no CREATE OR REPLACE VIEW, nor DROP VIEW). */
 const DROP_VIEW = /^DROP\s+TABLE\s+IF\s+EXISTS\s+\{\{database\}\}\.(\w+)$/i;
 const CREATES_VIEW = (name: string) => new RegExp(`^CREATE\\s+VIEW\\s+IF\\s+NOT\\s+EXISTS\\s+\\{\\{database\\}\\}\\.${name}\\s`, 'i');

@@ -98,7 +98,19 @@ describe('toSinkRow', () => {
   it('converts a fraud alert', () => {
     const alert = { order_id: 12, customer_id: 7, final_amount: '10000.01', severity: 'HIGH', reason: 'final "amount" > 10000.00', created_at: '2026-11-25T12:34:56Z', alerted_at: '2026-11-25T12:35:00.001+00:00' };
     const row = rowOf('fraud_alerts', record(processedKey, alert, 3n, 'fraud-alerts'));
-    expect(JSON.parse(row.line)).toEqual({ ...alert, final_amount: 10000.01, created_at: 1795610096, alerted_at: 1795610100, version: '3', is_deleted: 0 });
+    // Written before fraud patterns (no pattern in key or value): a threshold alert, no window.
+    expect(JSON.parse(row.line)).toEqual({ ...alert, final_amount: 10000.01, created_at: 1795610096, alerted_at: 1795610100, pattern: '', matched_order_ids: '', window_start: 0, window_end: 0, version: '3', is_deleted: 0 });
+  });
+
+  it('converts a pattern alert, whose key names its pattern', () => {
+    const key = '{"order_id":12,"customer_id":7,"pattern":"velocity"}';
+    const alert = { order_id: 12, customer_id: 7, final_amount: '3500.00', severity: 'MEDIUM', reason: '3 orders', created_at: '2026-11-25T12:30:00.000Z', alerted_at: '2026-11-25T12:35:00.001Z', pattern: 'velocity', matched_order_ids: '12,15,19', window_start: '2026-11-25T12:30:00.000Z', window_end: '2026-11-25T12:40:00.000Z' };
+    const row = rowOf('fraud_alerts', record(key, alert, 4n, 'fraud-alerts'));
+    expect(row.key).toBe('12:7:"velocity"');
+    expect(JSON.parse(row.line)).toEqual({ ...alert, final_amount: 3500, created_at: 1795609800, alerted_at: 1795610100, window_start: 1795609800, window_end: 1795610400, version: '4', is_deleted: 0 });
+    const threshold = rowOf('fraud_alerts', record(processedKey, { ...alert, pattern: '' }, 5n, 'fraud-alerts'));
+    expect(threshold.key).toBe('12:7:""');
+    expect(rowOf('fraud_alerts', record(key, null, 6n, 'fraud-alerts'))).toMatchObject({ key: '12:7:"velocity"', deleted: true });
   });
 
   it('counts a missing or zero source timestamp as unknown', () => {

@@ -64,7 +64,7 @@ describe('OrderState', () => {
     expect(emissionsOf(state.upsert(big, 1))).toContainEqual(expect.objectContaining({ kind: 'alert', orderId: 100, alert: expect.objectContaining({ severity: 'HIGH' }) }));
     const out = emissionsOf(state.upsert({ ...big, status: 'CANCELLED' }, 2));
     expect(out).toContainEqual({ kind: 'processed', orderId: 100, customerId: 1, row: null, sourceTsMs: 2 });
-    expect(out).toContainEqual({ kind: 'alert', orderId: 100, customerId: 1, alert: null });
+    expect(out).toContainEqual({ kind: 'alert', orderId: 100, customerId: 1, pattern: '', alert: null });
     expect(out).toContainEqual({ kind: 'summary', customerId: 1, windowStartMs: win, summary: null });
     expect(state.summary(1, win)).toBeUndefined();
   });
@@ -93,7 +93,7 @@ describe('OrderState', () => {
     const out = emissionsOf(state.upsert(order({ id: 101, customerId: 2, amountCents: 150_000 }), 1));
     expect(out).toContainEqual(expect.objectContaining({ kind: 'alert', alert: expect.objectContaining({ severity: 'MEDIUM' }) }));
     customers.set(2, { id: 2, tier: 'SILVER' });
-    expect(state.customerChanged(2)).toContainEqual({ kind: 'alert', orderId: 101, customerId: 2, alert: null });
+    expect(state.customerChanged(2)).toContainEqual({ kind: 'alert', orderId: 101, customerId: 2, pattern: '', alert: null });
   });
 
   it('a category change recomputes the tax of every order of that product', () => {

@@ -1,5 +1,6 @@
 import type { CompiledRules } from '../domain/rules.ts';
 import { fraudAlertFor, processOrder, type CustomerRow, type FraudAlert, type ProcessedOrder, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
+import { patternAlert, patternWindowEnd, patternWindowStart } from '../domain/patterns.ts';
 import { addContribution, EMPTY_SUMMARY, retractContribution, summaryKeyOf, windowStartFor, type SummaryAccumulator, type SummaryKey } from '../domain/windows.ts';
 
 /** Customers and products as every worker sees them (tables read in full). */
@@ -12,7 +13,8 @@ export interface ReferenceTables {
 export type Emission =
   | { readonly kind: 'processed'; readonly orderId: number; readonly customerId: number; readonly row: ProcessedOrder | null; readonly sourceTsMs: number | null }
   | { readonly kind: 'summary'; readonly customerId: number; readonly windowStartMs: number; readonly summary: SummaryAccumulator | null }
-  | { readonly kind: 'alert'; readonly orderId: number; readonly customerId: number; readonly alert: FraudAlert | null };
+  /** pattern: '' for a threshold alert, else the pattern's name; with order and customer, the output key. */
+  | { readonly kind: 'alert'; readonly orderId: number; readonly customerId: number; readonly pattern: string; readonly alert: FraudAlert | null };
 
 export type ApplyResult = { readonly blocked: string } | { readonly emissions: readonly Emission[] };
 
@@ -47,6 +49,8 @@ export class OrderState {
   /** product → the (customer, order) pairs that join it. */
   private readonly byProduct = new Map<number, Map<string, OrderRef>>();
   private readonly windows = new Map<SummaryKey, SummaryAccumulator>();
+  /** The live pattern alert of each (customer, pattern, window), by patternSlot: what was last emitted for it. */
+  private readonly patternAlerts = new Map<string, FraudAlert>();
   private count = 0;
 
   constructor(
@@ -176,12 +180,47 @@ export class OrderState {
     if (!sameRow(oldRow, newRow)) emissions.push({ kind: 'processed', orderId, customerId, row: newRow, sourceTsMs });
     const oldAlert = oldRow ? fraudAlertFor(oldRow, this.rules) : null;
     const newAlert = newRow ? fraudAlertFor(newRow, this.rules) : null;
-    if (!sameAlert(oldAlert, newAlert)) emissions.push({ kind: 'alert', orderId, customerId, alert: newAlert });
+    if (!sameAlert(oldAlert, newAlert)) emissions.push({ kind: 'alert', orderId, customerId, pattern: '', alert: newAlert });
     for (const [key, { windowStartMs, before }] of touched) {
       const after = this.windows.get(key);
       if (!sameSummary(before, after)) emissions.push({ kind: 'summary', customerId, windowStartMs, summary: after ?? null });
     }
+    if (this.rules.patterns.length > 0 && !sameRow(oldRow, newRow)) this.updatePatterns(customerId, [oldRow, newRow], emissions);
     return emissions;
+  }
+
+  /** The live pattern alert of a customer's window, if any (for tests and tools). */
+  patternAlert(customerId: number, pattern: string, windowStartMs: number): FraudAlert | undefined {
+    return this.patternAlerts.get(patternSlot(customerId, pattern, windowStartMs));
+  }
+
+  /**
+   * Re-evaluates every pattern window of the customer that a changed row was or is in, from the
+   * customer's live orders (so a cancelled, deleted or moved order is simply no longer there),
+   * and emits what changed: an alert whose anchor order changed is a tombstone of the old key
+   * and the new alert; one that no longer holds is a tombstone.
+   */
+  private updatePatterns(customerId: number, rows: readonly (ProcessedOrder | null)[], emissions: Emission[]): void {
+    for (const pattern of this.rules.patterns) {
+      const starts = new Set<number>();
+      for (const row of rows) if (row) starts.add(patternWindowStart(pattern, row.createdAt));
+      for (const windowStartMs of starts) {
+        const windowEndMs = patternWindowEnd(pattern, windowStartMs);
+        const inWindow: ProcessedOrder[] = [];
+        for (const entry of this.byCustomer.get(customerId)?.values() ?? []) {
+          const p = entry.processed;
+          if (p && p.createdAt >= windowStartMs && p.createdAt < windowEndMs) inWindow.push(p);
+        }
+        const slot = patternSlot(customerId, pattern.name, windowStartMs);
+        const before = this.patternAlerts.get(slot) ?? null;
+        const after = patternAlert(pattern, customerId, windowStartMs, inWindow);
+        if (samePatternAlert(before, after)) continue;
+        if (after) this.patternAlerts.set(slot, after);
+        else this.patternAlerts.delete(slot);
+        if (before && before.orderId !== after?.orderId) emissions.push({ kind: 'alert', orderId: before.orderId, customerId, pattern: pattern.name, alert: null });
+        if (after) emissions.push({ kind: 'alert', orderId: after.orderId, customerId, pattern: pattern.name, alert: after });
+      }
+    }
   }
 
   private contribute(
@@ -242,6 +281,15 @@ function sameRow(a: ProcessedOrder | null, b: ProcessedOrder | null): boolean {
 function sameSummary(a: SummaryAccumulator | undefined, b: SummaryAccumulator | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.orderCount === b.orderCount && a.totalAmountCents === b.totalAmountCents && a.totalFinalCents === b.totalFinalCents;
+}
+
+function patternSlot(customerId: number, pattern: string, windowStartMs: number): string {
+  return `${customerId}|${pattern}|${windowStartMs}`;
+}
+
+function samePatternAlert(a: FraudAlert | null, b: FraudAlert | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.orderId === b.orderId && a.matchedOrderIds === b.matchedOrderIds && a.finalCents === b.finalCents && a.severity === b.severity && a.reason === b.reason;
 }
 
 function sameAlert(a: FraudAlert | null, b: FraudAlert | null): boolean {

@@ -20,6 +20,15 @@ export function processedKey(orderId: number, customerId: number): string {
   return `{"order_id":${orderId},"customer_id":${customerId}}`;
 }
 
+/**
+ * A fraud alert's key: a threshold alert's (pattern '') is byte-for-byte the key it had before
+ * patterns existed, so compaction still replaces its earlier versions and tombstones; a pattern
+ * alert's names its pattern too (the sink reads an absent pattern as '').
+ */
+export function alertKey(orderId: number, customerId: number, pattern: string): string {
+  return pattern === '' ? processedKey(orderId, customerId) : `{"order_id":${orderId},"customer_id":${customerId},"pattern":${JSON.stringify(pattern)}}`;
+}
+
 export function summaryKey(customerId: number, windowStartMs: number): string {
   return `{"customer_id":${customerId},"window_start":"${iso(windowStartMs)}"}`;
 }
@@ -30,7 +39,7 @@ export function encodeEmission(emission: Emission, nowIso: string, windowMinutes
     case 'processed':
       return { key: processedKey(emission.orderId, emission.customerId), value: emission.row ? encodeProcessed(emission.row, nowIso, emission.sourceTsMs) : null };
     case 'alert':
-      return { key: processedKey(emission.orderId, emission.customerId), value: emission.alert ? encodeAlert(emission.alert, nowIso) : null };
+      return { key: alertKey(emission.orderId, emission.customerId, emission.pattern), value: emission.alert ? encodeAlert(emission.alert, nowIso) : null };
     case 'summary': {
       const s = emission.summary;
       const value = s
@@ -81,6 +90,10 @@ function encodeAlert(alert: FraudAlert, nowIso: string): string {
     reason: alert.reason,
     created_at: iso(alert.createdAt),
     alerted_at: nowIso,
+    pattern: alert.pattern,
+    matched_order_ids: alert.matchedOrderIds,
+    window_start: iso(alert.windowStartMs),
+    window_end: iso(alert.windowEndMs),
   });
 }
 

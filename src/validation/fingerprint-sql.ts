@@ -235,7 +235,8 @@ export function chCanonical(c: ColumnSpec): string {
     }
     case 'timestamp':
       // Not formatDateTime: its %M is the minute on 18.16 and the month's name on current releases.
-      return `concat(replaceOne(toString(${name}, 'UTC'), ' ', 'T'), 'Z')`;
+      // The epoch (a threshold alert's "no window") is 0000-00-00 00:00:00 as text on 18.16.
+      return `if(toUInt32(${name}) = 0, '1970-01-01T00:00:00Z', concat(replaceOne(toString(${name}, 'UTC'), ' ', 'T'), 'Z'))`;
     case 'text':
       return name;
     default:
