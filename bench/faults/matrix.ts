@@ -10,7 +10,7 @@ import { waitForCatchUp } from '../../src/demo/stream-checks.ts';
 import { messageOf } from '../../src/core/errors.ts';
 import { mulberry32 } from '../../src/source/random.ts';
 import { AuditLedger, auditDuplicates, installAudit, markAudit, type DuplicateReport } from './audit.ts';
-import { strike, type FaultName, type FaultResult, type FaultTimings } from './faults.ts';
+import { FAULT_HOW, strike, type FaultName, type FaultResult, type FaultTimings } from './faults.ts';
 import { LoadRunner, Observer, sleep, type LoadTotals } from './observe.ts';
 import { stackUp, type FaultStack } from './stack.ts';
 
@@ -91,7 +91,9 @@ export async function runMatrix(stack: FaultStack, plan: MatrixPlan, log: (line:
         await sleep(plan.warmupMs);
         for (const fault of faults) {
           log(`  ${fault} ...`);
-          const result = await strike(fault, { stack, observer, timings: plan.timings, random, log });
+          const result = await strike(fault, { stack, observer, timings: plan.timings, random, log }).catch(
+            (error: unknown): FaultResult => ({ fault, how: FAULT_HOW[fault], attempts: [{ recovery: 'none', seconds: null, maxLagProcessor: 0, maxLagSink: 0, notes: [`the matrix could not strike it: ${messageOf(error)}`] }] }),
+          );
           for (const a of result.attempts) log(`  ${fault}: ${a.recovery}${a.command ? ` (${a.command})` : ''}, ${a.seconds ?? '-'} s, max lag ${a.maxLagProcessor}/${a.maxLagSink}; ${a.notes.join('; ')}`);
           results.push(result);
         }

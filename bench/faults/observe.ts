@@ -188,12 +188,15 @@ export class LoadRunner {
   }
 
   private add(stdout: string): void {
-    let json: LoadJson;
+    let parsed: unknown;
     try {
-      json = JSON.parse(stdout) as LoadJson;
+      parsed = JSON.parse(stdout);
     } catch {
       return;
     }
+    // A load that failed prints its error as JSON, not a summary.
+    if (!isLoadJson(parsed)) return;
+    const json = parsed;
     this.totals.inserted += json.orders.inserted;
     this.totals.updated += json.orders.updated;
     this.totals.cancelled += json.orders.cancelled;
@@ -202,4 +205,8 @@ export class LoadRunner {
     this.totals.tierChanges += json.tierChanges;
     this.totals.seconds += json.durationSeconds;
   }
+}
+
+function isLoadJson(value: unknown): value is LoadJson {
+  return typeof value === 'object' && value !== null && typeof (value as { orders?: unknown }).orders === 'object' && typeof (value as { durationSeconds?: unknown }).durationSeconds === 'number';
 }
