@@ -1,0 +1,135 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectPostgres } from '../../src/clients/postgres.ts';
+import { ConnectorFixture, runId, waitFor } from './connector-fixture.ts';
+import { testConfig } from './test-env.ts';
+
+/**
+ * Fraud patterns on the real pipeline: a source database of its own, Debezium, the processor, and
+ * the legacy batch over the same rows. Velocity (default rules.patterns: 3 orders of a customer in
+ * one aligned 10-minute window above 3000.00 in all) must fire on a late order, be retracted by a
+ * cancellation, by a delete and by a move (and fire under the customer the order moved to), and
+ * once caught up the stream's alerts must equal what `batch run` writes to the warehouse.
+ */
+const id = `fp${runId()}`;
+const database = `it_${id}`;
+const base = testConfig().config;
+const adminUrl = base.source.url.replace(/\/[^/]+$/, '/postgres');
+const sourceUrl = base.source.url.replace(/\/[^/]+$/, `/${database}`);
+// A day of 2003 this file owns in the shared warehouse (batch.test.ts owns one of 2001).
+const DAY = new Date(Date.UTC(2003, 0, 1) + (Number.parseInt(id.slice(2, 8), 36) % 360) * 86_400_000).toISOString().slice(0, 10);
+const T0 = Date.parse(`${DAY}T10:00:00Z`);
+const MIN = 60_000;
+let fixture: ConnectorFixture;
+let warehouse: pg.Client;
+
+beforeAll(async () => {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.end();
+  fixture = new ConnectorFixture(id, { source: { url: sourceUrl }, connector: { snapshotMode: 'initial' } });
+  await fixture.ensureSourceSchema();
+  // NEW customers and untaxed books: final amount = amount.
+  await fixture.source(async (sql) => {
+    for (let c = 1; c <= 6; c++) await sql(`INSERT INTO public.customers (id, name, tier) VALUES ($1, $2, 'NEW')`, [c, `c${c}`]);
+    await sql(`INSERT INTO public.products (id, name, category, price) VALUES (1, 'p1', 'books', 10)`);
+  });
+  await fixture.createTopics();
+  const ingestion = await fixture.cli(['phase', 'run', 'ingestion', '--json'], 300_000);
+  expect(ingestion.exitCode, ingestion.stderr + ingestion.stdout).toBe(0);
+  warehouse = await connectPostgres(base.warehouse, 'warehouse');
+  fixture.startProcessor('w1');
+}, 600_000);
+
+afterAll(async () => {
+  await warehouse?.query(`DELETE FROM public.fraud_alerts WHERE created_at >= $1::date AND created_at < $1::date + 1`, [DAY]).catch(() => undefined);
+  await warehouse?.query(`DELETE FROM public.processed_orders WHERE created_at >= $1::date AND created_at < $1::date + 1`, [DAY]).catch(() => undefined);
+  await warehouse?.query(`DELETE FROM public.order_summaries WHERE window_start >= $1::date AND window_start < $1::date + 1`, [DAY]).catch(() => undefined);
+  await warehouse?.end();
+  await fixture?.cleanup();
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+  await admin.end();
+}, 120_000);
+
+async function insert(customer: number, minute: number, amount = '1100.00'): Promise<number> {
+  return fixture.source(async (sql) => {
+    const [row] = await sql(`INSERT INTO public.orders (customer_id, product_id, quantity, amount, status, created_at) VALUES ($1, 1, 1, $2, 'PAID', $3) RETURNING id`, [customer, amount, new Date(T0 + minute * MIN)]);
+    return Number(row!.id);
+  });
+}
+
+const exec = (text: string, values: unknown[]) => fixture.source((sql) => sql(text, values));
+
+/** The stream's live velocity alerts: "customer window_start ids final". */
+async function streamAlerts(): Promise<string[]> {
+  const live = new Map<string, Record<string, string | number>>();
+  for (const r of await fixture.all(fixture.topics.fraudAlerts)) {
+    const key = r.key?.toString('utf8') ?? '';
+    if (r.value === null) live.delete(key);
+    else live.set(key, JSON.parse(r.value.toString('utf8')) as Record<string, string | number>);
+  }
+  return [...live.values()].filter((v) => v.pattern === 'velocity').map((v) => `${v.customer_id} ${v.window_start} ${v.matched_order_ids} ${v.final_amount} ${v.order_id}`).sort();
+}
+
+const line = (customer: number, windowMinute: number, ids: readonly number[], final: string) =>
+  `${customer} ${new Date(T0 + windowMinute * MIN).toISOString()} ${[...ids].sort((a, b) => a - b).join(',')} ${final} ${Math.min(...ids)}`;
+
+async function converge(expected: readonly string[]): Promise<string[]> {
+  let last: string[] = [];
+  await waitFor('the velocity alerts', async () => ((last = await streamAlerts()).join('\n') === [...expected].sort().join('\n') ? true : undefined), 90_000).catch(() => undefined);
+  return last;
+}
+
+describe('fraud patterns on the real pipeline: velocity', () => {
+  const ids: Record<string, number> = {};
+  let expected: string[] = [];
+
+  it('fires on a late order that completes its window, and not before', async () => {
+    ids.a1 = await insert(1, 1);
+    ids.a2 = await insert(1, 2);
+    ids.later = await insert(1, 25); // a later window of the same customer is read first
+    expect(await converge([])).toEqual([]);
+    ids.a3 = await insert(1, 3); // late: its window (10:00-10:10) was already behind the customer's newest order
+    expected = [line(1, 0, [ids.a1, ids.a2, ids.a3], '3300.00')];
+    expect(await converge(expected)).toEqual(expected);
+  }, 180_000);
+
+  it('a cancellation and a delete retract the alert they made; an update brings one back', async () => {
+    const b = [await insert(2, 31), await insert(2, 32), await insert(2, 33)];
+    const c = [await insert(3, 41), await insert(3, 42), await insert(3, 43)];
+    expect(await converge([...expected, line(2, 30, b, '3300.00'), line(3, 40, c, '3300.00')])).toHaveLength(3);
+    await exec(`UPDATE public.orders SET status = 'CANCELLED' WHERE id = $1`, [b[0]]);
+    await exec(`DELETE FROM public.orders WHERE id = $1`, [c[2]]);
+    await exec(`UPDATE public.orders SET amount = 2000.00 WHERE id = $1`, [b[1]]); // two orders, still below minOrders
+    expect(await converge(expected)).toEqual(expected);
+    await exec(`UPDATE public.orders SET status = 'PAID' WHERE id = $1`, [b[0]]);
+    expected = [...expected, line(2, 30, b, '4200.00')];
+    expect(await converge(expected)).toEqual(expected);
+  }, 180_000);
+
+  it('a moved order retracts from the customer it left and matches under the one it joined', async () => {
+    const d = [await insert(4, 51), await insert(4, 52), await insert(4, 53)];
+    const e = [await insert(5, 54), await insert(5, 55)];
+    expect(await converge([...expected, line(4, 50, d, '3300.00')])).toHaveLength(expected.length + 1);
+    await exec(`UPDATE public.orders SET customer_id = 5 WHERE id = $1`, [d[0]]);
+    expected = [...expected, line(5, 50, [...e, d[0]!], '3300.00')];
+    expect(await converge(expected)).toEqual(expected);
+  }, 180_000);
+
+  it('once caught up, the batch computes exactly the stream alerts for its window', async () => {
+    const run = await fixture.cli(['batch', 'run', '--date', DAY, '--json'], 180_000);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const { rows } = await warehouse.query<{ line: string }>(
+      `SELECT customer_id || ' ' || to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.000"Z"') || ' ' || matched_order_ids || ' ' || final_amount::text || ' ' || order_id AS line
+         FROM public.fraud_alerts WHERE pattern = 'velocity' AND created_at >= $1::date AND created_at < $1::date + 1`,
+      [DAY],
+    );
+    const batch = rows.map((r) => r.line).sort();
+    console.log(`fraud patterns: velocity alerts stream ${expected.length}, batch ${batch.length}`);
+    expect(batch).toEqual([...expected].sort());
+    expect(await streamAlerts()).toEqual(batch);
+  }, 240_000);
+});
