@@ -9,6 +9,7 @@ import { registerLoad } from './commands/load.ts';
 import { registerPhase } from './commands/phase.ts';
 import { registerProcessor } from './commands/processor.ts';
 import { registerSink } from './commands/sink.ts';
+import { registerSources } from './commands/sources.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSnapshot } from './commands/snapshot.ts';
 import { registerDlq } from './commands/dlq.ts';
@@ -81,6 +82,7 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
   registerCutover(program, action);
   registerDemo(program, action);
   registerSink(program, action);
+  registerSources(program, action);
   registerBatch(program, action);
   registerValidate(program, action);
   registerStatus(program, action);

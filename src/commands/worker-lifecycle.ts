@@ -18,7 +18,7 @@ export interface WorkerLifecycle {
  * not leave orphans that the next one would run beside).
  */
 export async function withWorkerLifecycle<T>(
-  options: { readonly role: 'processor' | 'sink'; readonly portOption: string | undefined; readonly defaultPort: number; readonly portKey: string; readonly logger: Logger },
+  options: { readonly role: 'processor' | 'sink' | 'source'; readonly portOption: string | undefined; readonly defaultPort: number; readonly portKey: string; readonly logger: Logger },
   run: (lifecycle: WorkerLifecycle) => Promise<T>,
 ): Promise<T> {
   const asked = options.portOption === undefined ? options.defaultPort : Number(options.portOption);

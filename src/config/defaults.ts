@@ -60,6 +60,7 @@ export const DEFAULT_CONFIG = {
     snapshotChunkSize: 4096,
     config: {},
   },
+  sources: { http: [], files: [] },
   // Processor worker i (from 0) serves /metrics on processorMetricsPort + i; the sink's port stays clear of that range.
   monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59480, dashboardPort: 58088, supervisorMetricsPort: 59481 },
   processor: {

@@ -33,6 +33,9 @@ const topicSpec = z.strictObject({
   configs: z.record(z.string(), z.string()),
 });
 
+const sourceName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'expected lower-case letters, digits, _ or -');
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a valid Kafka topic name');
+
 const tierRates = z.strictObject({ NEW: decimal, BRONZE: decimal, SILVER: decimal, GOLD: decimal, PLATINUM: decimal });
 /** One fraud pattern over time (src/domain/patterns.ts); compileRules checks names, windows and amounts further. */
 const pattern = z.strictObject({
@@ -128,6 +131,40 @@ export const configSchema = z.strictObject({
     snapshotChunkSize: positiveInt,
     /** Extra Debezium/Connect properties; they override the generated ones. */
     config: z.record(z.string(), z.string()),
+  }),
+  /**
+   * Order sources besides the CDC tables (DESIGN.md's channels): partner HTTP APIs (`partner`) and
+   * point-of-sale file directories (`store`), each run as a supervised `sources run --name N` worker
+   * that writes order changes to its own topic exactly once (docs/decisions/order-sources.md).
+   */
+  sources: z.strictObject({
+    http: z.array(
+      z.strictObject({
+        name: sourceName,
+        /** The orders endpoint; the worker adds `limit` and `cursor` query parameters. */
+        url: httpUrl,
+        /** Sent as `Authorization: Bearer …`; write it as a `${env:}` or `${file:}` reference. */
+        token: z.string().optional(),
+        pageSize: positiveInt.optional(),
+        /** How long to wait once the API has nothing new. */
+        pollInterval: duration.optional(),
+        /** Default `<processor.topicPrefix>stream-migrate.sources.<name>`. */
+        topic: topicName.optional(),
+      }),
+    ),
+    files: z.array(
+      z.strictObject({
+        name: sourceName,
+        /** Where `.csv` and `.jsonl` files arrive; a finished file is moved to `done/` under it. */
+        directory: z.string().min(1),
+        pollInterval: duration.optional(),
+        /** A file counts as complete once unchanged this long (writers may also write `*.part` and rename). */
+        settle: duration.optional(),
+        /** Lines per transaction (records and the file position commit together). */
+        batchLines: positiveInt.optional(),
+        topic: topicName.optional(),
+      }),
+    ),
   }),
   monitoring: z
     .strictObject({

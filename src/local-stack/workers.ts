@@ -13,10 +13,12 @@ import { runningPid, startDetached, stopProcess, tailFile } from './processes.ts
 // process on), so a pid file names the worker itself, not a launcher in front of it.
 const ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/stream-migrate.js');
 
-/** What the supervisor keeps running: N processor workers and one sink. */
+/** What the supervisor keeps running: N processor workers, one sink and one worker per order source. */
 export interface DesiredWorkers {
   readonly processors: number;
   readonly sink: boolean;
+  /** Order sources (sources.http / sources.files names), each run as `sources run --name N`. */
+  readonly sources?: readonly string[];
   /** `--config` of the command that asked, so the workers read the same configuration. */
   readonly configFile?: string | undefined;
 }
@@ -88,7 +90,7 @@ export async function stopWorkers(paths: StackPaths): Promise<boolean> {
 }
 
 export function workerNames(desired: DesiredWorkers): readonly string[] {
-  return [...Array.from({ length: desired.processors }, (_, i) => `processor-w${i + 1}`), ...(desired.sink ? ['sink-s1'] : [])];
+  return [...Array.from({ length: desired.processors }, (_, i) => `processor-w${i + 1}`), ...(desired.sink ? ['sink-s1'] : []), ...(desired.sources ?? []).map((n) => `source-${n}`)];
 }
 
 /** Each desired worker and its pid when alive. */
@@ -134,12 +136,16 @@ function readFailure(dir: string, name: string): string | undefined {
 
 /** The /metrics port of a supervised worker: one per processor from processorMetricsPort up (the schema keeps the sink's out of that range). */
 export function workerMetricsPort(config: Config, name: string): number {
+  // A source worker serves /metrics on a free port (0): it has no fixed port range of its own.
+  if (name.startsWith('source-')) return 0;
   const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
   return kind === 'processor' ? config.monitoring.processorMetricsPort + Number(instance.slice(1)) - 1 : config.monitoring.sinkMetricsPort;
 }
 
 /** True when the worker's own /metrics answers: it started, bound its port and runs (a live pid alone may be one about to fail). */
 export async function workerAnswers(config: Config, name: string, timeoutMs = 2_000): Promise<boolean> {
+  // Without a known port a live source worker's pid is the answer (workerStatus checks its command line).
+  if (name.startsWith('source-')) return true;
   try {
     const response = await fetch(`http://127.0.0.1:${workerMetricsPort(config, name)}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
     return response.ok;
@@ -149,6 +155,7 @@ export async function workerAnswers(config: Config, name: string, timeoutMs = 2_
 }
 
 function workerMarker(name: string): string {
+  if (name.startsWith('source-')) return `sources run --name ${name.slice('source-'.length)}`;
   const [kind, instance] = name.split('-') as [string, string];
   return `${kind} run --instance ${instance}`;
 }
@@ -186,6 +193,8 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
   });
 
   const argsFor = (name: string): string[] => {
+    const configArgs = desired.configFile ? ['--config', desired.configFile] : [];
+    if (name.startsWith('source-')) return [ENTRY, 'sources', 'run', '--name', name.slice('source-'.length), '--metrics-port', '0', '--json-logs', ...configArgs];
     const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
     const port = workerMetricsPort(config, name);
     // A bounded heap keeps a worker's RSS under 1 GiB; V8 would otherwise grow lazily towards its large default.
@@ -287,7 +296,7 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
 async function stopStrayWorkers(dir: string, logger: Logger): Promise<void> {
   let files: string[];
   try {
-    files = fs.readdirSync(dir).filter((f) => /^(processor|sink)-[^.]+\.pid$/.test(f));
+    files = fs.readdirSync(dir).filter((f) => /^(processor|sink|source)-[^.]+\.pid$/.test(f));
   } catch {
     return;
   }

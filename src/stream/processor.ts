@@ -91,7 +91,7 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
     const newConsumer = (): KafkaConsumer =>
       kafka.createConsumer(settings, {
         groupId: config.processor.groupId,
-        topics: [topics.orders, topics.ordersByCustomer],
+        topics: [topics.orders, ...topics.sourceOrders, topics.ordersByCustomer],
         groupInstanceId: options.instanceId,
         copartitioned: true,
         sessionTimeoutMs: 10_000,
@@ -260,7 +260,8 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
         seen.set(record.topic, (seen.get(record.topic) ?? 0) + 1);
         totals.recordsIn++;
         if (!owned.has(record.partition)) continue;
-        if (record.topic === topics.orders) {
+        // The CDC orders topic and the order sources' topics are all stage 1's input.
+        if (record.topic !== topics.ordersByCustomer) {
           routeOrder(record, { topics, partitions, stage1, out, now, counters, totals });
         } else {
           const change = record.value ? safeDecodeRouted(record.value) : undefined;

@@ -1,8 +1,8 @@
 import { formatMoney, parseMoney } from '../domain/money.ts';
-import { SOURCE_ORDERS_CHANNEL } from '../domain/output-tables.ts';
 import type { FraudAlert, ProcessedOrder, SourceOrder } from '../domain/process-order.ts';
 import { isOrderStatus, isTier } from '../domain/rules.ts';
 import { windowEndFor } from '../domain/windows.ts';
+import { channelOfOrderId } from '../sources/order-input.ts';
 import type { Emission } from './order-state.ts';
 
 /**
@@ -75,8 +75,8 @@ function encodeProcessed(row: ProcessedOrder, nowIso: string, sourceTsMs: number
     status: row.status,
     created_at: iso(row.createdAt),
     processed_at: nowIso,
-    // Every order the processor reads today comes from the source `orders` table by CDC.
-    channel: SOURCE_ORDERS_CHANNEL,
+    // The channel is a function of the key: partner and store orders have reserved id ranges.
+    channel: channelOfOrderId(row.orderId),
     source_ts_ms: sourceTsMs,
   });
 }

@@ -1,10 +1,13 @@
 import type { TopicAdmin } from '../clients/kafka.ts';
 import type { Config } from '../config/schema.ts';
 import { CheckFailedError } from '../core/errors.ts';
+import { sourceSpecs } from '../sources/source-topics.ts';
 
 /** The topics the stream processor reads and writes, named once. */
 export interface StreamTopics {
   readonly orders: string;
+  /** The order sources' topics (partner API, store files): stage 1 reads them like orders. */
+  readonly sourceOrders: readonly string[];
   readonly customers: string;
   readonly products: string;
   readonly processedOrders: string;
@@ -22,6 +25,7 @@ export function streamTopics(config: Config): StreamTopics {
   const own = (name: string) => `${config.processor.topicPrefix}${name}`;
   return {
     orders: cdc('orders'),
+    sourceOrders: sourceSpecs(config).map((s) => s.topic),
     customers: cdc('customers'),
     products: cdc('products'),
     processedOrders: own('processed-orders'),
@@ -35,7 +39,7 @@ export function streamTopics(config: Config): StreamTopics {
 
 /** Topics that must have the same partition count, because partition p of each belongs to task p. */
 export function copartitionedTopics(topics: StreamTopics): readonly string[] {
-  return [topics.orders, topics.ordersByCustomer, topics.changelog, topics.processedOrders, topics.orderSummaries, topics.fraudAlerts];
+  return [topics.orders, ...topics.sourceOrders, topics.ordersByCustomer, topics.changelog, topics.processedOrders, topics.orderSummaries, topics.fraudAlerts];
 }
 
 /** The task (partition) that owns a customer's state and outputs. */

@@ -9,12 +9,13 @@ import { replicationRoleStep } from './replication-role.ts';
 import { replicationSlotStep } from './replication-slot.ts';
 import { signalTableStep } from './signal-table.ts';
 import { sourceSchemaStep } from './source-schema-step.ts';
+import { sourcesStep } from './sources-step.ts';
 import { lazySqlClient } from './sql.ts';
 
 /** Source database prepared, Debezium connector created, snapshot followed, replication slot watched. */
 export const ingestionPhase: Phase = {
   name: 'ingestion',
-  description: 'source preflight, source schema drift, replication role, signal table and publication, Debezium connector, snapshot, replication slot',
+  description: 'source preflight, source schema drift, replication role, signal table and publication, Debezium connector, snapshot, replication slot, order sources (partner API, store files)',
   async steps(ctx) {
     const sql = lazySqlClient(ctx.config.source, 'source');
     const connect = createConnectClient(ctx.config.connect, { logger: ctx.logger });
@@ -32,6 +33,8 @@ export const ingestionPhase: Phase = {
         connectorStep(ctx.config, connect),
         connectorRunningStep(ctx, connect, sql, kafka),
         replicationSlotStep(ctx.config, sql, ctx.logger),
+        // Only with sources configured, so a CDC-only migration's plan is unchanged.
+        ...(ctx.config.sources.http.length + ctx.config.sources.files.length > 0 ? [sourcesStep(ctx.config, kafka)] : []),
       ],
       async close() {
         await Promise.allSettled([sql.close(), kafka.close()]);

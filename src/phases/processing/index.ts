@@ -23,14 +23,15 @@ function topologyStep(ctx: PhaseContext, admin: KafkaAdmin): PhaseStep {
 /** On the local stack: a supervisor keeps N processor workers and a sink running. */
 function workersStep(ctx: PhaseContext): PhaseStep {
   const paths = stackPaths(ctx.config, ctx.cwd);
-  const desired: DesiredWorkers = { processors: ctx.options.workers ?? ctx.config.processor.workers, sink: true, configFile: ctx.configFile };
+  const sources = [...ctx.config.sources.http, ...ctx.config.sources.files].map((s) => s.name);
+  const desired: DesiredWorkers = { processors: ctx.options.workers ?? ctx.config.processor.workers, sink: true, ...(sources.length > 0 ? { sources } : {}), configFile: ctx.configFile };
   return {
     name: 'workers',
     async plan() {
       if (ctx.config.processor.deploy === 'external') return [];
       const current = readDesired(paths);
       const running = supervisorPid(paths) !== undefined;
-      if (running && current?.processors === desired.processors && current.sink === desired.sink) return [{ resource: 'workers/local', action: 'none', diff: '' }];
+      if (running && current?.processors === desired.processors && current.sink === desired.sink && (current.sources ?? []).join() === (desired.sources ?? []).join()) return [{ resource: 'workers/local', action: 'none', diff: '' }];
       const diff = running ? `processor workers: ${current?.processors ?? 0} → ${desired.processors}` : `start a supervisor with ${desired.processors} processor worker(s) and 1 sink`;
       return [{ resource: 'workers/local', action: running ? 'update' : 'create', diff }];
     },

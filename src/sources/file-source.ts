@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { OutgoingRecord } from '../clients/kafka.ts';
+import type { Config } from '../config/schema.ts';
+import { parseDuration } from '../core/duration.ts';
+import { sleep } from '../core/time.ts';
+import { changeRecordOf, csvHeader, lineFields, parseExternalOrder } from './order-input.ts';
+import type { SourceContext } from './run-source.ts';
+
+/** Per file: lines consumed (the next line's 0-based index) and whether all were. */
+export interface FilePosition {
+  readonly files: Readonly<Record<string, { readonly line: number; readonly done: boolean }>>;
+}
+
+export function filePositionOf(value: unknown): FilePosition | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const files: unknown = Reflect.get(value, 'files');
+  if (typeof files !== 'object' || files === null) return undefined;
+  const out: Record<string, { line: number; done: boolean }> = {};
+  for (const [name, p] of Object.entries(files)) {
+    const line: unknown = typeof p === 'object' && p !== null ? Reflect.get(p, 'line') : undefined;
+    const done: unknown = typeof p === 'object' && p !== null ? Reflect.get(p, 'done') : undefined;
+    if (typeof line === 'number' && typeof done === 'boolean') out[name] = { line, done };
+  }
+  return { files: out };
+}
+
+const FILE_PATTERN = /\.(csv|jsonl)$/i;
+export const DONE_DIR = 'done';
+
+/** The complete store files waiting in a directory, by name (point-of-sale files are named by time). */
+export function completeFiles(directory: string, settleMs: number, nowMs: number): readonly string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(directory);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => FILE_PATTERN.test(n))
+    .filter((n) => {
+      const st = fs.statSync(path.join(directory, n), { throwIfNoEntry: false });
+      // A file still being written changes; one unchanged for `settle` is complete (a file never changes once complete).
+      return st?.isFile() === true && nowMs - st.mtimeMs >= settleMs;
+    })
+    .sort();
+}
+
+export interface FileLine {
+  readonly line: number;
+  readonly record?: { readonly key: string; readonly value: string };
+  readonly error?: string;
+  readonly text: string;
+}
+
+/**
+ * Decodes lines [from, to) of a store file (0-based; a CSV's line 0 is its header) into order
+ * change records or errors. Pure apart from the clock value passed in.
+ */
+export function decodeLines(fileName: string, lines: readonly string[], from: number, to: number, nowMs: number): readonly FileLine[] {
+  const format = fileName.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl';
+  const header = format === 'csv' ? csvHeader(lines[0] ?? '') : [];
+  const out: FileLine[] = [];
+  for (let i = Math.max(from, format === 'csv' ? 1 : 0); i < to; i++) {
+    const text = lines[i] ?? '';
+    if (text.trim() === '') continue;
+    const fields = lineFields(format, text, header);
+    const order = fields.ok ? parseExternalOrder(fields.value, 'store') : fields;
+    out.push(order.ok ? { line: i + 1, record: changeRecordOf(order.value, 'store', nowMs), text } : { line: i + 1, error: order.reason, text });
+  }
+  return out;
+}
+
+/** The lines of a complete file (a final newline ends the last line, it does not start another). */
+export function fileLines(text: string): readonly string[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
+/**
+ * The store-files source: each complete file is read from its committed line on, `batchLines`
+ * lines per transaction, and moved to `done/` once its last line is committed. A crash between
+ * the commit and the move only repeats the move.
+ */
+export async function runFileSource(ctx: SourceContext<FilePosition>, config: Config['sources']['files'][number]): Promise<void> {
+  const { spec, logger, signal } = ctx;
+  const settleMs = parseDuration(config.settle ?? '2s') ?? 2_000;
+  const pollMs = parseDuration(config.pollInterval ?? '1s') ?? 1_000;
+  const batchLines = config.batchLines ?? 1_000;
+  let position: FilePosition = ctx.position ?? { files: {} };
+  const doneDir = path.join(config.directory, DONE_DIR);
+  const markDone = (name: string) => {
+    fs.mkdirSync(doneDir, { recursive: true });
+    fs.renameSync(path.join(config.directory, name), path.join(doneDir, name));
+  };
+  while (!signal.aborted) {
+    for (const name of completeFiles(config.directory, settleMs, Date.now())) {
+      if (signal.aborted) break;
+      const at = position.files[name];
+      if (at?.done) {
+        markDone(name);
+        continue;
+      }
+      const lines = fileLines(fs.readFileSync(path.join(config.directory, name), 'utf8'));
+      let line = at?.line ?? 0;
+      const started = Date.now();
+      do {
+        const end = Math.min(line + batchLines, lines.length);
+        const now = Date.now();
+        const records: OutgoingRecord[] = decodeLines(name, lines, line, end, now).map((l) =>
+          l.record
+            ? { topic: spec.topic, key: l.record.key, value: l.record.value }
+            : {
+                topic: ctx.deadLetterTopic,
+                key: null,
+                value: l.text,
+                headers: { 'dlq.reason': l.error ?? 'undecodable', 'dlq.stage': 'source', 'dlq.source.name': spec.name, 'dlq.source.file': name, 'dlq.source.line': String(l.line), 'dlq.at': new Date(now).toISOString() },
+              },
+        );
+        position = { files: { ...position.files, [name]: { line: end, done: end >= lines.length } } };
+        await ctx.commit(records, position);
+        line = end;
+      } while (line < lines.length && !signal.aborted);
+      if (line >= lines.length) {
+        markDone(name);
+        const ms = Date.now() - started;
+        logger.info(`source ${spec.name}: ${name} done, ${lines.length} lines in ${ms} ms (${Math.round((lines.length * 1000) / Math.max(1, ms))} lines/s)`);
+      }
+    }
+    await sleep(pollMs, signal);
+  }
+}
