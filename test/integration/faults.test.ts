@@ -9,7 +9,7 @@ import { faultStack, stackDown, withMatrixLock } from '../../bench/faults/stack.
  * SIGKILLed in turn. Each must recover (the supervisor after the one command `workers status`
  * prints), the segment's batch and stream must validate 0 missing / 0 extra / 0 mismatched, and
  * no output key may hold more versions than its source changes warrant (kafkajs, read_committed).
- * The stack is stopped afterwards (FAULTS_KEEP_STACK=1 leaves it running for a re-run).
+ * The stack is purged before and stopped after (FAULTS_KEEP_STACK=1 leaves it running to look at).
  */
 const stack = faultStack();
 
@@ -20,7 +20,11 @@ afterAll(async () => {
 describe('fault matrix (short plan)', () => {
   it('recovers from worker and supervisor SIGKILLs under load, losing and duplicating nothing', async () => {
     const lines: string[] = [];
-    const result = await withMatrixLock(() => runMatrix(stack, TEST_PLAN, (line) => lines.push(line)), 10 * 60_000);
+    const result = await withMatrixLock(async () => {
+      // A fresh stack: nothing an earlier run or an older version of the code left behind.
+      await stackDown(stack, true);
+      return runMatrix(stack, TEST_PLAN, (line) => lines.push(line));
+    }, 10 * 60_000);
     const table = renderMatrix(result);
     const [segment] = result.segments;
     expect(segment, table).toBeDefined();
