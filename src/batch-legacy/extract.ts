@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import type { SourceOrder } from '../domain/process-order.ts';
+import { formatMoney } from '../domain/money.ts';
 import type { ExtractedCells } from './transform.ts';
 import type { BatchWindow } from './window.ts';
 
@@ -61,10 +63,57 @@ export class OrderExtraction {
     return result.rows;
   }
 
+  /**
+   * Partner and store orders of the window (read from their API and files) as extracted cells,
+   * joined with the tier and category of the same snapshot, in created_at order.
+   */
+  async joinExternal(orders: readonly SourceOrder[], window: BatchWindow): Promise<readonly ExtractedCells[]> {
+    const inWindow = orders.filter((o) => o.createdAt >= window.fromMs && o.createdAt < window.toMs).sort((a, b) => a.createdAt - b.createdAt || a.id - b.id);
+    if (inWindow.length === 0) return [];
+    const tiers = await this.client.query<{ id: string; tier: string }>('SELECT id::text, tier FROM public.customers WHERE id = ANY($1::bigint[])', [[...new Set(inWindow.map((o) => o.customerId))]]);
+    const categories = await this.client.query<{ id: string; category: string }>('SELECT id::text, category FROM public.products WHERE id = ANY($1::bigint[])', [[...new Set(inWindow.map((o) => o.productId))]]);
+    const tier = new Map(tiers.rows.map((r) => [Number(r.id), r.tier]));
+    const category = new Map(categories.rows.map((r) => [Number(r.id), r.category]));
+    return inWindow.map((o) => [o.id, o.customerId, o.productId, o.quantity, formatMoney(o.amountCents), o.status, o.createdAt, tier.get(o.customerId) ?? null, category.get(o.productId) ?? null]);
+  }
+
   /** Ends the read transaction (nothing was written, so commit and rollback are the same). */
   async close(): Promise<void> {
     if (!this.open) return;
     this.open = false;
     await this.client.query('ROLLBACK');
   }
+}
+
+/**
+ * Merges extra rows (sorted by created_at) into the cursor's batches, which arrive in created_at
+ * order: each batch takes the extra rows up to its last created_at, an empty batch (the cursor is
+ * done) takes the rest, so summary windows still complete one after another. Pure.
+ */
+export class CreatedAtMerge {
+  private next = 0;
+
+  constructor(private readonly extra: readonly ExtractedCells[]) {}
+
+  merge(batch: readonly ExtractedCells[]): readonly ExtractedCells[] {
+    if (this.next >= this.extra.length) return batch;
+    const last = batch.length === 0 ? Number.POSITIVE_INFINITY : createdAtOf(batch[batch.length - 1]!);
+    let end = this.next;
+    while (end < this.extra.length && createdAtOf(this.extra[end]!) <= last) end++;
+    if (end === this.next) return batch;
+    const taken = this.extra.slice(this.next, end);
+    this.next = end;
+    const merged: ExtractedCells[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < batch.length || j < taken.length) {
+      if (j >= taken.length || (i < batch.length && createdAtOf(batch[i]!) <= createdAtOf(taken[j]!))) merged.push(batch[i++]!);
+      else merged.push(taken[j++]!);
+    }
+    return merged;
+  }
+}
+
+function createdAtOf(cells: ExtractedCells): number {
+  return Number(cells[6]);
 }

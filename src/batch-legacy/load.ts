@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { withPostgres, type PostgresTarget } from '../clients/postgres.ts';
 import { formatMoney } from '../domain/money.ts';
-import { OUTPUT_TABLES, SOURCE_ORDERS_CHANNEL, type ColumnType, type OutputTable as TableDefinition, type OutputTableName } from '../domain/output-tables.ts';
+import { channelOfOrderId } from '../sources/order-input.ts';
+import { OUTPUT_TABLES, type ColumnType, type OutputTable as TableDefinition, type OutputTableName } from '../domain/output-tables.ts';
 import type { FraudAlert, ProcessedOrder } from '../domain/process-order.ts';
 import { migrate, type MigrationResult } from '../state/migrator.ts';
 import { STATE_SCHEMA } from '../state/state-store.ts';
@@ -42,8 +43,8 @@ const PROCESSED_CELLS: CellSources<ProcessedOrder> = {
   final_amount: (r) => formatMoney(r.finalCents),
   status: (r) => r.status,
   created_at: (r) => r.createdAt,
-  // The batch extracts the source `orders` table only, whose orders are all web.
-  channel: () => SOURCE_ORDERS_CHANNEL,
+  // Partner and store orders carry their channel in their key's reserved range (src/sources/order-input.ts).
+  channel: (r) => channelOfOrderId(r.orderId),
 };
 
 const ALERT_CELLS: CellSources<FraudAlert> = {

@@ -10,7 +10,8 @@ import { OUTPUT_TABLE_NAMES, OUTPUT_TABLES, type OutputTableName } from '../doma
 import { compileRules, type CompiledRules } from '../domain/rules.ts';
 import type { Progress } from '../phases/phase.ts';
 import type { StateStore } from '../state/state-store.ts';
-import { OrderExtraction } from './extract.ts';
+import { readExternalOrders } from '../sources/external-orders.ts';
+import { CreatedAtMerge, OrderExtraction } from './extract.ts';
 import { runExternalJob } from './external.ts';
 import { ensureBatchOutputs, WindowLoad, windowRowsSql, zeroCounts, type RowCounts } from './load.ts';
 import { scheduledRunAllowed, type ScheduleDecision } from './schedule-guard.ts';
@@ -208,6 +209,9 @@ async function builtinAttempt(
   const onSource = <T>(work: Promise<T>) => transient(work, config.source, 'source');
   const onWarehouse = <T>(work: Promise<T>) => transient(work, config.warehouse, 'warehouse');
 
+  // Partner API pages and store files first: the source snapshot that joins them is taken after.
+  const external = config.sources.http.length + config.sources.files.length > 0 ? await timed(() => readExternalOrders(config, deps.logger), (ms) => (extractMs += ms)) : undefined;
+  for (const reason of external?.invalid ?? []) deps.logger.warn(`batch run ${runId}: external order skipped, ${reason}`);
   const source = await connectPostgres(config.source, 'source', 'stream-migrate-batch');
   let warehouse: pg.Client | undefined;
   let load: WindowLoad | undefined;
@@ -220,6 +224,7 @@ async function builtinAttempt(
     load = current;
     const cursor = await timed(() => onSource(OrderExtraction.start(source, window)), (ms) => (extractMs += ms));
     extraction = cursor;
+    const extra = new CreatedAtMerge(external ? await timed(() => onSource(cursor.joinExternal(external.orders, window)), (ms) => (extractMs += ms)) : []);
     const summaries = new SummaryAccumulators(rules.windowMinutes);
     const patterns = new PatternAccumulators(rules.patterns);
     const ignored = emptyIgnored();
@@ -227,7 +232,7 @@ async function builtinAttempt(
     let pending = onSource(cursor.next());
     for (;;) {
       const waiting = pending;
-      const batch = await timed(() => waiting, (ms) => (extractMs += ms));
+      const batch = extra.merge(await timed(() => waiting, (ms) => (extractMs += ms)));
       if (batch.length === 0) break;
       pending = onSource(cursor.next());
       // If the load below throws, this FETCH is abandoned with its connection; its rejection is not news.

@@ -2,6 +2,7 @@ import type { OutgoingRecord } from '../clients/kafka.ts';
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { CheckFailedError, DependencyError, messageOf } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { withRetry } from '../core/retry.ts';
 import { sleep } from '../core/time.ts';
 import { changeRecordOf, parseExternalOrder } from './order-input.ts';
@@ -57,7 +58,7 @@ export async function runHttpSource(ctx: SourceContext<HttpPosition>, config: Co
   const limit = config.pageSize ?? 500;
   let position: HttpPosition = ctx.position ?? { cursor: null, pages: 0 };
   while (!signal.aborted) {
-    const page = await fetchPage(config, position.cursor, limit, ctx);
+    const page = await fetchOrdersPage(config, position.cursor, limit, { name: spec.name, logger, signal });
     if (page === undefined) return;
     const now = Date.now();
     const records: OutgoingRecord[] = page.orders.map((raw, index) => {
@@ -83,7 +84,18 @@ export async function runHttpSource(ctx: SourceContext<HttpPosition>, config: Co
 
 class RetriableHttpError extends DependencyError {}
 
-async function fetchPage(config: Config['sources']['http'][number], cursor: string | null, limit: number, ctx: SourceContext<HttpPosition>): Promise<OrdersPage | undefined> {
+/** Who is asking, for log lines, and when to give up (undefined is returned once aborted). */
+export interface FetchContext {
+  readonly name: string;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * One page of order changes after `cursor`, retrying until the API answers: 429 waits
+ * Retry-After, 5xx, timeouts and refused connections back off; 4xx other than 429 throws.
+ */
+export async function fetchOrdersPage(config: Config['sources']['http'][number], cursor: string | null, limit: number, ctx: FetchContext): Promise<OrdersPage | undefined> {
   const url = new URL(config.url);
   url.searchParams.set('limit', String(limit));
   if (cursor !== null) url.searchParams.set('cursor', cursor);
@@ -104,7 +116,7 @@ async function fetchPage(config: Config['sources']['http'][number], cursor: stri
           if (response.status === 429) {
             const wait = retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 1_000;
             await response.body?.cancel();
-            ctx.logger.info(`source ${ctx.spec.name}: rate limited by ${where}; waiting ${wait} ms`);
+            ctx.logger.info(`source ${ctx.name}: rate limited by ${where}; waiting ${wait} ms`);
             await sleep(wait, ctx.signal);
             throw new RateLimited();
           }
@@ -125,7 +137,7 @@ async function fetchPage(config: Config['sources']['http'][number], cursor: stri
           initialDelayMs: 250,
           maxDelayMs: 30_000,
           onRetry: (error, attempt, delayMs) => {
-            if (!(error instanceof RateLimited)) ctx.logger.warn(`source ${ctx.spec.name}: ${messageOf(error)}; retrying in ${delayMs} ms`, { attempt });
+            if (!(error instanceof RateLimited)) ctx.logger.warn(`source ${ctx.name}: ${messageOf(error)}; retrying in ${delayMs} ms`, { attempt });
           },
           sleep: (ms) => sleep(ms, ctx.signal),
         },

@@ -7,6 +7,7 @@ import type { ConsumedRecord } from '../../src/clients/kafka.ts';
 import { orderIdFor } from '../../src/sources/order-input.ts';
 import { PartnerApi, type PartnerOrder } from '../../src/sources/partner-api-server.ts';
 import { ensureSourceTopics, sourceOffsetsTopic, sourceSpecs } from '../../src/sources/source-topics.ts';
+import { connectPostgres } from '../../src/clients/postgres.ts';
 import { BIN, jsonOf } from './cli.ts';
 import { ConnectorFixture, runId, waitFor } from './connector-fixture.ts';
 
@@ -31,7 +32,7 @@ const f = new ConnectorFixture(id, {
     ],
   },
 });
-const partner = new PartnerApi({ port: partnerPort, token, ratePerSecond: 8, failEvery: 5 });
+const partner = new PartnerApi({ port: partnerPort, token, ratePerSecond: 2, failEvery: 3 });
 const bulk = new PartnerApi({ port: bulkPort, token, ratePerSecond: 20, failEvery: 7 });
 const workers = new Map<string, ResultPromise>();
 const topicOf = (name: string) => sourceSpecs(f.config).find((s) => s.name === name)!.topic;
@@ -54,7 +55,10 @@ async function kill(name: string): Promise<void> {
   workers.delete(name);
 }
 
-const created = (minute: number) => new Date(Date.UTC(2026, 10, 25, 10, minute)).toISOString();
+/** A day of 2003 nobody else's orders fall in: this file owns its warehouse rows (batch run). */
+const dayMs = Date.UTC(2003, 0, 1) + Math.floor(Math.random() * 360) * 86_400_000;
+const day = new Date(dayMs).toISOString().slice(0, 10);
+const created = (minute: number) => new Date(dayMs + 10 * 3_600_000 + minute * 60_000).toISOString();
 const order = (n: number, amount: string, status = 'PLACED', minute = 0): PartnerOrder => ({ order_id: n, customer_id: customerId, product_id: productId, quantity: 1, amount, status, created_at: created(minute) });
 const csvLine = (o: PartnerOrder) => [o.order_id, o.customer_id, o.product_id, o.quantity, o.amount, o.status, o.created_at].join(',');
 const CSV_HEADER = 'order_id,customer_id,product_id,quantity,amount,status,created_at';
@@ -99,6 +103,11 @@ afterAll(async () => {
   await partner.stop();
   await bulk.stop();
   await f.admin.deleteTopics([...sourceSpecs(f.config).map((s) => s.topic), sourceOffsetsTopic(f.config)]).catch(() => undefined);
+  const warehouse = await connectPostgres(f.config.warehouse, 'warehouse');
+  const range = [new Date(dayMs), new Date(dayMs + 86_400_000)];
+  for (const table of ['processed_orders', 'fraud_alerts']) await warehouse.query(`DELETE FROM public.${table} WHERE created_at >= $1 AND created_at < $2`, range).catch(() => undefined);
+  await warehouse.query('DELETE FROM public.order_summaries WHERE window_start >= $1 AND window_start < $2', range).catch(() => undefined);
+  await warehouse.end();
   await f.cleanup();
   fs.rmSync(storeDir, { recursive: true, force: true });
   fs.rmSync(bulkDir, { recursive: true, force: true });
@@ -166,6 +175,7 @@ describe('partner API', () => {
     // Order 3's two versions, in the order the API returned them.
     expect(records.filter((r) => ids([r])[0] === orderIdFor('partner', 3)).map((r) => (JSON.parse(r.value!.toString()) as { amount: string }).amount)).toEqual(['3.00', '33.00']);
     expect(partner.stats.failed).toBeGreaterThan(0);
+    expect(partner.stats.rateLimited).toBeGreaterThan(0);
     const [letter] = await dlqOf('partner');
     expect(letter?.headers).toMatchObject({ 'dlq.source.page': '10', 'dlq.source.position': '2' });
     const rows = await waitFor('partner orders processed', async () => {
@@ -198,4 +208,29 @@ describe('partner API', () => {
     expect(new Set(seen).size).toBe(n + 50);
     expect(bulk.stats.failed).toBeGreaterThan(3);
   });
+});
+
+describe('the legacy batch', () => {
+  it('extracts the day\'s partner orders from the API and the store files (waiting and done), final versions, with their channel', async () => {
+    const run = await f.cli(['batch', 'run', '--date', day, '--json'], 300_000);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const warehouse = await connectPostgres(f.config.warehouse, 'warehouse');
+    try {
+      const { rows } = await warehouse.query<{ channel: string; n: string }>(
+        'SELECT channel, count(*) AS n FROM public.processed_orders WHERE created_at >= $1 AND created_at < $2 GROUP BY channel ORDER BY channel',
+        [new Date(dayMs), new Date(dayMs + 86_400_000)],
+      );
+      // Store: orders 1 and 2 (4 cancelled by the later file) and the 4 000-line file; partner: 12 and the 650 of the bulk API.
+      expect(rows.map((r) => [r.channel, Number(r.n)])).toEqual([
+        ['partner', 12 + 650],
+        ['store', 2 + 4_000],
+      ]);
+      const { rows: corrected } = await warehouse.query<{ amount: string; status: string; channel: string }>('SELECT amount::text, status, channel FROM public.processed_orders WHERE order_id = $1', [orderIdFor('store', 2)]);
+      expect(corrected).toEqual([{ amount: '25.00', status: 'PAID', channel: 'store' }]);
+      const { rows: partner3 } = await warehouse.query<{ amount: string }>('SELECT amount::text FROM public.processed_orders WHERE order_id = $1', [orderIdFor('partner', 3)]);
+      expect(partner3).toEqual([{ amount: '33.00' }]);
+    } finally {
+      await warehouse.end();
+    }
+  }, 300_000);
 });

@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { parseDuration } from '../core/duration.ts';
+import type { Logger } from '../core/logger.ts';
+import type { SourceOrder } from '../domain/process-order.ts';
+import { completeFiles, DONE_DIR, fileLines } from './file-source.ts';
+import { fetchOrdersPage } from './http-source.ts';
+import { csvHeader, lineFields, parseExternalOrder } from './order-input.ts';
+
+export interface ExternalOrders {
+  /** The final version of each partner and store order (a later change replaces an earlier one). */
+  readonly orders: readonly SourceOrder[];
+  /** Lines or records that could not be read, with where they are. */
+  readonly invalid: readonly string[];
+  readonly bySource: Readonly<Record<string, number>>;
+}
+
+/**
+ * The partner and store orders as a nightly job reads them: every page of each partner API from
+ * its beginning, and every complete store file (waiting or already in `done/`) in name order,
+ * with the same decoding as the source workers. The last change of an order wins.
+ */
+export async function readExternalOrders(config: Config, logger: Logger, signal: AbortSignal = new AbortController().signal): Promise<ExternalOrders> {
+  const latest = new Map<number, SourceOrder>();
+  const invalid: string[] = [];
+  const bySource: Record<string, number> = {};
+  for (const api of config.sources.http) {
+    let cursor: string | null = null;
+    let changes = 0;
+    for (let page = 0; ; page++) {
+      const got = await fetchOrdersPage(api, cursor, api.pageSize ?? 500, { name: api.name, logger, signal });
+      if (!got) break;
+      got.orders.forEach((raw, position) => {
+        const fields = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+        const order = fields ? parseExternalOrder(fields, 'partner') : { ok: false as const, reason: 'not a JSON object' };
+        if (order.ok) {
+          latest.set(order.value.id, order.value);
+          changes++;
+        } else invalid.push(`${api.name} page ${cursor ?? '(first)'} position ${position}: ${order.reason}`);
+      });
+      // A page that does not move the cursor is the end, whatever has_more says.
+      if (!got.hasMore || got.nextCursor === null || got.nextCursor === cursor) break;
+      cursor = got.nextCursor;
+    }
+    bySource[api.name] = changes;
+  }
+  for (const dir of config.sources.files) {
+    const settleMs = parseDuration(dir.settle ?? '2s') ?? 2_000;
+    const now = Date.now();
+    const files = [
+      ...completeFiles(path.join(dir.directory, DONE_DIR), 0, now).map((name) => ({ name, file: path.join(dir.directory, DONE_DIR, name) })),
+      ...completeFiles(dir.directory, settleMs, now).map((name) => ({ name, file: path.join(dir.directory, name) })),
+    ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    let changes = 0;
+    for (const { name, file } of files) {
+      const lines = fileLines(fs.readFileSync(file, 'utf8'));
+      const format = name.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl';
+      const header = format === 'csv' ? csvHeader(lines[0] ?? '') : [];
+      for (let i = format === 'csv' ? 1 : 0; i < lines.length; i++) {
+        const text = lines[i]!;
+        if (text.trim() === '') continue;
+        const fields = lineFields(format, text, header);
+        const order = fields.ok ? parseExternalOrder(fields.value, 'store') : fields;
+        if (order.ok) {
+          latest.set(order.value.id, order.value);
+          changes++;
+        } else invalid.push(`${dir.name} ${name} line ${i + 1}: ${order.reason}`);
+      }
+    }
+    bySource[dir.name] = changes;
+  }
+  return { orders: [...latest.values()], invalid, bySource };
+}
