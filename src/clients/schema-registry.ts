@@ -3,6 +3,7 @@
  * `/apis/ccompat/v7`; a Confluent Schema Registry at its root). A registry that cannot be reached
  * is a DependencyError (exit 3); an HTTP error carries the registry's own message.
  */
+import { maskUrlPasswords } from '../core/redactor.ts';
 import type { Config } from '../config/schema.ts';
 import { CheckFailedError, DependencyError, messageOf } from '../core/errors.ts';
 
@@ -60,7 +61,7 @@ export function createSchemaRegistryClient(settings: SchemaRegistrySettings, opt
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw new DependencyError(`schema registry at ${settings.url} is unreachable (${messageOf(error)}); start it with \`stream-migrate dev up\` or check schemaRegistry.url`, {
+      throw new DependencyError(`schema registry at ${maskUrlPasswords(settings.url)} is unreachable (${messageOf(error)}); start it with \`stream-migrate dev up\` or check schemaRegistry.url`, {
         cause: error,
       });
     }
@@ -72,7 +73,7 @@ export function createSchemaRegistryClient(settings: SchemaRegistrySettings, opt
       json = text;
     }
     if (response.status === 401 || response.status === 403) {
-      throw new DependencyError(`schema registry at ${settings.url} refused the credentials (HTTP ${response.status}); check schemaRegistry.username and password`, { retriable: false });
+      throw new DependencyError(`schema registry at ${maskUrlPasswords(settings.url)} refused the credentials (HTTP ${response.status}); check schemaRegistry.username and password`, { retriable: false });
     }
     if (response.status >= 500) throw new DependencyError(`schema registry ${method} ${path} answered ${response.status}: ${messageIn(json)}`);
     return { status: response.status, json };
@@ -84,7 +85,8 @@ export function createSchemaRegistryClient(settings: SchemaRegistrySettings, opt
   const path = (subject: string) => `/subjects/${encodeURIComponent(subject)}`;
 
   return {
-    url: settings.url,
+    // Shown in messages and phase details: never with a password written into the URL.
+    url: maskUrlPasswords(settings.url),
     async subjects() {
       const reply = await request('GET', '/subjects');
       if (reply.status !== 200 || !isStringArray(reply.json)) return fail('GET /subjects', reply);

@@ -32,7 +32,7 @@ export async function demo(options: DemoOptions, ctx: CommandContext): Promise<C
   }
   const summary = await runDemo(
     { ratePerSecond: rate, durationMs },
-    { config, configFile: file, cwd: ctx.cwd, clock: ctx.clock, logger: ctx.logger, actor: ctx.actor, reportsDir: path.resolve(ctx.cwd, config.dev.dir, 'reports') },
+    { config, configFile: file, cwd: ctx.cwd, clock: ctx.clock, logger: ctx.logger, actor: ctx.actor, reportsDir: path.resolve(ctx.cwd, config.dev.dir, 'reports'), redact: (text) => ctx.redactor.redact(text) },
   );
   const dashboard = options.dashboard ? await ensureDashboard(stackPaths(config, ctx.cwd), config, ctx.cwd, file) : undefined;
   const dashboardLine =

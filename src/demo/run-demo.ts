@@ -41,6 +41,8 @@ export interface DemoRequest {
 export interface DemoDeps {
   readonly config: Config;
   readonly configFile: string | undefined;
+  /** Masks resolved secrets in what the phases store. */
+  readonly redact?: (text: string) => string;
   readonly cwd: string;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -238,7 +240,7 @@ export function demoWindows(fromMs: number, toMs: number, sizeMs: number): reado
 async function runDemoPhase(name: PhaseName, config: Config, deps: DemoDeps): Promise<void> {
   const store = await openStateStore(config.warehouse);
   try {
-    const result = await runPhase(PHASES[name], { config, logger: deps.logger, clock: deps.clock, progress: logProgress(deps.logger), options: { prune: false }, cwd: deps.cwd, configFile: deps.configFile }, store, deps.actor);
+    const result = await runPhase(PHASES[name], { config, logger: deps.logger, clock: deps.clock, progress: logProgress(deps.logger), options: { prune: false }, cwd: deps.cwd, configFile: deps.configFile, redact: deps.redact }, store, deps.actor);
     const failed = result.steps.find((s) => s.status === 'failed');
     if (result.status !== 'succeeded') throw new CheckFailedError(`phase ${name} did not succeed${failed ? `: ${failed.name}: ${failed.detail}` : ''}`);
   } finally {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { createClickHouse, type ClickHouse } from '../clients/clickhouse.ts';
+import { clickhouseAs } from '../output/clickhouse-users.ts';
 import { createConnectClient } from '../clients/connect.ts';
 import { createKafkaAdmin, type KafkaAdmin } from '../clients/kafka.ts';
 import { createPostgresPool, unreachable } from '../clients/postgres.ts';
@@ -38,7 +39,7 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
       throw warehouseError(config, error);
     }
   };
-  const ch = (): ClickHouse => (clickhouse ??= createClickHouse(config.clickhouse));
+  const ch = (): ClickHouse => (clickhouse ??= createClickHouse(clickhouseAs(config, 'reader')));
   const connect = createConnectClient(config.connect, { retry: { retries: 0, initialDelayMs: 100, maxDelayMs: 100 } });
 
   return {

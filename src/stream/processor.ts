@@ -76,13 +76,17 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
   let producer: TransactionalProducer | undefined;
   try {
     const partitions = await checkStreamTopology(admin, topics);
-    producer = kafka.createTransactionalProducer(settings, {
-      transactionalId: `${config.processor.groupId}.${options.instanceId}`,
-      transactionTimeoutMs: durationMs(config.processor.transactionTimeout),
-      clientSuffix: `processor-${options.instanceId}`,
-    });
-    // Fences an earlier incarnation of this worker and aborts the transaction it left open.
-    await producer.init();
+    const newProducer = async (): Promise<TransactionalProducer> => {
+      const created = kafka.createTransactionalProducer(settings, {
+        transactionalId: `${config.processor.groupId}.${options.instanceId}`,
+        transactionTimeoutMs: durationMs(config.processor.transactionTimeout),
+        clientSuffix: `processor-${options.instanceId}`,
+      });
+      // Fences an earlier incarnation of this worker and aborts the transaction it left open.
+      await created.init();
+      return created;
+    };
+    producer = await newProducer();
     const lag = setInterval(() => void reportLagByTopic(admin, config.processor.groupId, counters.lag), 5_000);
     // One group member for the worker's life: a session that ends on a rebalance keeps it and
     // rewinds to the committed offsets, because a member that left and rejoined would start
@@ -116,6 +120,10 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
           logger.warn(`processor session ended: ${messageOf(error)}; rebuilding state from Kafka`, { attempt: failures });
           if (failures >= 5) throw error;
           await sleep(Math.min(5_000, 250 * 2 ** failures), options.signal);
+          // So is the producer: after a failed send its sequence numbers are out of step
+          // (OUT_OF_ORDER_SEQUENCE_NUMBER on every later one); a new one re-registers the id.
+          await producer.close().catch(() => undefined);
+          producer = await newProducer();
         }
       }
     } finally {

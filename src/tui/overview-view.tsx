@@ -46,6 +46,12 @@ export function Overview({ snapshot }: { readonly snapshot: StatusSnapshot }) {
                     </Text>
                   ))}
             </Text>
+            {d.scaling && (
+              <Text wrap="truncate-end">
+                scaling on lag: {d.scaling.processors} of {d.scaling.minWorkers}..{d.scaling.maxWorkers} processor workers
+                {d.scaling.lastDecision ? `; last ${d.scaling.lastDecision.from} → ${d.scaling.lastDecision.to}: ${d.scaling.lastDecision.reason}` : ''}
+              </Text>
+            )}
           </Box>
         )}
       </SectionBlock>
