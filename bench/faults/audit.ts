@@ -22,6 +22,9 @@ import { streamTopics } from '../../src/stream/topics.ts';
  *  - order-summaries, per (customer, window): one per change of an order created in that window
  *    that ever belonged to the customer, plus, per tier change of the customer, one per such order
  *    (each recomputed order may move the window once).
+ *  - fraud-alerts of a pattern over time (keys naming a `pattern`), per key: the same as a summary
+ *    of the pattern's own window (rules.patterns[].windowMinutes) that holds the alert's order,
+ *    since every order of the customer in that window moves the alert.
  * A key with more versions than that counts as duplicated; so does a key with the same content
  * twice in a row when no source change touched it from a minute before the first of the two
  * until the second (the processor never emits an unchanged value on its own; a change and its
@@ -194,6 +197,9 @@ export class AuditLedger {
   private readonly orders = new Map<number, LedgerOrder>();
   private readSeq = 0n;
 
+  /** The first change the audit recorded (ms): a window that began earlier may hold orders it never saw. */
+  firstChangeMs = Number.POSITIVE_INFINITY;
+
   /** Orders whose history the audit holds (created after the triggers were installed). */
   get audited(): number {
     return this.orders.size;
@@ -217,6 +223,7 @@ export class AuditLedger {
           this.orders.set(id, order);
         }
         order.firstAtMs = Math.min(order.firstAtMs, Number(r.at_ms));
+        this.firstChangeMs = Math.min(this.firstChangeMs, Number(r.at_ms));
         if (r.customer_id !== null) order.customers.add(Number(r.customer_id));
         if (r.old_customer_id !== null) order.customers.add(Number(r.old_customer_id));
       }
@@ -230,30 +237,31 @@ export class AuditLedger {
     return this.orders.get(id);
   }
 
-  /** Orders of a customer created in a window (window start in ms). */
+  /** Orders of a customer created in a window (window start in ms) of `windowMs`. */
   ordersOf(customerId: number, windowStartMs: number, windowMs: number): number[] {
-    const key = `${customerId}/${windowStartMs}`;
-    if (!this.byWindow) {
-      this.byWindow = new Map();
+    let index = this.byWindow.get(windowMs);
+    if (!index) {
+      index = new Map();
       for (const [id, o] of this.orders) {
         const w = Math.floor(o.createdAtMs / windowMs) * windowMs;
         for (const c of o.customers) {
           const k = `${c}/${w}`;
-          const list = this.byWindow.get(k);
+          const list = index.get(k);
           if (list) list.push(id);
-          else this.byWindow.set(k, [id]);
+          else index.set(k, [id]);
         }
       }
+      this.byWindow.set(windowMs, index);
     }
-    return this.byWindow.get(key) ?? [];
+    return index.get(`${customerId}/${windowStartMs}`) ?? [];
   }
 
-  /** Drops the window index (rebuilt on demand after new rows were read). */
+  /** Drops the window indexes (rebuilt on demand after new rows were read). */
   invalidate(): void {
-    this.byWindow = undefined;
+    this.byWindow.clear();
   }
 
-  private byWindow: Map<string, number[]> | undefined;
+  private readonly byWindow = new Map<number, Map<string, number[]>>();
 }
 
 export interface DuplicateReport {
@@ -264,7 +272,7 @@ export interface DuplicateReport {
   /** Keys counted duplicated (either of the above). */
   readonly duplicatedKeys: number;
   readonly keysChecked: number;
-  /** Keys of orders older than the audit, not checked. */
+  /** Keys of orders (or windows) older than the audit, not checked. */
   readonly keysUnaudited: number;
   readonly recordsRead: number;
   /** Records visible read_uncommitted but not read_committed: aborted transactions. */
@@ -292,6 +300,7 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
   const segment = await segmentChanges(config, from, to);
   const topics = streamTopics(config);
   const windowMs = config.rules.windowMinutes * 60_000;
+  const patternWindows = new Map(config.rules.patterns.map((p) => [p.name, p.windowMinutes * 60_000]));
   const samples: string[] = [];
   let overWarranted = 0;
   let repeated = 0;
@@ -316,8 +325,8 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
     for (const c of order.customers) n += tiersAfter(c, order.firstAtMs);
     return n;
   };
-  const warrantedForSummary = (customerId: number, windowStartMs: number): number | undefined => {
-    const orders = ledger.ordersOf(customerId, windowStartMs, windowMs);
+  const warrantedForSummary = (customerId: number, windowStartMs: number, ofMs = windowMs): number | undefined => {
+    const orders = ledger.ordersOf(customerId, windowStartMs, ofMs);
     if (orders.length === 0) return undefined;
     let n = 0;
     for (const id of orders) n += segment.plain.get(id) ?? 0;
@@ -335,10 +344,18 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
     // processed-orders and fraud-alerts are audited per order, all its customers' keys together.
     const perOrder = new Map<number, number>();
     for (const [key, versions] of byKey) {
-      const parsed = JSON.parse(key) as { order_id?: number; customer_id: number; window_start?: string };
-      const isSummary = topic === topics.orderSummaries;
-      const windowStartMs = isSummary ? Date.parse(parsed.window_start ?? '') : 0;
-      const orderIds = isSummary ? ledger.ordersOf(parsed.customer_id, windowStartMs, windowMs) : parsed.order_id === undefined ? [] : [parsed.order_id];
+      const parsed = JSON.parse(key) as { order_id?: number; customer_id: number; window_start?: string; pattern?: string };
+      // A pattern alert moves with every order of its customer in the pattern's window: audited like a summary of that window.
+      const patternMs = parsed.pattern ? patternWindows.get(parsed.pattern) : undefined;
+      const patternOrder = parsed.pattern ? ledger.order(parsed.order_id ?? -1) : undefined;
+      if (parsed.pattern && (patternMs === undefined || patternOrder === undefined)) {
+        keysUnaudited++;
+        continue;
+      }
+      const isSummary = topic === topics.orderSummaries || patternMs !== undefined;
+      const ofMs = patternMs ?? windowMs;
+      const windowStartMs = topic === topics.orderSummaries ? Date.parse(parsed.window_start ?? '') : patternOrder ? Math.floor(patternOrder.createdAtMs / ofMs) * ofMs : 0;
+      const orderIds = isSummary ? ledger.ordersOf(parsed.customer_id, windowStartMs, ofMs) : parsed.order_id === undefined ? [] : [parsed.order_id];
       const customerIds = isSummary ? [parsed.customer_id] : (ledger.order(parsed.order_id ?? -1)?.customers ?? []);
       let isRepeat = false;
       for (let i = 1; i < versions.length; i++) {
@@ -346,8 +363,8 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
         if (content(a.value) === content(b.value) && !changedBetween(orderIds, customerIds, a.atMs, b.atMs)) isRepeat = true;
       }
       let over = false;
-      if (topic === topics.orderSummaries) {
-        const warranted = warrantedForSummary(parsed.customer_id, windowStartMs);
+      if (isSummary) {
+        const warranted = windowStartMs < ledger.firstChangeMs ? undefined : warrantedForSummary(parsed.customer_id, windowStartMs, ofMs);
         if (warranted === undefined) {
           keysUnaudited++;
           continue;
@@ -425,3 +442,4 @@ async function segmentChanges(config: Config, from: AuditMark, to: AuditMark): P
     await client.end();
   }
 }
+

@@ -196,7 +196,7 @@ export function renderMatrix(result: MatrixResult): string {
       `segment of ${segment.faults.map((f) => f.fault).join(', ')}: load ${segment.load.inserted} orders (+${segment.load.updated} updates, ${segment.load.cancelled} cancels, ${segment.load.deleted} deletes, ${segment.load.moved} moves, ${segment.load.tierChanges} tier changes) at ${(segment.load.inserted / Math.max(1, segment.load.seconds)).toFixed(0)}/s` +
         `${segment.load.restarts ? `, load restarted ${segment.load.restarts}x` : ''}; caught up ${segment.catchUpSeconds === null ? `NO (${segment.catchUpError ?? ''})` : `in ${segment.catchUpSeconds.toFixed(1)} s`}; ` +
         `validated ${v.window.from} .. ${v.window.to} (report ${v.reportId ?? '-'}: ${v.tables.map((t) => `${t.name} ${t.batchRows}/${t.streamRows}`).join(', ')}${v.detail ? `; ${v.detail}` : ''}); ` +
-        `audit: ${d.keysChecked} keys, ${d.recordsRead} records read_committed by kafkajs, ${d.abortedRecords} records of aborted transactions, ${d.keysUnaudited} keys of pre-audit orders skipped${d.samples.length ? `; ${d.samples.join('; ')}` : ''}`,
+        `audit: ${d.keysChecked} keys, ${d.recordsRead} records read_committed by kafkajs, ${d.abortedRecords} records of aborted transactions, ${d.keysUnaudited} keys of pre-audit orders or windows skipped${d.samples.length ? `; ${d.samples.join('; ')}` : ''}`,
     );
   }
   const header = ['fault', 'recovered', 's to committed output', 'max lag proc / sink', 'validate missing/extra/mismatched', 'dup keys'];
