@@ -5,13 +5,14 @@ import { coverage, evaluateGate, sortEvidence, type GateInput, type GatePolicy, 
 const H = 3_600_000;
 const now = new Date('2026-11-26T12:00:00Z');
 const zero = { missingInStream: 0, missingInBatch: 0, mismatched: 0 };
-const evidence = { tables: ['processed_orders', 'order_summaries', 'fraud_alerts'], settleMs: 300_000, batchSchema: 'public', streamDatabase: 'stream', tolerances: zero, minRows: 1 };
+const evidence = { tables: ['processed_orders', 'order_summaries', 'fraud_alerts'], channels: ['web'], settleMs: 300_000, batchSchema: 'public', streamDatabase: 'stream', tolerances: zero, minRows: 1 };
 const policy: GatePolicy = { requiredReports: 3, minCoverageMs: 72 * H, maxReportAgeMs: 24 * H, maxConsumerLag: 1000, maxDeadLetterGrowth: 0, maxSlotLagBytes: 1_000_000, evidence };
 
 function made(from: Date, to: Date, overrides: Partial<ReportProvenance> = {}): ReportProvenance {
   const w = { from: from.toISOString(), to: to.toISOString() };
   return {
     tables: evidence.tables,
+    channels: ['web'],
     settle: '5m',
     settleMs: 300_000,
     batchSchema: 'public',

@@ -19,6 +19,7 @@
 import { quote } from '../clients/clickhouse.ts';
 import { UsageError } from '../core/errors.ts';
 import { assertNever } from '../core/assert-never.ts';
+import { CHANNEL_ID_BASE, MAX_EXTERNAL_ID } from '../sources/order-input.ts';
 import type { ColumnSpec, TableSpec } from './tables.ts';
 
 export type StreamRead = 'final' | 'view';
@@ -296,4 +297,22 @@ export function chLatencySql(t: SqlTarget, w: EpochWindow): string {
   return `SELECT toString(count()) AS n, arrayMap(x -> toString(x), quantiles(0.5, 0.95, 0.99)(toInt64(ingested_at) - toInt64(source_ts))) AS q
 FROM ${identifier(t.database)}.processed_orders_versions
 WHERE is_deleted = 0 AND toUnixTimestamp(source_ts) > 0 AND created_at >= toDateTime(${int(w.fromSec)}) AND created_at < toDateTime(${int(w.toSec)})`;
+}
+
+// ---- Channels -------------------------------------------------------------------------------
+
+/** The channel of an order key, by the ranges src/sources/order-input.ts assigns (the same text on both databases). */
+function channelCase(column: string): string {
+  const range = (base: number) => `${column} >= ${int(base)} AND ${column} < ${int(base + MAX_EXTERNAL_ID)}`;
+  return `CASE WHEN ${range(CHANNEL_ID_BASE.store)} THEN 'store' WHEN ${range(CHANNEL_ID_BASE.partner)} THEN 'partner' ELSE 'web' END`;
+}
+
+/** Rows of the window per channel, for a table keyed by order_id. */
+export function pgChannelCountSql(spec: TableSpec, t: SqlTarget, w: EpochWindow): string {
+  return `SELECT ${channelCase('order_id')} AS channel, count(*)::text AS n FROM ${pgTable(spec, t)} WHERE ${pgWindow(spec, w)} GROUP BY 1`;
+}
+
+export function chChannelCountSql(spec: TableSpec, t: SqlTarget, w: EpochWindow): string {
+  const source = chSource(spec, t);
+  return `SELECT ${channelCase('order_id')} AS channel, toString(count()) AS n FROM ${source.from} WHERE ${source.live}${chWindow(spec, w)} GROUP BY channel`;
 }

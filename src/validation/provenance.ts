@@ -41,11 +41,15 @@ export interface ReportProvenance {
   readonly requestedWindow: IsoWindow;
   readonly comparedWindow: IsoWindow;
   readonly sourcePosition: SourcePosition;
+  /** Channels whose orders the window held (processed_orders, either side); reports made before channels say web. */
+  readonly channels: readonly string[];
 }
 
 /** What a report must have been made with to count. */
 export interface EvidencePolicy {
   readonly tables: readonly string[];
+  /** Every configured channel: web, partner with sources.http, store with sources.files. */
+  readonly channels: readonly string[];
   readonly settleMs: number;
   readonly batchSchema: string;
   readonly streamDatabase: string;
@@ -56,12 +60,18 @@ export interface EvidencePolicy {
 export function evidencePolicy(config: Config): EvidencePolicy {
   return {
     tables: OUTPUT_TABLES,
+    channels: configuredChannels(config),
     settleMs: parseDuration(config.validation.settle) ?? 0,
     batchSchema: BATCH_SCHEMA,
     streamDatabase: config.clickhouse.database,
     tolerances: config.validation.tolerances,
     minRows: config.validation.minRows,
   };
+}
+
+/** The channels the configuration brings orders from. */
+export function configuredChannels(config: Config): readonly string[] {
+  return ['web', ...(config.sources.http.length > 0 ? ['partner'] : []), ...(config.sources.files.length > 0 ? ['store'] : [])];
 }
 
 const TOLERANCE_KEYS = ['missingInStream', 'missingInBatch', 'mismatched'] as const;
@@ -72,6 +82,9 @@ export function notCountingReasons(p: ReportProvenance | null, policy: EvidenceP
   const reasons: string[] = [];
   const missing = policy.tables.filter((t) => !p.tables.includes(t));
   if (missing.length > 0) reasons.push(`leaves out ${missing.join(', ')}`);
+  const channels = policy.channels.filter((c) => !p.channels.includes(c));
+  // A channel without orders in the window proves nothing about it, like a table without rows.
+  if (channels.length > 0) reasons.push(`has no ${channels.join(', ')} orders in its window (every configured channel must be covered)`);
   if (p.settleMs !== policy.settleMs) reasons.push(`settle ${p.settle}, configured ${formatDuration(policy.settleMs)}`);
   if (p.batchSchema !== policy.batchSchema) reasons.push(`batch schema ${p.batchSchema}, configured ${policy.batchSchema}`);
   if (p.streamDatabase !== policy.streamDatabase) reasons.push(`ClickHouse database ${p.streamDatabase}, configured ${policy.streamDatabase}`);
@@ -88,7 +101,7 @@ const stringOrNull = (v: unknown): string | null => (typeof v === 'string' ? v :
 /** Reads a stored provenance (jsonb); null when absent or not in this shape. */
 export function parseProvenance(value: unknown): ReportProvenance | null {
   if (!isRecord(value)) return null;
-  const { tables, settle, settleMs, batchSchema, streamDatabase, streamRead, tolerances, minRows, requestedWindow, comparedWindow, sourcePosition } = value;
+  const { tables, settle, settleMs, batchSchema, streamDatabase, streamRead, tolerances, minRows, requestedWindow, comparedWindow, sourcePosition, channels } = value;
   if (!Array.isArray(tables) || !tables.every((t): t is string => typeof t === 'string')) return null;
   if (typeof settle !== 'string' || typeof settleMs !== 'number' || typeof batchSchema !== 'string' || typeof streamDatabase !== 'string') return null;
   if (streamRead !== 'final' && streamRead !== 'view') return null;
@@ -111,5 +124,6 @@ export function parseProvenance(value: unknown): ReportProvenance | null {
       slotConfirmedLsn: stringOrNull(sourcePosition.slotConfirmedLsn),
       note: stringOrNull(sourcePosition.note),
     },
+    channels: Array.isArray(channels) && channels.every((c): c is string => typeof c === 'string') ? channels : ['web'],
   };
 }

@@ -37,6 +37,21 @@ describe('drill-down merge of two key-ordered streams', () => {
     expect(out.missingInStreamKeys).toHaveLength(2);
   });
 
+  it('counts each difference under the channel of its order, whatever the limit (a missing store file shows as store rows)', async () => {
+    const store = (n: number) => String(2_000_000_000_000 + n);
+    const partner = (n: number) => String(1_000_000_000_000 + n);
+    const out = await merge(
+      [{ k0: '7', h: 'a' }, { k0: partner(1), h: 'p' }, { k0: store(1), h: 's' }, { k0: store(2), h: 's' }],
+      [{ k0: '7', h: 'a' }, { k0: partner(1), h: 'P' }],
+      1,
+    );
+    expect(out.channels).toEqual({
+      web: { missingInStream: 0, missingInBatch: 0, mismatched: 0 },
+      partner: { missingInStream: 0, missingInBatch: 0, mismatched: 1 },
+      store: { missingInStream: 2, missingInBatch: 0, mismatched: 0 },
+    });
+  });
+
   it('orders integer keys numerically and text bytewise, as both databases do', () => {
     expect(compareKeys(TABLE_SPECS.processed_orders, ['9'], ['10'])).toBeLessThan(0);
     expect(compareKeys(TABLE_SPECS.order_summaries, ['7', '1795608300'], ['7', '1795608000'])).toBeGreaterThan(0);

@@ -20,13 +20,17 @@ import { createPostgresPool, unreachable, type PostgresTarget } from '../clients
 import { messageOf, StreamMigrateError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { canonicalTimestamp } from './canonical.ts';
+import { CHANNELS, type Channel } from '../domain/output-tables.ts';
+import { channelOfOrderId } from '../sources/order-input.ts';
 import {
+  chChannelCountSql,
   chDetailSql,
   chDrillSql,
   chEstimateSql,
   chFirstPassSql,
   chLatencySql,
   fingerprints,
+  pgChannelCountSql,
   pgDetailSql,
   pgDrillSql,
   pgEstimateSql,
@@ -118,7 +122,25 @@ export interface TableResult {
     readonly postgresParts: number;
   };
   readonly timings: TableTimings;
+  /**
+   * Per channel (web, partner, store), for tables keyed by order: a missing store file or a
+   * skipped API page shows as rows of that channel missing in one side. Absent for summaries,
+   * which add up every channel of a customer.
+   */
+  readonly channels?: readonly ChannelResult[];
 }
+
+export interface ChannelResult {
+  readonly channel: Channel;
+  readonly batchRows: number;
+  readonly streamRows: number;
+  readonly missingInStream: number;
+  readonly missingInBatch: number;
+  readonly mismatched: number;
+}
+
+/** Differences of one channel, counted while the drill merges keys. */
+export type ChannelDiffs = Record<Channel, { missingInStream: number; missingInBatch: number; mismatched: number }>;
 
 export interface LatencyResult {
   readonly p50: number | null;
@@ -233,6 +255,7 @@ class Engine {
     const detailStarted = performance.now();
     const detail = await this.detail(spec, drill.mismatches);
     const detailMs = performance.now() - detailStarted;
+    const channels = byOrder(spec) ? await this.channels(spec, drill.channels) : undefined;
 
     return {
       name: spec.name,
@@ -259,7 +282,19 @@ class Engine {
         postgresParts: parts.length,
       },
       timings: { planMs: round(planMs), firstPassMs: round(firstPassMs), firstPassPostgresMs: round(pgMs), firstPassClickHouseMs: round(chMs), drillMs: round(drillMs), detailMs: round(detailMs) },
+      ...(channels ? { channels } : {}),
     };
+  }
+
+  /** Rows per channel on each side (two GROUP BY queries) beside the drill's differences per channel. */
+  private async channels(spec: TableSpec, diffs: ChannelDiffs): Promise<readonly ChannelResult[]> {
+    const w = this.options.window;
+    const [pgRows, chRows] = await Promise.all([
+      this.pgQuery<{ channel: string; n: string }>(pgChannelCountSql(spec, this.target, w)),
+      this.chQuery<{ channel: string; n: string }>(chChannelCountSql(spec, this.target, w), spec),
+    ]);
+    const count = (rows: readonly { channel: string; n: string }[], c: Channel) => Number(rows.find((r) => r.channel === c)?.n ?? 0);
+    return CHANNELS.map((channel) => ({ channel, batchRows: count(pgRows, channel), streamRows: count(chRows, channel), ...diffs[channel] }));
   }
 
   async latency(): Promise<LatencyResult> {
@@ -439,10 +474,22 @@ export interface DrillOutcome {
   readonly missingInStreamKeys: readonly SortableKey[];
   readonly missingInBatchKeys: readonly SortableKey[];
   readonly mismatches: readonly Mismatch[];
+  /** Every difference by the channel of its order (tables keyed by order; all web otherwise). */
+  readonly channels: ChannelDiffs;
 }
 
 function emptyDrill(): DrillOutcome {
-  return { missingInStream: 0, missingInBatch: 0, mismatched: 0, duplicates: 0, batchRows: 0, streamRows: 0, missingInStreamKeys: [], missingInBatchKeys: [], mismatches: [] };
+  return { missingInStream: 0, missingInBatch: 0, mismatched: 0, duplicates: 0, batchRows: 0, streamRows: 0, missingInStreamKeys: [], missingInBatchKeys: [], mismatches: [], channels: emptyChannels() };
+}
+
+function emptyChannels(): ChannelDiffs {
+  const zero = () => ({ missingInStream: 0, missingInBatch: 0, mismatched: 0 });
+  return { web: zero(), partner: zero(), store: zero() };
+}
+
+/** Whether a table's key starts with the order, whose id says its channel. */
+function byOrder(spec: TableSpec): boolean {
+  return spec.key[0]?.name === 'order_id';
 }
 
 function keyOf(spec: TableSpec, row: DrillRow | DetailRow): SortableKey {
@@ -472,6 +519,8 @@ export async function mergeDrill(spec: TableSpec, batch: Cursor<DrillRow>, strea
   const missingInBatchKeys: SortableKey[] = [];
   const mismatches: Mismatch[] = [];
   const keep = <T>(list: T[], item: T) => void (list.length < detailLimit && list.push(item));
+  const channels = emptyChannels();
+  const channelOf = (key: SortableKey): Channel => (byOrder(spec) ? channelOfOrderId(Number(key[0])) : 'web');
   while (batch.head || stream.head) {
     const b = batch.head;
     const s = stream.head;
@@ -479,6 +528,7 @@ export async function mergeDrill(spec: TableSpec, batch: Cursor<DrillRow>, strea
     if (order < 0 && b) {
       out.batchRows++;
       out.missingInStream++;
+      channels[channelOf(keyOf(spec, b))].missingInStream++;
       keep(missingInStreamKeys, keyOf(spec, b));
       await batch.advance();
       continue;
@@ -494,6 +544,7 @@ export async function mergeDrill(spec: TableSpec, batch: Cursor<DrillRow>, strea
     if (copies.length > 1) out.duplicates++;
     if (order > 0) {
       out.missingInBatch++;
+      channels[channelOf(key)].missingInBatch++;
       keep(missingInBatchKeys, key);
       continue;
     }
@@ -501,13 +552,15 @@ export async function mergeDrill(spec: TableSpec, batch: Cursor<DrillRow>, strea
     await batch.advance();
     if (copies.length > 1) {
       out.mismatched++;
+      channels[channelOf(key)].mismatched++;
       keep(mismatches, { key, reason: `the stream holds this key ${copies.length} times (its view keys rows by more columns than the batch's primary key)` });
     } else if (copies[0]!.h !== b!.h) {
       out.mismatched++;
+      channels[channelOf(key)].mismatched++;
       keep(mismatches, { key });
     }
   }
-  return { ...out, missingInStreamKeys, missingInBatchKeys, mismatches };
+  return { ...out, missingInStreamKeys, missingInBatchKeys, mismatches, channels };
 }
 
 function groupByKey(spec: TableSpec, rows: readonly DetailRow[]): Map<string, DetailRow[]> {

@@ -126,7 +126,26 @@ describe('report', () => {
       requestedWindow: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' },
       comparedWindow: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' },
       sourcePosition: { newestSourceCommit: '2026-11-26T00:04:59.000Z', slotName: 'stream_migrate', slotConfirmedLsn: '0/1A2B3C4', note: null },
+      channels: ['web'],
     });
     expect(renderText(r)).toContain('source position: newest source commit in the stream 2026-11-26T00:04:59.000Z, slot stream_migrate confirmed 0/1A2B3C4');
+  });
+});
+
+describe('channels', () => {
+  it('shows each channel of a table keyed by order, and records the channels the window held', () => {
+    const zero = { missingInStream: 0, missingInBatch: 0, mismatched: 0 };
+    const t = {
+      ...table('processed_orders'),
+      channels: [
+        { channel: 'web' as const, batchRows: 5, streamRows: 5, ...zero },
+        { channel: 'partner' as const, batchRows: 0, streamRows: 0, ...zero },
+        { channel: 'store' as const, batchRows: 3, streamRows: 2, ...zero, missingInStream: 1 },
+      ],
+    };
+    const r = report([t]);
+    expect(r.provenance.channels).toEqual(['web', 'store']);
+    expect(renderMarkdown(r)).toContain('|   · store | 3 | 2 | 1 | 0 | 0 | differs |');
+    expect(renderText(r)).toMatch(/· partner\s+0\s+0/);
   });
 });

@@ -102,10 +102,28 @@ export function buildReport(input: ReportInput): Omit<ValidationReport, 'reportI
       requestedWindow: requested,
       comparedWindow: compared,
       sourcePosition: input.sourcePosition,
+      channels: coveredChannels(input.tables),
     },
     elapsedMs: Math.round(input.elapsedMs),
     createdAt: input.createdAt.toISOString(),
   };
+}
+
+/**
+ * The channels whose orders the window holds on either side (processed_orders); web alone when
+ * the table carries no per-channel counts.
+ */
+export function coveredChannels(tables: readonly TableResult[]): readonly string[] {
+  const processed = tables.find((t) => t.name === 'processed_orders');
+  if (!processed?.channels) return processed && processed.batchRows + processed.streamRows > 0 ? ['web'] : [];
+  return processed.channels.filter((c) => c.batchRows + c.streamRows > 0).map((c) => c.channel);
+}
+
+/** A table's rows, then one row per channel when it has them (`  · partner`). */
+function tableRows(t: TableReport): string[][] {
+  const row = [t.name, String(t.batchRows), String(t.streamRows), String(t.missingInStream), String(t.missingInBatch), String(t.mismatched), t.result];
+  const channels = (t.channels ?? []).map((c) => [`  · ${c.channel}`, String(c.batchRows), String(c.streamRows), String(c.missingInStream), String(c.missingInBatch), String(c.mismatched), c.missingInStream + c.missingInBatch + c.mismatched > 0 ? 'differs' : '']);
+  return [row, ...channels];
 }
 
 /** The window line: both windows side by side when only part of the requested one was compared. */
@@ -138,13 +156,11 @@ export function renderMarkdown(r: ValidationReport): string {
   lines.push(`- Batch: warehouse PostgreSQL, schema \`${r.batch.schema}\``);
   lines.push(`- Stream: ${streamSource(r)}`);
   lines.push(`- Tolerances per table: missing in stream ${r.tolerances.missingInStream}, missing in batch ${r.tolerances.missingInBatch}, mismatched ${r.tolerances.mismatched}; at least ${r.provenance.minRows} row(s) per table`);
-  lines.push(`- Tables: ${r.provenance.tables.join(', ')}`);
+  lines.push(`- Tables: ${r.provenance.tables.join(', ')}; channels with orders in the window: ${r.provenance.channels.join(', ') || 'none'}`);
   lines.push(`- Source position covered: ${positionLine(r.provenance.sourcePosition)}`);
   lines.push(`- Created ${r.createdAt}, took ${formatDuration(r.elapsedMs)}`, '');
   lines.push('| table | batch rows | stream rows | missing in stream | missing in batch | mismatched | result |', '|---|---:|---:|---:|---:|---:|---|');
-  for (const t of r.tables) {
-    lines.push(`| ${t.name} | ${t.batchRows} | ${t.streamRows} | ${t.missingInStream} | ${t.missingInBatch} | ${t.mismatched} | ${t.result} |`);
-  }
+  for (const t of r.tables) for (const row of tableRows(t)) lines.push(`| ${row.join(' | ')} |`);
   lines.push('');
   if (r.failures.length > 0) {
     lines.push('## Why it failed', '');
@@ -190,7 +206,7 @@ export function renderText(r: ValidationReport): string {
   lines.push(
     renderTable(
       ['table', 'batch rows', 'stream rows', 'missing in stream', 'missing in batch', 'mismatched', 'result'],
-      r.tables.map((t) => [t.name, String(t.batchRows), String(t.streamRows), String(t.missingInStream), String(t.missingInBatch), String(t.mismatched), t.result]),
+      r.tables.flatMap(tableRows),
     ),
   );
   for (const f of r.failures) lines.push(`  FAIL ${f}`);
