@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createChdbConnection } from 'chdb/connection';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkClickHouseSql } from '../../test/clickhouse-conformance.ts';
 import { createClickHouse, type ClickHouse, type ClickHouseConnection } from '../clients/clickhouse.ts';
@@ -18,19 +17,34 @@ const DATABASE = 'stream_current';
 let dir: string;
 let ch: ClickHouse;
 
+/**
+ * chdb is not a dependency in package.json: its package names binary packages for four platforms
+ * and the registry serves only linux-x64's, so `npm ci` would refuse the lock file. `.ci/run`
+ * installs it (`npm install --no-save chdb@3.4.0`); without it this file is skipped and says why.
+ * Loaded by a computed name so the type check does not need it either.
+ */
+type ChdbConnectionModule = { createChdbConnection(options: { path: string }): unknown };
+const CHDB_MODULE = 'chdb/connection';
+const chdb = await import(CHDB_MODULE).then(
+  (loaded: unknown) => loaded as ChdbConnectionModule,
+  () => undefined,
+);
+if (!chdb) console.warn('chdb is not installed: the ClickHouse 26.x SQL test is skipped (install it with `npm install --no-save chdb@3.4.0`, as .ci/run does)');
+
 beforeAll(() => {
+  if (!chdb) return;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-chdb-'));
   // chdb declares the Connection interface from its own copy of @clickhouse/client-common: the same shape, another type identity.
-  const connection = createChdbConnection({ path: dir }) as unknown as ClickHouseConnection;
+  const connection = chdb.createChdbConnection({ path: dir }) as ClickHouseConnection;
   ch = createClickHouse(buildConfig({}, undefined).config.clickhouse, 'default', connection);
 });
 
 afterAll(async () => {
   await ch?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('ClickHouse SQL on a current release (chdb)', () => {
+describe.skipIf(!chdb)('ClickHouse SQL on a current release (chdb)', () => {
   it('is a release beyond 18.16', async () => {
     const [row] = await ch.query<{ v: string }>('SELECT version() AS v');
     expect(Number(row?.v.split('.')[0])).toBeGreaterThanOrEqual(23);
