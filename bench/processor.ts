@@ -1,9 +1,11 @@
 /**
  * Processor throughput: 1 000 000 pre-produced CDC-shaped order records (~5% updates, ~2%
  * cancellations, a few hundred tier changes) through one worker, exactly-once on.
+ * The default rules.patterns (fraud patterns over time) are evaluated; `--no-patterns` runs the
+ * same workload without them, to state what they cost.
  * Prints the worker's peak RSS and, last, `processor records/s N`.
  *
- *   npx tsx bench/processor.ts [--records 1000000]
+ *   npx tsx bench/processor.ts [--records 1000000] [--no-patterns]
  */
 import fs from 'node:fs';
 import { execa } from 'execa';
@@ -18,7 +20,8 @@ const partitions = 6;
 const customers = 10_000;
 const products = 200;
 
-const fixture = new StreamFixture(`bench${Date.now().toString(36)}`, partitions);
+const withPatterns = !process.argv.includes('--no-patterns');
+const fixture = new StreamFixture(`bench${Date.now().toString(36)}`, partitions, withPatterns ? {} : { rules: { patterns: [] } });
 await fixture.createTopics();
 const { config } = await import('../src/config/load.ts').then((m) => m.loadConfig({ cwd: fixture.cwd }));
 const producer = createProducer(config.kafka, 'bench-producer');
@@ -115,6 +118,9 @@ try {
   clearInterval(sampler);
   worker.kill('SIGTERM');
   await worker;
+  const alerts = await fixture.latest(fixture.topics.fraudAlerts);
+  const patternAlerts = [...alerts.keys()].filter((k) => k.includes('"pattern"')).length;
+  console.log(`fraud patterns ${withPatterns ? config.rules.patterns.map((p) => p.name).join(', ') : 'off'}: ${patternAlerts} live pattern alerts, ${alerts.size - patternAlerts} threshold alerts`);
   console.log(`worker peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
   console.log(`processed ${total} records in ${seconds.toFixed(1)} s (including start-up and restore)`);
   console.log(`processor records/s ${Math.round(total / seconds)}`);

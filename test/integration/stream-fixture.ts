@@ -6,14 +6,13 @@ import { createKafkaAdmin, createPartitionReader, createProducer, type KafkaAdmi
 import { loadConfig } from '../../src/config/load.ts';
 import { formatMoney } from '../../src/domain/money.ts';
 import { fraudAlertFor, processOrder, type CustomerRow, type ProductRow, type SourceOrder } from '../../src/domain/process-order.ts';
-import { compileRules, DEFAULT_RULES, type Tier } from '../../src/domain/rules.ts';
+import { compileRules, type CompiledRules, type Tier } from '../../src/domain/rules.ts';
+import { PatternAccumulators } from '../../src/batch-legacy/transform.ts';
 import { windowStartFor } from '../../src/domain/windows.ts';
-import { processedKey, summaryKey } from '../../src/stream/records.ts';
+import { alertKey, processedKey, summaryKey } from '../../src/stream/records.ts';
 import { streamTopics, type StreamTopics } from '../../src/stream/topics.ts';
 import { BIN } from './cli.ts';
 import { testConfig, writeTestConfig } from './test-env.ts';
-
-const rules = compileRules(DEFAULT_RULES);
 
 /**
  * An isolated stream pipeline for one test: its own CDC, output and internal topics (a unique
@@ -24,6 +23,7 @@ export class StreamFixture {
   readonly cwd: string;
   readonly topics: StreamTopics;
   readonly admin: KafkaAdmin;
+  private readonly rules: CompiledRules;
   private readonly producer: KafkaProducer;
   readonly customers = new Map<number, CustomerRow>();
   readonly products = new Map<number, ProductRow>();
@@ -42,6 +42,8 @@ export class StreamFixture {
       processor: { topicPrefix: `${id}-`, groupId: `${id}-processor`, commitInterval: '100ms', missingReferenceWait: '3s', ...extra.processor },
     });
     const { config } = loadConfig({ cwd: this.cwd });
+    // The rules the workers run with (fraud patterns included), so the expectation is computed alike.
+    this.rules = compileRules(config.rules);
     this.topics = streamTopics(config);
     this.admin = createKafkaAdmin(config.kafka, `${id}-admin`, { retries: 3 });
     this.producer = createProducer(config.kafka, `${id}-source`);
@@ -179,7 +181,10 @@ export class StreamFixture {
     const processed = new Map<string, Record<string, unknown>>();
     const alerts = new Map<string, Record<string, unknown>>();
     const sums = new Map<string, { customerId: number; windowStart: number; count: number; amount: number; final: number }>();
-    for (const order of this.orders.values()) {
+    const rules = this.rules;
+    // The batch's pattern evaluation, fed in event-time order as the batch extracts.
+    const patterns = new PatternAccumulators(rules.patterns);
+    for (const order of [...this.orders.values()].sort((a, b) => a.createdAt - b.createdAt)) {
       const customer = this.customers.get(order.customerId);
       const product = this.products.get(order.productId);
       if (!customer || !product) continue;
@@ -195,7 +200,8 @@ export class StreamFixture {
         status: row.status,
       });
       const alert = fraudAlertFor(row, rules);
-      if (alert) alerts.set(processedKey(order.id, order.customerId), { severity: alert.severity, final_amount: formatMoney(alert.finalCents) });
+      if (alert) alerts.set(processedKey(order.id, order.customerId), { severity: alert.severity, final_amount: formatMoney(alert.finalCents), matched_order_ids: '' });
+      patterns.add(row);
       const windowStart = windowStartFor(row.createdAt, rules.windowMinutes);
       const key = summaryKey(order.customerId, windowStart);
       const acc = sums.get(key) ?? { customerId: order.customerId, windowStart, count: 0, amount: 0, final: 0 };
@@ -204,6 +210,7 @@ export class StreamFixture {
       acc.final += row.finalCents;
       sums.set(key, acc);
     }
+    for (const a of patterns.takeAll()) alerts.set(alertKey(a.orderId, a.customerId, a.pattern), { severity: a.severity, final_amount: formatMoney(a.finalCents), matched_order_ids: a.matchedOrderIds });
     const summaries = new Map<string, Record<string, unknown>>();
     for (const [key, s] of sums) summaries.set(key, { order_count: s.count, total_amount: formatMoney(s.amount), total_final_amount: formatMoney(s.final) });
     return { processed, summaries, alerts };
@@ -220,7 +227,7 @@ export class StreamFixture {
     return {
       processed: await project(this.topics.processedOrders, ['customer_tier', 'product_category', 'amount', 'discount', 'tax', 'final_amount', 'status']),
       summaries: await project(this.topics.orderSummaries, ['order_count', 'total_amount', 'total_final_amount']),
-      alerts: await project(this.topics.fraudAlerts, ['severity', 'final_amount']),
+      alerts: await project(this.topics.fraudAlerts, ['severity', 'final_amount', 'matched_order_ids']),
     };
   }
 
