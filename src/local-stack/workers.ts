@@ -81,6 +81,19 @@ export function ensureWorkers(paths: StackPaths, desired: DesiredWorkers, cwd: s
   return { started: true, pid };
 }
 
+/**
+ * Whether the running supervisor can start source workers: one started by an earlier build
+ * cannot (it runs the code it started with), so a phase that wants them replaces it.
+ */
+export async function supervisorStartsSources(paths: StackPaths, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (readEffective(paths)?.kinds?.includes('source')) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** Stops the supervisor, which stops its workers first. */
 export async function stopWorkers(paths: StackPaths): Promise<boolean> {
   const pid = supervisorPid(paths);
@@ -96,6 +109,8 @@ export function workerNames(desired: DesiredWorkers): readonly string[] {
 /** Each desired worker and its pid when alive. */
 /** What a running supervisor keeps running now: the desired workers with the processor count it scaled to. */
 export interface EffectiveWorkers extends DesiredWorkers {
+  /** The worker kinds the running supervisor's build can start (absent: a build before source workers). */
+  readonly kinds?: readonly string[];
   readonly scaling?: { readonly minWorkers: number; readonly maxWorkers: number; readonly lastDecision?: { readonly at: string; readonly from: number; readonly to: number; readonly reason: string; readonly lag: number } };
 }
 
@@ -179,6 +194,7 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
   let lastDecision: NonNullable<EffectiveWorkers['scaling']>['lastDecision'];
   const current = (): EffectiveWorkers => ({
     ...desired,
+    kinds: ['processor', 'sink', 'source'],
     processors,
     ...(policy ? { scaling: { minWorkers: policy.minWorkers, maxWorkers: policy.maxWorkers, ...(lastDecision ? { lastDecision } : {}) } } : {}),
   });
@@ -254,7 +270,10 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
   };
 
   const onHup = () => {
+    const before = desired.configFile;
     desired = readDesired(paths) ?? desired;
+    // Workers read their configuration at start: another file restarts them (their exit handler starts them again).
+    if (desired.configFile !== before) for (const { child } of children.values()) child.kill('SIGTERM');
     processors = clamp(desired.processors);
     logger.info(`desired workers: ${workerNames(current()).join(', ')}`);
     reconcile();

@@ -20,6 +20,11 @@ export interface PartnerApiOptions {
   readonly ratePerSecond?: number;
   /** Every Nth request fails with 500 (an occasional server error); 0 never. */
   readonly failEvery?: number;
+  /**
+   * The first change's sequence number is cursorBase + 1. A new server with a higher base (the
+   * demo uses the time it starts) reads a cursor of an earlier server as "from the beginning".
+   */
+  readonly cursorBase?: number;
 }
 
 /**
@@ -30,7 +35,8 @@ export interface PartnerApiOptions {
  */
 export class PartnerApi {
   private readonly changes: { seq: number; order: unknown }[] = [];
-  private seq = 0;
+  private seq: number;
+  private readonly base: number;
   private requests = 0;
   private windowStart = 0;
   private windowCount = 0;
@@ -39,7 +45,15 @@ export class PartnerApi {
   down = false;
   readonly stats = { served: 0, rateLimited: 0, failed: 0 };
 
-  constructor(private readonly options: PartnerApiOptions) {}
+  constructor(private readonly options: PartnerApiOptions) {
+    this.base = options.cursorBase ?? 0;
+    this.seq = this.base;
+  }
+
+  /** The cursor after the newest change: a client whose committed cursor is this has read everything. */
+  get lastCursor(): string {
+    return String(this.seq);
+  }
 
   /** Records a change of an order (or any JSON value, to serve a malformed record). */
   change(order: PartnerOrder | unknown): void {
@@ -96,8 +110,8 @@ export class PartnerApi {
     const cursor = Number(url.searchParams.get('cursor') ?? '0');
     const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit') ?? '100')));
     if (!Number.isInteger(cursor) || cursor < 0) return reply(400, { error: 'bad cursor' });
-    // Sequence numbers are 1, 2, 3, …: the changes after cursor c start at index c.
-    const after = this.changes.slice(cursor);
+    // Sequence numbers are base + 1, base + 2, …: the changes after cursor c start at index c − base.
+    const after = this.changes.slice(Math.max(0, cursor - this.base));
     const page = after.slice(0, limit);
     this.stats.served++;
     reply(200, { orders: page.map((c) => c.order), next_cursor: page.length > 0 ? String(page.at(-1)!.seq) : String(cursor), has_more: after.length > limit });

@@ -1,7 +1,7 @@
 import type { KafkaAdmin } from '../../clients/kafka.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 import { stackPaths } from '../../local-stack/paths.ts';
-import { ensureWorkers, readDesired, supervisorPid, workerAnswers, workerStatus, type DesiredWorkers, type WorkerStatus } from '../../local-stack/workers.ts';
+import { ensureWorkers, readDesired, readEffective, stopWorkers, supervisorPid, supervisorStartsSources, workerAnswers, workerStatus, type DesiredWorkers, type WorkerStatus } from '../../local-stack/workers.ts';
 import { checkStreamTopology, copartitionedTopics, streamTopics } from '../../stream/topics.ts';
 import type { Phase, PhaseContext, PhaseStep } from '../phase.ts';
 import { groupHealth } from './group-health.ts';
@@ -31,12 +31,19 @@ function workersStep(ctx: PhaseContext): PhaseStep {
       if (ctx.config.processor.deploy === 'external') return [];
       const current = readDesired(paths);
       const running = supervisorPid(paths) !== undefined;
-      if (running && current?.processors === desired.processors && current.sink === desired.sink && (current.sources ?? []).join() === (desired.sources ?? []).join()) return [{ resource: 'workers/local', action: 'none', diff: '' }];
+      const canStartSources = (desired.sources?.length ?? 0) === 0 || readEffective(paths)?.kinds?.includes('source') === true;
+      if (running && canStartSources && current?.processors === desired.processors && current.sink === desired.sink && (current.sources ?? []).join() === (desired.sources ?? []).join() && current.configFile === desired.configFile) return [{ resource: 'workers/local', action: 'none', diff: '' }];
       const diff = running ? `processor workers: ${current?.processors ?? 0} → ${desired.processors}` : `start a supervisor with ${desired.processors} processor worker(s) and 1 sink`;
       return [{ resource: 'workers/local', action: running ? 'update' : 'create', diff }];
     },
     async apply() {
       const { started, pid } = ensureWorkers(paths, desired, ctx.cwd);
+      if (!started && (desired.sources?.length ?? 0) > 0 && !(await supervisorStartsSources(paths))) {
+        // Started by an earlier build, it cannot start source workers: replaced (its workers stop with it).
+        await stopWorkers(paths);
+        const replaced = ensureWorkers(paths, desired, ctx.cwd);
+        return `supervisor (pid ${pid}) of an earlier build replaced by pid ${replaced.pid}`;
+      }
       return started ? `supervisor started (pid ${pid})` : `supervisor (pid ${pid}) reloaded`;
     },
     async verify() {
