@@ -87,7 +87,7 @@ export const DEFAULT_CONFIG = {
     fraud: { highAbove: '10000.00', newTierMediumAbove: '1000.00' },
     windowMinutes: 5,
     // Fraud patterns over time (src/domain/patterns.ts); fire on the demo workload at a low rate.
-    patterns: [{ name: 'velocity', kind: 'velocity', severity: 'MEDIUM', minOrders: 3, totalAbove: '3000.00', windowMinutes: 10 }],
+    patterns: [{ name: 'velocity', kind: 'velocity', severity: 'MEDIUM', minOrders: 3, totalAbove: '5000.00', windowMinutes: 10 }],
   },
   batch: { mode: 'builtin', schedule: '30 2 * * *' },
   validation: { settle: '5m', samples: 10, minRows: 1, tolerances: { missingInStream: 0, missingInBatch: 0, mismatched: 0 } },

@@ -41,7 +41,7 @@ export interface CompiledPattern {
 
 /** Defaults that fire on the demo workload at a low rate (a few customers an hour at 50 orders/s). */
 export const DEFAULT_PATTERNS: readonly PatternRule[] = Object.freeze([
-  Object.freeze({ name: 'velocity', kind: 'velocity', severity: 'MEDIUM', minOrders: 3, totalAbove: '3000.00', windowMinutes: 10 } as const),
+  Object.freeze({ name: 'velocity', kind: 'velocity', severity: 'MEDIUM', minOrders: 3, totalAbove: '5000.00', windowMinutes: 10 } as const),
 ]);
 
 /** The value of the `pattern` column for the per-order threshold alerts (HIGH / MEDIUM), which have no window. */

@@ -1,6 +1,6 @@
 import type { CompiledRules } from '../domain/rules.ts';
 import { fraudAlertFor, processOrder, type CustomerRow, type FraudAlert, type ProcessedOrder, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
-import { patternAlert, patternWindowEnd, patternWindowStart } from '../domain/patterns.ts';
+import { patternAlert, patternWindowStart } from '../domain/patterns.ts';
 import { addContribution, EMPTY_SUMMARY, retractContribution, summaryKeyOf, windowStartFor, type SummaryAccumulator, type SummaryKey } from '../domain/windows.ts';
 
 /** Customers and products as every worker sees them (tables read in full). */
@@ -51,6 +51,8 @@ export class OrderState {
   private readonly windows = new Map<SummaryKey, SummaryAccumulator>();
   /** The live pattern alert of each (customer, pattern, window), by patternSlot: what was last emitted for it. */
   private readonly patternAlerts = new Map<string, FraudAlert>();
+  /** The live processed orders of each (customer, pattern, window), by patternSlot, so a change reads only its window. */
+  private readonly patternOrders = new Map<string, Map<number, ProcessedOrder>>();
   private count = 0;
 
   constructor(
@@ -162,14 +164,20 @@ export class OrderState {
     const touched = new Map<SummaryKey, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>();
     if (old) {
       this.unindexProduct(ref, orderOf(old).productId);
-      if (old.processed) this.contribute(old.processed, retractContribution, touched);
+      if (old.processed) {
+        this.contribute(old.processed, retractContribution, touched);
+        this.indexPatterns(old.processed, false);
+      }
     }
     if (next) {
       if (orders) orders.set(orderId, next);
       else this.byCustomer.set(customerId, new Map([[orderId, next]]));
       if (!old) this.count++;
       this.indexProduct(ref, orderOf(next).productId);
-      if (next.processed) this.contribute(next.processed, addContribution, touched);
+      if (next.processed) {
+        this.contribute(next.processed, addContribution, touched);
+        this.indexPatterns(next.processed, true);
+      }
     } else if (orders) {
       orders.delete(orderId);
       if (orders.size === 0) this.byCustomer.delete(customerId);
@@ -189,6 +197,20 @@ export class OrderState {
     return emissions;
   }
 
+  private indexPatterns(row: ProcessedOrder, add: boolean): void {
+    for (const pattern of this.rules.patterns) {
+      const slot = patternSlot(row.customerId, pattern.name, patternWindowStart(pattern, row.createdAt));
+      const orders = this.patternOrders.get(slot);
+      if (add) {
+        if (orders) orders.set(row.orderId, row);
+        else this.patternOrders.set(slot, new Map([[row.orderId, row]]));
+      } else if (orders) {
+        orders.delete(row.orderId);
+        if (orders.size === 0) this.patternOrders.delete(slot);
+      }
+    }
+  }
+
   /** The live pattern alert of a customer's window, if any (for tests and tools). */
   patternAlert(customerId: number, pattern: string, windowStartMs: number): FraudAlert | undefined {
     return this.patternAlerts.get(patternSlot(customerId, pattern, windowStartMs));
@@ -205,13 +227,8 @@ export class OrderState {
       const starts = new Set<number>();
       for (const row of rows) if (row) starts.add(patternWindowStart(pattern, row.createdAt));
       for (const windowStartMs of starts) {
-        const windowEndMs = patternWindowEnd(pattern, windowStartMs);
-        const inWindow: ProcessedOrder[] = [];
-        for (const entry of this.byCustomer.get(customerId)?.values() ?? []) {
-          const p = entry.processed;
-          if (p && p.createdAt >= windowStartMs && p.createdAt < windowEndMs) inWindow.push(p);
-        }
         const slot = patternSlot(customerId, pattern.name, windowStartMs);
+        const inWindow = [...(this.patternOrders.get(slot)?.values() ?? [])];
         const before = this.patternAlerts.get(slot) ?? null;
         const after = patternAlert(pattern, customerId, windowStartMs, inWindow);
         if (samePatternAlert(before, after)) continue;

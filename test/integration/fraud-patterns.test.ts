@@ -7,16 +7,19 @@ import { testConfig } from './test-env.ts';
 /**
  * Fraud patterns on the real pipeline: a source database of its own, Debezium, the processor, and
  * the legacy batch over the same rows. Velocity (default rules.patterns: 3 orders of a customer in
- * one aligned 10-minute window above 3000.00 in all) must fire on a late order, be retracted by a
+ * one aligned 10-minute window above 5000.00 in all) must fire on a late order, be retracted by a
  * cancellation, by a delete and by a move (and fire under the customer the order moved to), and
- * once caught up the stream's alerts must equal what `batch run` writes to the warehouse.
+ * once caught up the stream's alerts must equal what `batch run` writes to the warehouse; and a
+ * demo-sized `load` (300 orders/s for 40 s over 1000 customers) gives the same alerts on both sides.
+ * The source and the warehouse are databases of this file's own.
  */
 const id = `fp${runId()}`;
 const database = `it_${id}`;
 const base = testConfig().config;
 const adminUrl = base.source.url.replace(/\/[^/]+$/, '/postgres');
 const sourceUrl = base.source.url.replace(/\/[^/]+$/, `/${database}`);
-// A day of 2003 this file owns in the shared warehouse (batch.test.ts owns one of 2001).
+const warehouseDatabase = `it_${id}_wh`;
+const warehouseUrl = base.warehouse.url.replace(/\/[^/]+$/, `/${warehouseDatabase}`);
 const DAY = new Date(Date.UTC(2003, 0, 1) + (Number.parseInt(id.slice(2, 8), 36) % 360) * 86_400_000).toISOString().slice(0, 10);
 const T0 = Date.parse(`${DAY}T10:00:00Z`);
 const MIN = 60_000;
@@ -27,55 +30,58 @@ beforeAll(async () => {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${database}`);
+  await admin.query(`CREATE DATABASE ${warehouseDatabase}`);
   await admin.end();
-  fixture = new ConnectorFixture(id, { source: { url: sourceUrl }, connector: { snapshotMode: 'initial' } });
+  fixture = new ConnectorFixture(id, { source: { url: sourceUrl }, warehouse: { url: warehouseUrl }, connector: { snapshotMode: 'initial' } });
   await fixture.ensureSourceSchema();
-  // NEW customers and untaxed books: final amount = amount.
+  // Seeds the demo's 1000 customers and its products (the last test's load uses them).
+  const seeded = await fixture.cli(['load', '--rate', '1', '--duration', '1s', '--customers', '1000', '--json']);
+  expect(seeded.exitCode, seeded.stderr).toBe(0);
+  // This file's customers 1-6 (ids 100001-100006), NEW, and an untaxed book: final amount = amount. Created after
+  // the seeding load; the last test's load may give them orders and tier changes, after the tests that count on them.
   await fixture.source(async (sql) => {
-    for (let c = 1; c <= 6; c++) await sql(`INSERT INTO public.customers (id, name, tier) VALUES ($1, $2, 'NEW')`, [c, `c${c}`]);
-    await sql(`INSERT INTO public.products (id, name, category, price) VALUES (1, 'p1', 'books', 10)`);
+    for (let c = 1; c <= 6; c++) await sql(`INSERT INTO public.customers (id, name, tier) VALUES ($1, $2, 'NEW')`, [100_000 + c, `c${c}`]);
+    await sql(`INSERT INTO public.products (id, name, category, price) VALUES (100000, 'p1', 'books', 10)`);
   });
   await fixture.createTopics();
   const ingestion = await fixture.cli(['phase', 'run', 'ingestion', '--json'], 300_000);
   expect(ingestion.exitCode, ingestion.stderr + ingestion.stdout).toBe(0);
-  warehouse = await connectPostgres(base.warehouse, 'warehouse');
+  warehouse = await connectPostgres({ ...base.warehouse, url: warehouseUrl }, 'warehouse');
   fixture.startProcessor('w1');
 }, 600_000);
 
 afterAll(async () => {
-  await warehouse?.query(`DELETE FROM public.fraud_alerts WHERE created_at >= $1::date AND created_at < $1::date + 1`, [DAY]).catch(() => undefined);
-  await warehouse?.query(`DELETE FROM public.processed_orders WHERE created_at >= $1::date AND created_at < $1::date + 1`, [DAY]).catch(() => undefined);
-  await warehouse?.query(`DELETE FROM public.order_summaries WHERE window_start >= $1::date AND window_start < $1::date + 1`, [DAY]).catch(() => undefined);
   await warehouse?.end();
   await fixture?.cleanup();
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+  await admin.query(`DROP DATABASE IF EXISTS ${warehouseDatabase} WITH (FORCE)`).catch(() => undefined);
   await admin.end();
 }, 120_000);
 
-async function insert(customer: number, minute: number, amount = '1100.00'): Promise<number> {
+async function insert(customer: number, minute: number, amount = '1800.00'): Promise<number> {
   return fixture.source(async (sql) => {
-    const [row] = await sql(`INSERT INTO public.orders (customer_id, product_id, quantity, amount, status, created_at) VALUES ($1, 1, 1, $2, 'PAID', $3) RETURNING id`, [customer, amount, new Date(T0 + minute * MIN)]);
+    const [row] = await sql(`INSERT INTO public.orders (customer_id, product_id, quantity, amount, status, created_at) VALUES ($1, 100000, 1, $2, 'PAID', $3) RETURNING id`, [100_000 + customer, amount, new Date(T0 + minute * MIN)]);
     return Number(row!.id);
   });
 }
 
 const exec = (text: string, values: unknown[]) => fixture.source((sql) => sql(text, values));
 
-/** The stream's live velocity alerts: "customer window_start ids final". */
-async function streamAlerts(): Promise<string[]> {
+/** The stream's live velocity alerts: "customer window_start ids final anchor", of the customers given (default: this file's own 1-6). */
+async function streamAlerts(customers: (id: number) => boolean = (c) => c > 100_000): Promise<string[]> {
   const live = new Map<string, Record<string, string | number>>();
   for (const r of await fixture.all(fixture.topics.fraudAlerts)) {
     const key = r.key?.toString('utf8') ?? '';
     if (r.value === null) live.delete(key);
     else live.set(key, JSON.parse(r.value.toString('utf8')) as Record<string, string | number>);
   }
-  return [...live.values()].filter((v) => v.pattern === 'velocity').map((v) => `${v.customer_id} ${v.window_start} ${v.matched_order_ids} ${v.final_amount} ${v.order_id}`).sort();
+  return [...live.values()].filter((v) => v.pattern === 'velocity' && customers(Number(v.customer_id))).map((v) => `${v.customer_id} ${v.window_start} ${v.matched_order_ids} ${v.final_amount} ${v.order_id}`).sort();
 }
 
 const line = (customer: number, windowMinute: number, ids: readonly number[], final: string) =>
-  `${customer} ${new Date(T0 + windowMinute * MIN).toISOString()} ${[...ids].sort((a, b) => a - b).join(',')} ${final} ${Math.min(...ids)}`;
+  `${100_000 + customer} ${new Date(T0 + windowMinute * MIN).toISOString()} ${[...ids].sort((a, b) => a - b).join(',')} ${final} ${Math.min(...ids)}`;
 
 async function converge(expected: readonly string[]): Promise<string[]> {
   let last: string[] = [];
@@ -93,29 +99,29 @@ describe('fraud patterns on the real pipeline: velocity', () => {
     ids.later = await insert(1, 25); // a later window of the same customer is read first
     expect(await converge([])).toEqual([]);
     ids.a3 = await insert(1, 3); // late: its window (10:00-10:10) was already behind the customer's newest order
-    expected = [line(1, 0, [ids.a1, ids.a2, ids.a3], '3300.00')];
+    expected = [line(1, 0, [ids.a1, ids.a2, ids.a3], '5400.00')];
     expect(await converge(expected)).toEqual(expected);
   }, 180_000);
 
   it('a cancellation and a delete retract the alert they made; an update brings one back', async () => {
     const b = [await insert(2, 31), await insert(2, 32), await insert(2, 33)];
     const c = [await insert(3, 41), await insert(3, 42), await insert(3, 43)];
-    expect(await converge([...expected, line(2, 30, b, '3300.00'), line(3, 40, c, '3300.00')])).toHaveLength(3);
+    expect(await converge([...expected, line(2, 30, b, '5400.00'), line(3, 40, c, '5400.00')])).toHaveLength(3);
     await exec(`UPDATE public.orders SET status = 'CANCELLED' WHERE id = $1`, [b[0]]);
     await exec(`DELETE FROM public.orders WHERE id = $1`, [c[2]]);
     await exec(`UPDATE public.orders SET amount = 2000.00 WHERE id = $1`, [b[1]]); // two orders, still below minOrders
     expect(await converge(expected)).toEqual(expected);
     await exec(`UPDATE public.orders SET status = 'PAID' WHERE id = $1`, [b[0]]);
-    expected = [...expected, line(2, 30, b, '4200.00')];
+    expected = [...expected, line(2, 30, b, '5600.00')];
     expect(await converge(expected)).toEqual(expected);
   }, 180_000);
 
   it('a moved order retracts from the customer it left and matches under the one it joined', async () => {
     const d = [await insert(4, 51), await insert(4, 52), await insert(4, 53)];
     const e = [await insert(5, 54), await insert(5, 55)];
-    expect(await converge([...expected, line(4, 50, d, '3300.00')])).toHaveLength(expected.length + 1);
-    await exec(`UPDATE public.orders SET customer_id = 5 WHERE id = $1`, [d[0]]);
-    expected = [...expected, line(5, 50, [...e, d[0]!], '3300.00')];
+    expect(await converge([...expected, line(4, 50, d, '5400.00')])).toHaveLength(expected.length + 1);
+    await exec(`UPDATE public.orders SET customer_id = 100005 WHERE id = $1`, [d[0]]);
+    expected = [...expected, line(5, 50, [...e, d[0]!], '5400.00')];
     expect(await converge(expected)).toEqual(expected);
   }, 180_000);
 
@@ -124,7 +130,7 @@ describe('fraud patterns on the real pipeline: velocity', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     const { rows } = await warehouse.query<{ line: string }>(
       `SELECT customer_id || ' ' || to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.000"Z"') || ' ' || matched_order_ids || ' ' || final_amount::text || ' ' || order_id AS line
-         FROM public.fraud_alerts WHERE pattern = 'velocity' AND created_at >= $1::date AND created_at < $1::date + 1`,
+         FROM public.fraud_alerts WHERE pattern = 'velocity' AND created_at >= $1::date AND created_at < $1::date + 1 AND customer_id > 100000`,
       [DAY],
     );
     const batch = rows.map((r) => r.line).sort();
@@ -132,4 +138,29 @@ describe('fraud patterns on the real pipeline: velocity', () => {
     expect(batch).toEqual([...expected].sort());
     expect(await streamAlerts()).toEqual(batch);
   }, 240_000);
+
+  it('a demo-sized load: the stream and the batch raise the same velocity alerts', async () => {
+    const load = await fixture.cli(['load', '--rate', '300', '--duration', '40s', '--json'], 180_000);
+    expect(load.exitCode, load.stderr).toBe(0);
+    const report = JSON.parse(load.stdout) as { window: { from: string; to: string }; orders: { inserted: number } };
+    const run = await fixture.cli(['batch', 'run', '--from', report.window.from, '--to', report.window.to, '--json'], 180_000);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const { window } = JSON.parse(run.stdout) as { window: { from: string; to: string } };
+    const { rows } = await warehouse.query<{ line: string }>(
+      `SELECT customer_id || ' ' || to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.000"Z"') || ' ' || matched_order_ids || ' ' || final_amount::text || ' ' || order_id AS line
+         FROM public.fraud_alerts WHERE pattern = 'velocity' AND created_at >= $1 AND created_at < $2 AND customer_id <= 100000`,
+      [window.from, window.to],
+    );
+    const batch = rows.map((r) => r.line).sort();
+    const inWindow = (l: string) => {
+      const start = Date.parse(l.split(' ')[1] ?? '');
+      return start >= Date.parse(window.from) && start < Date.parse(window.to);
+    };
+    let stream: string[] = [];
+    await waitFor('the stream to catch up with the batch', async () => ((stream = (await streamAlerts((c) => c <= 100_000)).filter(inWindow)).join('\n') === batch.join('\n') ? true : undefined), 180_000).catch(() => undefined);
+    const [threshold] = (await warehouse.query<{ n: string }>(`SELECT count(*) AS n FROM public.fraud_alerts WHERE pattern = '' AND created_at >= $1 AND created_at < $2`, [window.from, window.to])).rows;
+    console.log(`fraud patterns, demo-sized load (${report.orders.inserted} orders, 1000 customers): velocity alerts stream ${stream.length}, batch ${batch.length}; threshold alerts batch ${threshold?.n}`);
+    expect(batch.length).toBeGreaterThan(0);
+    expect(stream).toEqual(batch);
+  }, 420_000);
 });
