@@ -111,6 +111,8 @@ export async function fetchOrdersPage(config: Config['sources']['http'][number],
           try {
             response = await fetch(url, { headers, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(30_000)]) });
           } catch (error) {
+            // Asked to stop (SIGTERM): no retry, the caller returns.
+            if (ctx.signal.aborted) throw new Stopped();
             throw new RetriableHttpError(`partner API ${where} unreachable: ${messageOf(error)}`, { retriable: true });
           }
           if (response.status === 429) {
@@ -144,8 +146,16 @@ export async function fetchOrdersPage(config: Config['sources']['http'][number],
       );
     } catch (error) {
       if (error instanceof RateLimited) continue;
+      if (error instanceof Stopped || ctx.signal.aborted) return undefined;
       throw error;
     }
+  }
+}
+
+/** The worker was asked to stop while waiting for the API. */
+class Stopped extends DependencyError {
+  constructor() {
+    super('stopped', { retriable: false });
   }
 }
 
