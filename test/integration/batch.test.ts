@@ -243,7 +243,7 @@ describe('stream-migrate batch run (built-in ETL)', () => {
         [orderId, handRows.customerId, createdAt],
       );
     }
-    await warehouse.query("INSERT INTO public.fraud_alerts VALUES ($1, $2, 99999.00, 'HIGH', 'by hand', $3, now())", [handRows.insideOrderId, handRows.customerId, inside]);
+    await warehouse.query("INSERT INTO public.fraud_alerts VALUES ($1, $2, 99999.00, 'HIGH', 'by hand', $3, now(), '', '', 'epoch', 'epoch')", [handRows.insideOrderId, handRows.customerId, inside]);
     await warehouse.query('INSERT INTO public.order_summaries VALUES ($1, $2, $3, 1, 1.00, 0.90)', [handRows.customerId, inside, new Date(inside.getTime() + 300_000)]);
 
     const run = await runCli(['batch', 'run', '--from', `${day}T00:00:00Z`, '--to', `${nextDay()}T00:00:00Z`, '--scheduled', '--json']);
@@ -286,8 +286,8 @@ describe('stream-migrate batch run (built-in ETL)', () => {
     }
     const [day1, partial] = await runs;
     for (const run of [day1!, partial!]) expect(run.exitCode, run.stderr).toBe(0);
-    // The second window rounds out to 11:55..12:05 and holds the NEW customer's two orders.
-    expect(jsonOf<BatchJson>(partial!)).toMatchObject({ window: { from: `${day}T11:55:00.000Z`, to: `${day}T12:05:00.000Z` }, rows: { processed_orders: 2, order_summaries: 1, fraud_alerts: 2 } });
+    // The second window rounds out to whole summary and fraud-pattern windows (10 minutes: 11:50..12:10) and holds the NEW customer's two orders.
+    expect(jsonOf<BatchJson>(partial!)).toMatchObject({ window: { from: `${day}T11:50:00.000Z`, to: `${day}T12:10:00.000Z` }, rows: { processed_orders: 2, order_summaries: 1, fraud_alerts: 2 } });
     expect(await windowRows()).toEqual(before);
   });
 
