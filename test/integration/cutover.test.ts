@@ -47,7 +47,7 @@ async function addOrder(orderId: number, startMs: number): Promise<void> {
   const customer = 500 + orderId;
   await warehouse.query(`INSERT INTO public.processed_orders VALUES ($1, $2, 'NEW', 7, 'books', 1, 1500.00, 0.00, 0.00, 1500.00, 'PAID', to_timestamp($3::bigint / 1000.0), now())`, [orderId, customer, created]);
   await warehouse.query('INSERT INTO public.order_summaries VALUES ($1, to_timestamp($2::bigint / 1000), to_timestamp($2::bigint / 1000 + 300), 1, 1500.00, 1500.00)', [customer, startMs]);
-  await warehouse.query(`INSERT INTO public.fraud_alerts VALUES ($1, $2, 1500.00, 'MEDIUM', 'new customer above 1000.00', to_timestamp($3::bigint / 1000.0), now())`, [orderId, customer, created]);
+  await warehouse.query(`INSERT INTO public.fraud_alerts VALUES ($1, $2, 1500.00, 'MEDIUM', 'new customer above 1000.00', to_timestamp($3::bigint / 1000.0), now(), '', '', 'epoch', 'epoch')`, [orderId, customer, created]);
   await ch.insert('processed_orders_versions', [
     { order_id: orderId, customer_id: customer, customer_tier: 'NEW', product_id: 7, product_category: 'books', quantity: 1, amount: 1500, discount: 0, tax: 0, final_amount: 1500, status: 'PAID', created_at: chTime(created), processed_at: chTime(created), channel: 'web', source_ts: chTime(created), ingested_at: chTime(created + 1000), version: version++, is_deleted: 0 },
   ]);

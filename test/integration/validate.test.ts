@@ -190,7 +190,7 @@ async function load(): Promise<void> {
     ]);
   }
   for (const a of data.alerts) {
-    await warehouse.query(`INSERT INTO ${SCHEMA}.fraud_alerts VALUES ($1, $2, $3, $4, $5, to_timestamp($6::bigint / 1000.0), now())`, [a.order_id, a.customer_id, a.final_amount, a.severity, a.reason, a.created_ms]);
+    await warehouse.query(`INSERT INTO ${SCHEMA}.fraud_alerts VALUES ($1, $2, $3, $4, $5, to_timestamp($6::bigint / 1000.0), now(), '', '', 'epoch', 'epoch')`, [a.order_id, a.customer_id, a.final_amount, a.severity, a.reason, a.created_ms]);
   }
   // The stream's history: an earlier version of every order with another amount, then the current one,
   // and an order the source deleted (a tombstone after it): neither may count as a difference.
@@ -453,6 +453,8 @@ describe('ClickHouse instants are UTC whatever the server zone (18.16: no sessio
     expect(types.map((t) => `${t.table}.${t.name} ${t.type}`)).toEqual([
       "fraud_alerts_versions.alerted_at DateTime('UTC')",
       "fraud_alerts_versions.created_at DateTime('UTC')",
+      "fraud_alerts_versions.window_end DateTime('UTC')",
+      "fraud_alerts_versions.window_start DateTime('UTC')",
       "order_summaries_versions.window_end DateTime('UTC')",
       // A key column: 18.16 refuses to ALTER it (code 44); validation never formats it in the server's zone.
       'order_summaries_versions.window_start DateTime',
