@@ -91,13 +91,14 @@ export function sortEvidence(reports: readonly ReportSummary[], policy: Evidence
   const setAside: SetAside[] = [];
   const byWindow = new Map<string, number>();
   for (const r of reports) {
+    // First: a report without rows proves nothing, however it was made (and has no channels either).
+    if (r.verdict === 'NO_DATA') {
+      setAside.push({ id: r.id, reason: 'NO_DATA: no rows to compare' });
+      continue;
+    }
     const reasons = notCountingReasons(r.provenance, policy);
     if (reasons.length > 0) {
       setAside.push({ id: r.id, reason: reasons.join(', ') });
-      continue;
-    }
-    if (r.verdict === 'NO_DATA') {
-      setAside.push({ id: r.id, reason: 'NO_DATA: no rows to compare' });
       continue;
     }
     const newer = byWindow.get(windowKey(r));

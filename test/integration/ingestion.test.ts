@@ -15,6 +15,7 @@ import { heartbeatTopic } from '../../src/phases/ingestion/connector-config.ts';
 import { ingestionPhase } from '../../src/phases/ingestion/index.ts';
 import { sourcePreflightStep } from '../../src/phases/ingestion/preflight.ts';
 import { publicationStep } from '../../src/phases/ingestion/publication.ts';
+import { replicationRoleStep } from '../../src/phases/ingestion/replication-role.ts';
 import { replicationSlotStep } from '../../src/phases/ingestion/replication-slot.ts';
 import { signalTableStep } from '../../src/phases/ingestion/signal-table.ts';
 import { lazySqlClient } from '../../src/phases/ingestion/sql.ts';
@@ -290,7 +291,9 @@ describe('the ingestion phase on the real stack', () => {
     const ctx = contextFor(config);
     const sql = lazySqlClient(config.source, 'source');
     try {
-      // The connector comes before its publication: Debezium (autocreate disabled) fails the task.
+      // The role the connector logs in as exists (on a fresh stack no earlier test made it), but
+      // the connector comes before its publication: Debezium (autocreate disabled) fails the task.
+      await replicationRoleStep(config, sql, ctx.logger).apply(await replicationRoleStep(config, sql, ctx.logger).plan());
       await connectorStep(config, connect).apply([]);
       const running = connectorRunningStep(ctx, connect, sql, admin, { pollMs: 500 });
       const failed = async () => {
