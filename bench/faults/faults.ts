@@ -6,6 +6,7 @@ import { clickhouseAs } from '../../src/output/clickhouse-users.ts';
 import { clickhouseService } from '../../src/local-stack/clickhouse-service.ts';
 import { connectService } from '../../src/local-stack/connect-service.ts';
 import { kafkaService } from '../../src/local-stack/kafka-service.ts';
+import { isAlive } from '../../src/local-stack/processes.ts';
 import { supervisorPid, workerStatus } from '../../src/local-stack/workers.ts';
 import { sleep, type EndMarks, type Observer } from './observe.ts';
 import { stackUp, type FaultStack } from './stack.ts';
@@ -381,19 +382,6 @@ function readFrom(file: string, offset: number): string {
     }
   } catch {
     return '';
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \([^)]*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
   }
 }
 

@@ -68,7 +68,7 @@ export async function stopProcess(pid: number, signal: NodeJS.Signals = 'SIGTERM
   }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!alive(pid)) return;
+    if (!isAlive(pid)) return;
     await sleep(100);
   }
   try {
@@ -76,10 +76,11 @@ export async function stopProcess(pid: number, signal: NodeJS.Signals = 'SIGTERM
   } catch {
     return;
   }
-  while (alive(pid)) await sleep(50);
+  while (isAlive(pid)) await sleep(50);
 }
 
-function alive(pid: number): boolean {
+/** True while `pid` runs; a zombie (exited, not yet reaped by its parent) counts as gone. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {
