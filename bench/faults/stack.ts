@@ -29,7 +29,7 @@ export const FAULTS_OVERRIDES = {
       schemaRegistryManagement: 58282,
     },
   },
-  monitoring: { processorMetricsPort: 59664, sinkMetricsPort: 59680 },
+  monitoring: { processorMetricsPort: 59664, sinkMetricsPort: 59680, supervisorMetricsPort: 59681, dashboardPort: 58288 },
   processor: { workers: 2 },
   // One-minute windows: a segment waits at most a minute for its last window to close before
   // batch and validate compare it (the rules are the same on both sides, whatever the size).
