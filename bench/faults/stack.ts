@@ -7,6 +7,7 @@ import { Redactor } from '../../src/core/redactor.ts';
 import { stackPaths, type StackPaths } from '../../src/local-stack/paths.ts';
 import type { ServiceContext } from '../../src/local-stack/service.ts';
 import { REPO_ROOT, runCli, type CliRun } from '../../test/integration/cli.ts';
+import { withLockFile } from '../../test/integration/lock-file.ts';
 import { writeTestConfig } from '../../test/integration/test-env.ts';
 
 /**
@@ -83,35 +84,5 @@ export async function stackDown(stack: FaultStack, purge = false): Promise<void>
  */
 export async function withMatrixLock<T>(fn: () => Promise<T>, timeoutMs = 60 * 60_000): Promise<T> {
   fs.mkdirSync(FAULTS_HOME, { recursive: true });
-  const file = path.join(FAULTS_HOME, 'matrix.lock');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-      if (!Number.isInteger(holder) || !alive(holder)) {
-        fs.rmSync(file, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`${file} is held by process ${holder} (another fault matrix run)`);
-      await new Promise((r) => setTimeout(r, 1_000));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return withLockFile(path.join(FAULTS_HOME, 'matrix.lock'), fn, { timeoutMs, pollMs: 1_000, heldHint: ' (another fault matrix run)' });
 }

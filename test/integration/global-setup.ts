@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { runCli } from './cli.ts';
+import { withLockFile } from './lock-file.ts';
 import { fingerprintChanges, fingerprintState, type StateFingerprint } from './state-fingerprint.ts';
 import { REPO_ROOT, TEST_HOME, testConfig, userConfig } from './test-env.ts';
 
@@ -23,12 +23,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const before = await fingerprintState(userConfig(), REPO_ROOT);
   project.provide('userStateBefore', before);
 
-  await withLock(path.join(TEST_HOME, 'dev-up.lock'), async () => {
-    const run = await runCli(['dev', 'up'], { timeoutMs: 20 * 60_000 });
-    if (run.exitCode !== 0) {
-      throw new Error(`stream-migrate dev up (in ${TEST_HOME}) failed (exit ${run.exitCode}):\n${run.stderr}\n${run.stdout}`);
-    }
-  });
+  // Test runs started at the same time in one checkout do not both start the test stack's services.
+  await withLockFile(
+    path.join(TEST_HOME, 'dev-up.lock'),
+    async () => {
+      const run = await runCli(['dev', 'up'], { timeoutMs: 20 * 60_000 });
+      if (run.exitCode !== 0) {
+        throw new Error(`stream-migrate dev up (in ${TEST_HOME}) failed (exit ${run.exitCode}):\n${run.stderr}\n${run.stdout}`);
+      }
+    },
+    { timeoutMs: 25 * 60_000, pollMs: 500, heldHint: '; remove it if that is not a test run' },
+  );
 
   return async () => {
     const changes = fingerprintChanges(before, await fingerprintState(userConfig(), REPO_ROOT));
@@ -39,41 +44,4 @@ export default async function setup(project: TestProject): Promise<() => Promise
       );
     }
   };
-}
-
-/**
- * Runs `fn` while holding `file`, so test runs started at the same time in one checkout do not
- * both start the test stack's services. A lock whose holder died is taken over.
- */
-async function withLock(file: string, fn: () => Promise<void>): Promise<void> {
-  const deadline = Date.now() + 25 * 60_000;
-  for (;;) {
-    try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-      if (!Number.isInteger(holder) || !alive(holder)) {
-        fs.rmSync(file, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`${file} is held by process ${holder}; remove it if that is not a test run`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-  try {
-    await fn();
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
