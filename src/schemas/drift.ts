@@ -3,6 +3,7 @@
  * each change whether each consumer of the CDC topic still works (compatible) or not (breaking),
  * with the reason. Pure: the catalog and the registry are read elsewhere.
  */
+import { assertNever } from '../core/assert-never.ts';
 import { compareTypes, jsonTypeOf, type SourceColumn } from './columns.ts';
 import type { RegisteredColumn } from './json-schema.ts';
 
@@ -213,8 +214,4 @@ export function remedy(change: ColumnChange): string {
     default:
       return assertNever(change);
   }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unexpected change ${JSON.stringify(value)}`);
 }

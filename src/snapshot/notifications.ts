@@ -4,6 +4,8 @@
  * started it, so a snapshot is followed by its own id, whatever else the connector does.
  */
 
+import { assertNever } from '../core/assert-never.ts';
+
 export const INCREMENTAL_SNAPSHOT = 'Incremental Snapshot';
 
 export type NotificationType = 'STARTED' | 'IN_PROGRESS' | 'TABLE_SCAN_COMPLETED' | 'PAUSED' | 'RESUMED' | 'ABORTED' | 'COMPLETED';
@@ -90,8 +92,4 @@ export function rowsSoFar(progress: SnapshotProgress, chunkSize: number, total: 
 /** Scans that did not read their table (a bad filter is SQL_EXCEPTION); EMPTY is a table with no matching row. */
 export function failedScans(progress: SnapshotProgress): readonly TableScan[] {
   return progress.scans.filter((s) => s.status !== 'SUCCEEDED' && s.status !== 'EMPTY');
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unexpected notification type ${String(value)}`);
 }

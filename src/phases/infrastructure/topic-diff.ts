@@ -1,3 +1,4 @@
+import { assertNever } from '../../core/assert-never.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 import type { PlannedChange } from '../phase.ts';
 
@@ -92,8 +93,4 @@ export function describeTopicChange(change: TopicChange, actual: ReadonlyMap<str
     default:
       return assertNever(change);
   }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unexpected value ${JSON.stringify(value)}`);
 }
