@@ -88,7 +88,7 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
     async gate() {
       // Loaded on demand: the gate pulls in the Connect and Kafka clients.
       const { gatherGate } = await import('../cutover/gate.ts');
-      return gatherGate({ config });
+      return gatherGate({ config, cwd });
     },
     async close() {
       const closing = [kafka?.close(), warehouse?.end(), clickhouse?.close()].filter((p): p is Promise<void> => p !== undefined);
