@@ -4,9 +4,9 @@ import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/logger.ts';
 import type { SourceOrder } from '../domain/process-order.ts';
-import { completeFiles, DONE_DIR, fileLines } from './file-source.ts';
+import { completeFiles, decodeStoreLines, DONE_DIR, fileLines } from './file-source.ts';
 import { fetchOrdersPage } from './http-source.ts';
-import { csvHeader, lineFields, parseExternalOrder } from './order-input.ts';
+import { parsePartnerRecord } from './order-input.ts';
 
 export interface ExternalOrders {
   /** The final version of each partner and store order (a later change replaces an earlier one). */
@@ -32,8 +32,7 @@ export async function readExternalOrders(config: Config, logger: Logger, signal:
       const got = await fetchOrdersPage(api, cursor, api.pageSize ?? 500, { name: api.name, logger, signal });
       if (!got) break;
       got.orders.forEach((raw, position) => {
-        const fields = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
-        const order = fields ? parseExternalOrder(fields, 'partner') : { ok: false as const, reason: 'not a JSON object' };
+        const order = parsePartnerRecord(raw);
         if (order.ok) {
           latest.set(order.value.id, order.value);
           changes++;
@@ -55,17 +54,11 @@ export async function readExternalOrders(config: Config, logger: Logger, signal:
     let changes = 0;
     for (const { name, file } of files) {
       const lines = fileLines(fs.readFileSync(file, 'utf8'));
-      const format = name.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl';
-      const header = format === 'csv' ? csvHeader(lines[0] ?? '') : [];
-      for (let i = format === 'csv' ? 1 : 0; i < lines.length; i++) {
-        const text = lines[i]!;
-        if (text.trim() === '') continue;
-        const fields = lineFields(format, text, header);
-        const order = fields.ok ? parseExternalOrder(fields.value, 'store') : fields;
+      for (const { line, order } of decodeStoreLines(name, lines, 0, lines.length)) {
         if (order.ok) {
           latest.set(order.value.id, order.value);
           changes++;
-        } else invalid.push(`${dir.name} ${name} line ${i + 1}: ${order.reason}`);
+        } else invalid.push(`${dir.name} ${name} line ${line}: ${order.reason}`);
       }
     }
     bySource[dir.name] = changes;

@@ -4,7 +4,8 @@ import type { OutgoingRecord } from '../clients/kafka.ts';
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { sleep } from '../core/time.ts';
-import { changeRecordOf, csvHeader, lineFields, parseExternalOrder } from './order-input.ts';
+import type { SourceOrder } from '../domain/process-order.ts';
+import { changeRecordOf, csvHeader, lineFields, parseExternalOrder, type Parsed } from './order-input.ts';
 import type { SourceContext } from './run-source.ts';
 
 /** Per file: lines consumed (the next line's 0-based index) and whether all were. */
@@ -53,22 +54,35 @@ export interface FileLine {
   readonly text: string;
 }
 
+/** One non-blank line of a store file (`line` 1-based) as an order or the reason it is none. */
+export interface StoreLine {
+  readonly line: number;
+  readonly text: string;
+  readonly order: Parsed<SourceOrder>;
+}
+
 /**
- * Decodes lines [from, to) of a store file (0-based; a CSV's line 0 is its header) into order
- * change records or errors. Pure apart from the clock value passed in.
+ * Decodes lines [from, to) of a store file (0-based; a CSV's line 0 is its header) into orders
+ * or reasons; blank lines are skipped. Pure: the source worker and the nightly read share it.
  */
-export function decodeLines(fileName: string, lines: readonly string[], from: number, to: number, nowMs: number): readonly FileLine[] {
+export function decodeStoreLines(fileName: string, lines: readonly string[], from: number, to: number): readonly StoreLine[] {
   const format = fileName.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl';
   const header = format === 'csv' ? csvHeader(lines[0] ?? '') : [];
-  const out: FileLine[] = [];
+  const out: StoreLine[] = [];
   for (let i = Math.max(from, format === 'csv' ? 1 : 0); i < to; i++) {
     const text = lines[i] ?? '';
     if (text.trim() === '') continue;
     const fields = lineFields(format, text, header);
-    const order = fields.ok ? parseExternalOrder(fields.value, 'store') : fields;
-    out.push(order.ok ? { line: i + 1, record: changeRecordOf(order.value, 'store', nowMs), text } : { line: i + 1, error: order.reason, text });
+    out.push({ line: i + 1, text, order: fields.ok ? parseExternalOrder(fields.value, 'store') : fields });
   }
   return out;
+}
+
+/** Lines [from, to) of a store file as order change records or errors. Pure apart from the clock value passed in. */
+export function decodeLines(fileName: string, lines: readonly string[], from: number, to: number, nowMs: number): readonly FileLine[] {
+  return decodeStoreLines(fileName, lines, from, to).map(({ line, text, order }) =>
+    order.ok ? { line, record: changeRecordOf(order.value, 'store', nowMs), text } : { line, error: order.reason, text },
+  );
 }
 
 /** The lines of a complete file (a final newline ends the last line, it does not start another). */

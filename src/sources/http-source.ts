@@ -5,7 +5,7 @@ import { CheckFailedError, DependencyError, messageOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts';
 import { withRetry } from '../core/retry.ts';
 import { sleep } from '../core/time.ts';
-import { changeRecordOf, parseExternalOrder } from './order-input.ts';
+import { changeRecordOf, parsePartnerRecord } from './order-input.ts';
 import type { SourceContext } from './run-source.ts';
 
 /** The API's opaque cursor after the last committed page (null before the first), and pages read. */
@@ -62,8 +62,7 @@ export async function runHttpSource(ctx: SourceContext<HttpPosition>, config: Co
     if (page === undefined) return;
     const now = Date.now();
     const records: OutgoingRecord[] = page.orders.map((raw, index) => {
-      const fields = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
-      const order = fields ? parseExternalOrder(fields, 'partner') : { ok: false as const, reason: 'not a JSON object' };
+      const order = parsePartnerRecord(raw);
       if (order.ok) return { topic: spec.topic, ...changeRecordOf(order.value, 'partner', now) };
       return {
         topic: ctx.deadLetterTopic,

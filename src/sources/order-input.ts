@@ -56,6 +56,12 @@ export function parseExternalOrder(fields: Readonly<Record<string, unknown>>, ch
   return { ok: true, value: { id: orderIdFor(channel, id), customerId, productId, quantity, amountCents: parseMoney(amountText.trim()), status, createdAt } };
 }
 
+/** One partner API record: a JSON object decoded as an order, anything else a reason. */
+export function parsePartnerRecord(raw: unknown): Parsed<SourceOrder> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not a JSON object');
+  return parseExternalOrder(raw as Record<string, unknown>, 'partner');
+}
+
 /** The Kafka key and value of an order change, as Debezium writes the orders topic (plus `channel`). */
 export function changeRecordOf(order: SourceOrder, channel: Channel, sourceTsMs: number): { readonly key: string; readonly value: string } {
   return {
