@@ -1,15 +1,14 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBatchOutputs } from '../../src/batch-legacy/load.ts';
 import { createClickHouse, type ClickHouse } from '../../src/clients/clickhouse.ts';
-import { connectPostgres, withPostgres } from '../../src/clients/postgres.ts';
+import { connectPostgres } from '../../src/clients/postgres.ts';
 import { migrateClickHouse } from '../../src/output/clickhouse-migrations.ts';
 import { orderIdFor } from '../../src/sources/order-input.ts';
 import { jsonOf, runCli } from './cli.ts';
-import { testConfig, writeTestConfig } from './test-env.ts';
+import { ownDatabase } from './own-database.ts';
+import { testConfig, testWorkdir } from './test-env.ts';
 
 /**
  * Validation per channel on real databases: this file's own warehouse database and ClickHouse
@@ -19,9 +18,8 @@ import { testConfig, writeTestConfig } from './test-env.ts';
  */
 const { config } = testConfig();
 const id = `${process.pid}_${Date.now() % 1_000_000}`;
-const admin = { url: config.warehouse.url.replace(/\/warehouse$/, '/postgres') };
-const database = `sm_it_channels_${id}`;
-const warehouseUrl = config.warehouse.url.replace(/\/warehouse$/, `/${database}`);
+const database = ownDatabase(config.warehouse, `sm_it_channels_${id}`);
+const warehouseUrl = database.url;
 const chDatabase = `it_channels_${id}`;
 const start = Date.parse('2020-03-04T10:00:00Z');
 let cwd: string;
@@ -50,9 +48,8 @@ interface Report {
 }
 
 beforeAll(async () => {
-  await withPostgres(admin, 'admin', (c) => c.query(`CREATE DATABASE ${database}`));
-  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-channels-'));
-  writeTestConfig(cwd, { warehouse: { url: warehouseUrl }, clickhouse: { database: chDatabase }, validation: { settle: '1m' } });
+  await database.create();
+  cwd = testWorkdir('channels', { warehouse: { url: warehouseUrl }, clickhouse: { database: chDatabase }, validation: { settle: '1m' } });
   await ensureBatchOutputs({ url: warehouseUrl });
   warehouse = await connectPostgres({ url: warehouseUrl }, 'warehouse');
   const chAdmin = createClickHouse(config.clickhouse, 'default');
@@ -68,7 +65,7 @@ afterAll(async () => {
   await warehouse?.end();
   await ch?.command(`DROP DATABASE IF EXISTS ${chDatabase}`).catch(() => undefined);
   await ch?.close();
-  await withPostgres(admin, 'admin', (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+  await database.drop();
 });
 
 describe('validate per channel', () => {

@@ -1,14 +1,13 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBatchOutputs } from '../../src/batch-legacy/load.ts';
 import { createClickHouse, type ClickHouse } from '../../src/clients/clickhouse.ts';
-import { connectPostgres, withPostgres } from '../../src/clients/postgres.ts';
+import { connectPostgres } from '../../src/clients/postgres.ts';
 import { migrateClickHouse } from '../../src/output/clickhouse-migrations.ts';
 import { jsonOf, runCli, type CliRun } from './cli.ts';
-import { testConfig, writeTestConfig } from './test-env.ts';
+import { ownDatabase } from './own-database.ts';
+import { testConfig, testWorkdir } from './test-env.ts';
 
 /**
  * The gate on real reports: every report here is made by `validate` through the CLI, over this
@@ -18,9 +17,8 @@ import { testConfig, writeTestConfig } from './test-env.ts';
  */
 const { config } = testConfig();
 const id = `${process.pid}_${Date.now() % 1_000_000}`;
-const admin = { url: config.warehouse.url.replace(/\/warehouse$/, '/postgres') };
-const database = `sm_it_cutover_${id}`;
-const warehouseUrl = config.warehouse.url.replace(/\/warehouse$/, `/${database}`);
+const database = ownDatabase(config.warehouse, `sm_it_cutover_${id}`);
+const warehouseUrl = database.url;
 const chDatabase = `it_cutover_${id}`;
 const FIVE_MIN = 300_000;
 /** Three consecutive summary windows ending about 40 minutes ago: recent, and long settled. */
@@ -67,9 +65,8 @@ async function gate(): Promise<{ run: CliRun; json: GateJson; check: (name: stri
 }
 
 beforeAll(async () => {
-  await withPostgres(admin, 'admin', (c) => c.query(`CREATE DATABASE ${database}`));
-  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-cutover-'));
-  writeTestConfig(cwd, {
+  await database.create();
+  cwd = testWorkdir('cutover', {
     warehouse: { url: warehouseUrl },
     clickhouse: { database: chDatabase },
     validation: { settle: '1m' },
@@ -94,7 +91,7 @@ afterAll(async () => {
   await warehouse?.end();
   await ch?.command(`DROP DATABASE IF EXISTS ${chDatabase}`).catch(() => undefined);
   await ch?.close();
-  await withPostgres(admin, 'admin', (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+  await database.drop();
 });
 
 describe('the cutover gate counts only reports that looked at data, made the configured way, over distinct recent windows', () => {

@@ -1,7 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres } from '../../src/clients/postgres.ts';
 import { ConnectorFixture, runId, waitFor } from './connector-fixture.ts';
+import { ownDatabase } from './own-database.ts';
 import { testConfig } from './test-env.ts';
 
 /**
@@ -14,12 +15,9 @@ import { testConfig } from './test-env.ts';
  * The source and the warehouse are databases of this file's own.
  */
 const id = `fp${runId()}`;
-const database = `it_${id}`;
 const base = testConfig().config;
-const adminUrl = base.source.url.replace(/\/[^/]+$/, '/postgres');
-const sourceUrl = base.source.url.replace(/\/[^/]+$/, `/${database}`);
-const warehouseDatabase = `it_${id}_wh`;
-const warehouseUrl = base.warehouse.url.replace(/\/[^/]+$/, `/${warehouseDatabase}`);
+const sourceDatabase = ownDatabase(base.source, `it_${id}`);
+const warehouseDatabase = ownDatabase(base.warehouse, `it_${id}_wh`);
 const DAY = new Date(Date.UTC(2003, 0, 1) + (Number.parseInt(id.slice(2, 8), 36) % 360) * 86_400_000).toISOString().slice(0, 10);
 const T0 = Date.parse(`${DAY}T10:00:00Z`);
 const MIN = 60_000;
@@ -27,12 +25,9 @@ let fixture: ConnectorFixture;
 let warehouse: pg.Client;
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.query(`CREATE DATABASE ${warehouseDatabase}`);
-  await admin.end();
-  fixture = new ConnectorFixture(id, { source: { url: sourceUrl }, warehouse: { url: warehouseUrl }, connector: { snapshotMode: 'initial' } });
+  await sourceDatabase.create();
+  await warehouseDatabase.create();
+  fixture = new ConnectorFixture(id, { source: { url: sourceDatabase.url }, warehouse: { url: warehouseDatabase.url }, connector: { snapshotMode: 'initial' } });
   await fixture.ensureSourceSchema();
   // Seeds the demo's 1000 customers and its products (the last test's load uses them).
   const seeded = await fixture.cli(['load', '--rate', '1', '--duration', '1s', '--customers', '1000', '--json']);
@@ -46,18 +41,15 @@ beforeAll(async () => {
   await fixture.createTopics();
   const ingestion = await fixture.cli(['phase', 'run', 'ingestion', '--json'], 300_000);
   expect(ingestion.exitCode, ingestion.stderr + ingestion.stdout).toBe(0);
-  warehouse = await connectPostgres({ ...base.warehouse, url: warehouseUrl }, 'warehouse');
+  warehouse = await connectPostgres({ ...base.warehouse, url: warehouseDatabase.url }, 'warehouse');
   fixture.startProcessor('w1');
 }, 600_000);
 
 afterAll(async () => {
   await warehouse?.end();
   await fixture?.cleanup();
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-  await admin.query(`DROP DATABASE IF EXISTS ${warehouseDatabase} WITH (FORCE)`).catch(() => undefined);
-  await admin.end();
+  await sourceDatabase.drop().catch(() => undefined);
+  await warehouseDatabase.drop().catch(() => undefined);
 }, 120_000);
 
 async function insert(customer: number, minute: number, amount = '1800.00'): Promise<number> {

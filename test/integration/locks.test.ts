@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPostgres } from '../../src/clients/postgres.ts';
 import { BIN, jsonOf } from './cli.ts';
 import { runId, waitFor } from './connector-fixture.ts';
+import { ownDatabase } from './own-database.ts';
 import { testConfig, testWorkdir } from './test-env.ts';
 
 /**
@@ -13,19 +14,15 @@ import { testConfig, testWorkdir } from './test-env.ts';
  * its cutover decisions and phase runs touch no other test's migration.
  */
 const id = runId();
-const database = `it_locks_${id}`;
+const database = ownDatabase(testConfig().config.warehouse, `it_locks_${id}`);
 let staller: net.Server;
 const held: net.Socket[] = [];
 let dir = '';
 
-async function admin(sql: string): Promise<void> {
-  await withPostgres(testConfig().config.warehouse, 'warehouse', async (client) => void (await client.query(sql)));
-}
-
 async function advisoryLocksHeld(): Promise<number> {
-  const warehouse = { url: testConfig().config.warehouse.url.replace(/\/warehouse$/, `/${database}`) };
+  const warehouse = { url: database.url };
   return withPostgres(warehouse, 'warehouse', async (client) => {
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = $1)`, [database]);
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = $1)`, [database.name]);
     return Number(rows[0]?.n ?? 0);
   });
 }
@@ -37,9 +34,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => staller.listen(0, '127.0.0.1', resolve));
   const port = (staller.address() as net.AddressInfo).port;
-  await admin(`CREATE DATABASE ${database}`);
+  await database.create();
   dir = testWorkdir('locks', {
-    warehouse: { url: testConfig().config.warehouse.url.replace(/\/warehouse$/, `/${database}`) },
+    warehouse: { url: database.url },
     connect: { url: `http://127.0.0.1:${port}`, timeout: '3s' },
     connector: { topicPrefix: `itlk${id}` },
     processor: { topicPrefix: `itlk${id}-`, groupId: `itlk${id}-processor` },
@@ -49,7 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const socket of held) socket.destroy();
   await new Promise((resolve) => staller.close(resolve));
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await database.drop();
 });
 
 function start(args: readonly string[], actor: string) {

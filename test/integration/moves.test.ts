@@ -1,6 +1,6 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorFixture, runId, waitFor } from './connector-fixture.ts';
+import { ownDatabase } from './own-database.ts';
 import { testConfig } from './test-env.ts';
 
 /**
@@ -12,18 +12,13 @@ import { testConfig } from './test-env.ts';
  * Measured on main before the fix: 35 of 200 moved orders vanished.
  */
 const id = `mv${runId()}`;
-const database = `it_${id}`;
 const base = testConfig().config;
-const adminUrl = base.source.url.replace(/\/[^/]+$/, '/postgres');
-const sourceUrl = base.source.url.replace(/\/[^/]+$/, `/${database}`);
+const sourceDatabase = ownDatabase(base.source, `it_${id}`);
 let fixture: ConnectorFixture;
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.end();
-  fixture = new ConnectorFixture(id, { source: { url: sourceUrl }, connector: { snapshotMode: 'initial' } });
+  await sourceDatabase.create();
+  fixture = new ConnectorFixture(id, { source: { url: sourceDatabase.url }, connector: { snapshotMode: 'initial' } });
   await fixture.ensureSourceSchema();
   // Seeds customers and products, and a first few hundred orders for the snapshot.
   const seeded = await fixture.cli(['load', '--rate', '200', '--duration', '2s', '--customers', '300', '--json']);
@@ -35,10 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fixture?.cleanup();
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-  await admin.end();
+  await sourceDatabase.drop().catch(() => undefined);
 }, 120_000);
 
 /** Moves `count` random live orders to the next customer (customer c is task c mod 3, so always another partition). */

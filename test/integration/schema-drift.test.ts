@@ -1,8 +1,8 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSchemaRegistryClient, valueSubject } from '../../src/clients/schema-registry.ts';
 import { jsonOf } from './cli.ts';
 import { ConnectorFixture, runId, waitFor } from './connector-fixture.ts';
+import { ownDatabase } from './own-database.ts';
 import { testConfig } from './test-env.ts';
 
 /**
@@ -13,10 +13,8 @@ import { testConfig } from './test-env.ts';
  * `phase run ingestion` (exit 1) before any order change reaches the processor without it.
  */
 const id = `sd${runId()}`;
-const database = `it_${id}`;
 const base = testConfig().config;
-const adminUrl = base.source.url.replace(/\/[^/]+$/, '/postgres');
-const sourceUrl = base.source.url.replace(/\/[^/]+$/, `/${database}`);
+const sourceDatabase = ownDatabase(base.source, `it_${id}`);
 const registry = createSchemaRegistryClient(base.schemaRegistry);
 let fixture: ConnectorFixture;
 let ordersSubject: string;
@@ -26,11 +24,8 @@ interface Plan {
 }
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.end();
-  fixture = new ConnectorFixture(id, { source: { url: sourceUrl }, connector: { snapshotMode: 'initial' } });
+  await sourceDatabase.create();
+  fixture = new ConnectorFixture(id, { source: { url: sourceDatabase.url }, connector: { snapshotMode: 'initial' } });
   ordersSubject = valueSubject(fixture.topics.orders);
   await fixture.ensureSourceSchema();
   const seeded = await fixture.cli(['load', '--rate', '200', '--duration', '2s', '--customers', '200', '--json']);
@@ -43,10 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fixture?.cleanup();
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-  await admin.end();
+  await sourceDatabase.drop().catch(() => undefined);
 }, 120_000);
 
 async function planIngestion(): Promise<Plan> {

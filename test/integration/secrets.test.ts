@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPostgres } from '../../src/clients/postgres.ts';
 import { BIN, runCli, type CliRun } from './cli.ts';
 import { ConnectorFixture, runId, waitFor } from './connector-fixture.ts';
+import { ownDatabase } from './own-database.ts';
 import { TEST_HOME, testConfig, testWorkdir } from './test-env.ts';
 
 /**
@@ -27,7 +28,7 @@ const CANARY = {
   SM_CANARY_ROLE: `cnryRole${crypto.randomBytes(6).toString('hex')}`,
 } as const;
 const canaries = Object.values(CANARY);
-const database = `it_secrets_${id}`;
+const database = ownDatabase(testConfig().config.warehouse, `it_secrets_${id}`);
 const role = `it_canary_${id}`;
 const secretsFile = path.join(TEST_HOME, '.stream-migrate', 'secrets', `canary-${id}.properties`);
 
@@ -86,11 +87,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const warehouseUrl = () => testConfig().config.warehouse.url.replace(/\/warehouse$/, `/${database}`);
-
 beforeAll(async () => {
   Object.assign(process.env, CANARY);
-  await withPostgres(testConfig().config.warehouse, 'warehouse', async (client) => void (await client.query(`CREATE DATABASE ${database}`)));
+  await database.create();
   fs.mkdirSync(path.dirname(secretsFile), { recursive: true, mode: 0o700 });
   // Connect's file config provider reads the role's password from here (its allowed path); it is the secret store, not a leak.
   fs.writeFileSync(secretsFile, `password=${CANARY.SM_CANARY_ROLE}\n`, { mode: 0o600 });
@@ -102,7 +101,7 @@ afterAll(async () => {
     await client.query(`DROP OWNED BY ${role}`).catch(() => undefined);
     await client.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
   });
-  await withPostgres(testConfig().config.warehouse, 'warehouse', async (client) => void (await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)));
+  await database.drop();
   fs.rmSync(secretsFile, { force: true });
   for (const dir of workdirs) fs.rmSync(dir, { recursive: true, force: true });
   for (const name of Object.keys(CANARY)) delete process.env[name];
@@ -112,7 +111,7 @@ describe('canary passwords appear nowhere', () => {
   it('in the output, files, state, connector config and metrics of a working setup', async () => {
     const f = (fixture = new ConnectorFixture(`sec${id}`, {
       source: { password: '${env:SM_CANARY_SOURCE}' },
-      warehouse: { url: warehouseUrl(), password: '${env:SM_CANARY_WAREHOUSE}' },
+      warehouse: { url: database.url, password: '${env:SM_CANARY_WAREHOUSE}' },
       connect: { username: 'admin', password: '${env:SM_CANARY_CONNECT}' },
       connector: { role: { name: role, password: '${env:SM_CANARY_ROLE}' }, passwordFrom: `file:${secretsFile}:password` },
     }));
@@ -167,7 +166,7 @@ describe('canary passwords appear nowhere', () => {
   it('in the errors of a failing setup: Kafka SASL and ClickHouse refusing the canary, URLs with passwords', async () => {
     const closed = await freePort();
     const failing = testWorkdir('secfail', {
-      warehouse: { url: warehouseUrl(), password: '${env:SM_CANARY_WAREHOUSE}' },
+      warehouse: { url: database.url, password: '${env:SM_CANARY_WAREHOUSE}' },
       kafka: { sasl: { mechanism: 'plain', username: 'canary', password: '${env:SM_CANARY_KAFKA}' }, timeout: '3s' },
       clickhouse: { password: '${env:SM_CANARY_CLICKHOUSE}', timeout: '5s' },
     });
@@ -185,7 +184,7 @@ describe('canary passwords appear nowhere', () => {
     workdirs.push(infrastructure);
     expect((await runCli(['phase', 'run', 'infrastructure'], { cwd: infrastructure, timeoutMs: 180_000 })).exitCode).toBeLessThan(2);
     const urls = testWorkdir('securl', {
-      warehouse: { url: warehouseUrl() },
+      warehouse: { url: database.url },
       source: { url: `postgresql://postgres:\${env:SM_CANARY_SOURCE}@127.0.0.1:${closed}/source` },
       clickhouse: { url: `http://default:\${env:SM_CANARY_CLICKHOUSE}@127.0.0.1:${closed}` },
       connect: { url: `http://admin:\${env:SM_CANARY_CONNECT}@127.0.0.1:${closed}`, timeout: '2s' },
@@ -207,7 +206,7 @@ describe('canary passwords appear nowhere', () => {
     // The test stack's logs and data (Kafka's Connect config topic, PostgreSQL's and ClickHouse's logs), its secrets store aside.
     expect(grepFiles(filesUnder(path.join(TEST_HOME, '.stream-migrate'), (file) => file.startsWith(path.join(TEST_HOME, '.stream-migrate', 'secrets'))))).toEqual([]);
 
-    const rows = await withPostgres({ url: warehouseUrl() }, 'warehouse', async (client) => {
+    const rows = await withPostgres({ url: database.url }, 'warehouse', async (client) => {
       const tables = await client.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'stream_migrate' AND table_type = 'BASE TABLE'`);
       const all: { table: string; text: string }[] = [];
       for (const { name } of tables.rows) {

@@ -3,20 +3,16 @@ import { withPostgres } from '../../src/clients/postgres.ts';
 import { readMigrations } from '../../src/state/migrator.ts';
 import { openStateStore } from '../../src/state/state-store.ts';
 import { jsonOf, runCli } from './cli.ts';
+import { ownDatabase, type OwnDatabase } from './own-database.ts';
 import { testConfig, writeTestConfig } from './test-env.ts';
 
 const { config } = testConfig();
-const admin = { url: config.warehouse.url.replace(/\/warehouse$/, '/postgres') };
 
 /** A brand-new database per test, so "first start" really is the first. */
-async function freshDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `sm_it_state_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
-  await withPostgres(admin, 'admin', (c) => c.query(`CREATE DATABASE ${name}`));
-  return {
-    name,
-    url: config.warehouse.url.replace(/\/warehouse$/, `/${name}`),
-    drop: async () => void (await withPostgres(admin, 'admin', (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
-  };
+async function freshDatabase(): Promise<OwnDatabase> {
+  const database = ownDatabase(config.warehouse, `sm_it_state_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
+  await database.create();
+  return database;
 }
 
 describe('the control-plane state store', () => {
