@@ -4,7 +4,7 @@ import net from 'node:net';
 import { sleep } from '../core/time.ts';
 
 /** True when `pid` is alive and its command line mentions `marker` (guards against pid reuse). */
-export function isOurProcess(pid: number, marker: string): boolean {
+function isOurProcess(pid: number, marker: string): boolean {
   try {
     process.kill(pid, 0);
   } catch {

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KafkaAdmin } from '../clients/kafka.ts';
+import { lagToRead } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import { Metrics } from '../core/metrics.ts';
@@ -102,11 +104,23 @@ export async function stopWorkers(paths: StackPaths): Promise<boolean> {
   return true;
 }
 
-export function workerNames(desired: DesiredWorkers): readonly string[] {
+function workerNames(desired: DesiredWorkers): readonly string[] {
   return [...Array.from({ length: desired.processors }, (_, i) => `processor-w${i + 1}`), ...(desired.sink ? ['sink-s1'] : []), ...(desired.sources ?? []).map((n) => `source-${n}`)];
 }
 
-/** Each desired worker and its pid when alive. */
+/** A worker name (`processor-w2`, `sink-s1`, `source-store`) read once: its kind and its instance or source name. */
+interface WorkerSpec {
+  readonly kind: 'processor' | 'sink' | 'source';
+  readonly instance: string;
+}
+
+function workerSpec(name: string): WorkerSpec {
+  const dash = name.indexOf('-');
+  const kind = name.slice(0, dash);
+  if (kind !== 'processor' && kind !== 'sink' && kind !== 'source') throw new Error(`not a worker name: ${name}`);
+  return { kind, instance: name.slice(dash + 1) };
+}
+
 /** What a running supervisor keeps running now: the desired workers with the processor count it scaled to. */
 export interface EffectiveWorkers extends DesiredWorkers {
   /** The worker kinds the running supervisor's build can start (absent: a build before source workers). */
@@ -123,6 +137,7 @@ export function readEffective(paths: StackPaths): EffectiveWorkers | undefined {
   }
 }
 
+/** Each desired worker and its pid when alive. */
 export function workerStatus(paths: StackPaths): readonly WorkerStatus[] {
   const desired = readEffective(paths) ?? readDesired(paths);
   if (!desired) return [];
@@ -149,30 +164,43 @@ function readFailure(dir: string, name: string): string | undefined {
   }
 }
 
-/** The /metrics port of a supervised worker: one per processor from processorMetricsPort up (the schema keeps the sink's out of that range). */
-export function workerMetricsPort(config: Config, name: string): number {
-  // A source worker serves /metrics on a free port (0): it has no fixed port range of its own.
-  if (name.startsWith('source-')) return 0;
-  const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
+/**
+ * The /metrics port of a supervised worker: one per processor from processorMetricsPort up (the
+ * schema keeps the sink's out of that range); a source worker takes a free one (0), having no range.
+ */
+function workerMetricsPort(config: Config, { kind, instance }: WorkerSpec): number {
+  if (kind === 'source') return 0;
   return kind === 'processor' ? config.monitoring.processorMetricsPort + Number(instance.slice(1)) - 1 : config.monitoring.sinkMetricsPort;
 }
 
 /** True when the worker's own /metrics answers: it started, bound its port and runs (a live pid alone may be one about to fail). */
 export async function workerAnswers(config: Config, name: string, timeoutMs = 2_000): Promise<boolean> {
+  const spec = workerSpec(name);
   // Without a known port a live source worker's pid is the answer (workerStatus checks its command line).
-  if (name.startsWith('source-')) return true;
+  if (spec.kind === 'source') return true;
   try {
-    const response = await fetch(`http://127.0.0.1:${workerMetricsPort(config, name)}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(`http://127.0.0.1:${workerMetricsPort(config, spec)}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
     return response.ok;
   } catch {
     return false;
   }
 }
 
+/** The subcommand a worker runs; its text also recognises the process in /proc (against pid reuse). */
+function workerRun({ kind, instance }: WorkerSpec): readonly string[] {
+  return kind === 'source' ? ['sources', 'run', '--name', instance] : [kind, 'run', '--instance', instance];
+}
+
 function workerMarker(name: string): string {
-  if (name.startsWith('source-')) return `sources run --name ${name.slice('source-'.length)}`;
-  const [kind, instance] = name.split('-') as [string, string];
-  return `${kind} run --instance ${instance}`;
+  return workerRun(workerSpec(name)).join(' ');
+}
+
+/** The arguments the supervisor starts a worker with, on its own runtime (`process.execPath`). */
+function workerArgs(config: Config, name: string, configFile: string | undefined): readonly string[] {
+  const spec = workerSpec(name);
+  // A bounded heap keeps a processor's or sink's RSS under 1 GiB; V8 would otherwise grow lazily towards its large default.
+  const heap = spec.kind === 'source' ? [] : ['--max-old-space-size=768'];
+  return [...heap, ENTRY, ...workerRun(spec), '--metrics-port', String(workerMetricsPort(config, spec)), '--json-logs', ...(configFile ? ['--config', configFile] : [])];
 }
 
 /**
@@ -208,20 +236,11 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
     return undefined;
   });
 
-  const argsFor = (name: string): string[] => {
-    const configArgs = desired.configFile ? ['--config', desired.configFile] : [];
-    if (name.startsWith('source-')) return [ENTRY, 'sources', 'run', '--name', name.slice('source-'.length), '--metrics-port', '0', '--json-logs', ...configArgs];
-    const [kind, instance] = name.split('-') as ['processor' | 'sink', string];
-    const port = workerMetricsPort(config, name);
-    // A bounded heap keeps a worker's RSS under 1 GiB; V8 would otherwise grow lazily towards its large default.
-    return ['--max-old-space-size=768', ENTRY, kind, 'run', '--instance', instance, '--metrics-port', String(port), '--json-logs', ...(desired.configFile ? ['--config', desired.configFile] : [])];
-  };
-
   const start = (name: string): void => {
     if (signal.aborted || children.has(name) || givenUp.has(name)) return;
     const log = fs.openSync(path.join(dir, `${name}.log`), 'a');
     const env = { ...process.env, [SUPERVISOR_PID_ENV]: String(process.pid) };
-    const child = spawn(process.execPath, argsFor(name), { stdio: ['ignore', log, log], cwd: process.cwd(), env });
+    const child = spawn(process.execPath, [...workerArgs(config, name, desired.configFile)], { stdio: ['ignore', log, log], cwd: process.cwd(), env });
     fs.closeSync(log);
     if (child.pid === undefined) return;
     const startedAt = Date.now();
@@ -281,12 +300,13 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
   process.on('SIGHUP', onHup);
   await stopStrayWorkers(dir, logger);
   reconcile();
+  const lag = processorLagReader(config);
   const stopScaling = policy
     ? startAutoscaler({
         policy,
         logger,
         signal,
-        sampleLag: () => processorLag(config),
+        sampleLag: () => lag.read(),
         onSample: (lag) => lagGauge(lag),
         workers: () => processors,
         scaleTo: async (to, decision) => {
@@ -301,6 +321,7 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
     : undefined;
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   stopScaling?.();
+  await lag.close();
   metricsServer?.close();
   process.off('SIGHUP', onHup);
   for (const timer of timers) clearTimeout(timer);
@@ -334,16 +355,20 @@ function lastLine(file: string): string {
   return tailFile(file, 5).split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? '';
 }
 
-/** The processor group's lag, records still to read (a transactional partition's marker left out). */
-async function processorLag(config: Config): Promise<number> {
-  const { createKafkaAdmin } = await import('../clients/kafka.ts');
-  const { lagToRead } = await import('../clients/consumer-lag.ts');
-  const admin = createKafkaAdmin(config.kafka, 'supervisor-lag', { retries: 1 });
-  try {
-    return Number(lagToRead(await admin.groupLag(config.processor.groupId)));
-  } finally {
-    await admin.close().catch(() => undefined);
-  }
+/**
+ * Reads the processor group's lag, records still to read (a transactional partition's marker left
+ * out), through one admin client for the supervisor's life rather than one per sample.
+ */
+function processorLagReader(config: Config): { read(): Promise<number>; close(): Promise<void> } {
+  let admin: KafkaAdmin | undefined;
+  return {
+    async read() {
+      const { createKafkaAdmin } = await import('../clients/kafka.ts');
+      admin ??= createKafkaAdmin(config.kafka, 'supervisor-lag', { retries: 1 });
+      return Number(lagToRead(await admin.groupLag(config.processor.groupId)));
+    },
+    close: async () => admin?.close().catch(() => undefined),
+  };
 }
 
 /** Each scaling decision goes to the audit log, like every other change; a warehouse that is down only costs the entry. */

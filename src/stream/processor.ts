@@ -15,7 +15,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { sleep } from '../core/time.ts';
 import { compileRules, type CompiledRules } from '../domain/rules.ts';
-import { decodeCustomer, decodeOrder, decodeProduct } from './cdc-decode.ts';
+import { decodeOrder } from './cdc-decode.ts';
 import { deadLetter } from './dead-letter.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { OrderState, type Emission } from './order-state.ts';
