@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { createConnectClient } from '../clients/connect.ts';
 import { lagToRead } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
@@ -5,8 +6,6 @@ import { parseDuration } from '../core/duration.ts';
 import { messageOf } from '../core/errors.ts';
 import { stackPaths } from '../local-stack/paths.ts';
 import { workerStatus } from '../local-stack/workers.ts';
-import type { StateStore } from '../state/state-store.ts';
-import { openStateStore } from '../state/state-store.ts';
 import { ValidationReports } from '../state/validation-reports.ts';
 import { streamTopics } from '../stream/topics.ts';
 import { evidencePolicy } from '../validation/provenance.ts';
@@ -32,11 +31,14 @@ export function gatePolicy(config: Config): GatePolicy {
   };
 }
 
+/** The state store's tables, read through a pool the caller already holds. */
+type StateDb = Pick<pg.Pool, 'query'>;
+
 /** Reads every fact the gate needs, concurrently; a fact that cannot be read is an error, never a pass. */
-export async function observeGate(config: Config, store: StateStore, otherChangeInProgress: boolean, options: { readonly now?: Date; readonly cwd?: string } = {}): Promise<GateInput> {
-  const cwd = options.cwd ?? process.cwd();
+export async function observeGate(config: Config, db: StateDb, otherChangeInProgress: boolean, options: { readonly now?: Date; readonly cwd: string }): Promise<GateInput> {
+  const { cwd } = options;
   const [reports, connector, slot, groups, workers] = await Promise.all([
-    observe(() => new ValidationReports(store.pool).latest(REPORTS_READ)),
+    observe(() => new ValidationReports(db).latest(REPORTS_READ)),
     observe(() => connectorStatus(config)),
     observe(() => readSlotPosition(config.source, config.connector.slotName)),
     observe(() => consumerGroups(config)),
@@ -47,15 +49,14 @@ export async function observeGate(config: Config, store: StateStore, otherChange
   return { reports, connector, slot, groups, workers, deadLetterGrowth, otherChangeInProgress, now: options.now ?? new Date() };
 }
 
-/** The gate as the status screen and the dashboard show it (read-only): checks, verdict and the migration's state. */
-export async function gatherGate(ctx: { readonly config: Config; readonly cwd?: string }): Promise<GateResult & { readonly state: MigrationState }> {
-  const store = await openStateStore(ctx.config.warehouse);
-  try {
-    const input = await observeGate(ctx.config, store, false, ctx.cwd === undefined ? {} : { cwd: ctx.cwd });
-    return { ...evaluateGate(input, gatePolicy(ctx.config)), state: await new CutoverDecisions(store.pool).state() };
-  } finally {
-    await store.close();
-  }
+/**
+ * The gate as the status screen and the dashboard show it (read-only): checks, verdict and the
+ * migration's state. Runs on every refresh, so it reads through the caller's warehouse pool
+ * rather than opening (and migrating) a state store each time.
+ */
+export async function gatherGate(ctx: { readonly config: Config; readonly cwd: string; readonly db: StateDb }): Promise<GateResult & { readonly state: MigrationState }> {
+  const input = await observeGate(ctx.config, ctx.db, false, { cwd: ctx.cwd });
+  return { ...evaluateGate(input, gatePolicy(ctx.config)), state: await new CutoverDecisions(ctx.db).state() };
 }
 
 async function observe<T>(read: () => Promise<T>): Promise<Observed<T>> {

@@ -38,7 +38,7 @@ export async function runCutover(options: { readonly dryRun: boolean }, deps: Cu
     const owner = `stream-migrate cutover${options.dryRun ? ' --dry-run' : ''} by ${deps.actor}`;
     return await withTryAdvisoryLock(store.pool, CUTOVER_LOCK, async (held, holder) => {
       const state = await new CutoverDecisions(store.pool).state();
-      const observed = await observeGate(deps.config, store, !held, { now: deps.clock.now(), cwd: deps.cwd });
+      const observed = await observeGate(deps.config, store.pool, !held, { now: deps.clock.now(), cwd: deps.cwd });
       const gate = evaluateGate(holder === undefined ? observed : { ...observed, lockHolder: holder }, gatePolicy(deps.config));
       const transition = decideCutover(state, gate, options.dryRun);
       const decisionId = await record(store.pool, transition, gate.checks, gate.reportIds, deps.actor, undefined);

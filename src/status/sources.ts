@@ -88,7 +88,12 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
     async gate() {
       // Loaded on demand: the gate pulls in the Connect and Kafka clients.
       const { gatherGate } = await import('../cutover/gate.ts');
-      return gatherGate({ config, cwd });
+      try {
+        // The status pool, not a state store per refresh: status only reads, and never migrates.
+        return await gatherGate({ config, cwd, db: pool() });
+      } catch (error) {
+        throw warehouseError(config, error);
+      }
     },
     async close() {
       const closing = [kafka?.close(), warehouse?.end(), clickhouse?.close()].filter((p): p is Promise<void> => p !== undefined);
