@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/logger.ts';
 import type { SourceOrder } from '../domain/process-order.ts';
-import { completeFiles, decodeStoreLines, DONE_DIR, fileLines } from './file-source.ts';
+import { completeFiles, decodeStoreLines, DONE_DIR, fileLines, settleMsOf } from './file-source.ts';
 import { fetchOrdersPage } from './http-source.ts';
 import { parsePartnerRecord } from './order-input.ts';
 
@@ -45,7 +44,7 @@ export async function readExternalOrders(config: Config, logger: Logger, signal:
     bySource[api.name] = changes;
   }
   for (const dir of config.sources.files) {
-    const settleMs = parseDuration(dir.settle ?? '2s') ?? 2_000;
+    const settleMs = settleMsOf(dir);
     const now = Date.now();
     const files = [
       ...completeFiles(path.join(dir.directory, DONE_DIR), 0, now).map((name) => ({ name, file: path.join(dir.directory, DONE_DIR, name) })),

@@ -26,6 +26,11 @@ export function filePositionOf(value: unknown): FilePosition | undefined {
   return { files: out };
 }
 
+/** How long a store file must stay unchanged to count as complete (`settle`, 2 s when absent). */
+export function settleMsOf(config: Pick<Config['sources']['files'][number], 'settle'>): number {
+  return parseDuration(config.settle ?? '2s') ?? 2_000;
+}
+
 const FILE_PATTERN = /\.(csv|jsonl)$/i;
 export const DONE_DIR = 'done';
 
@@ -99,7 +104,7 @@ export function fileLines(text: string): readonly string[] {
  */
 export async function runFileSource(ctx: SourceContext<FilePosition>, config: Config['sources']['files'][number]): Promise<void> {
   const { spec, logger, signal } = ctx;
-  const settleMs = parseDuration(config.settle ?? '2s') ?? 2_000;
+  const settleMs = settleMsOf(config);
   const pollMs = parseDuration(config.pollInterval ?? '1s') ?? 1_000;
   const batchLines = config.batchLines ?? 1_000;
   let position: FilePosition = ctx.position ?? { files: {} };
