@@ -17,6 +17,7 @@ import { ingestionPhase } from '../src/phases/ingestion/index.ts';
 import type { PhaseContext } from '../src/phases/phase.ts';
 import { runIncrementalSnapshot } from '../src/snapshot/incremental-snapshot.ts';
 import { ensureDemoSchema } from '../src/source/demo-schema.ts';
+import { dropReplicationSlot } from '../test/integration/connector-fixture.ts';
 
 const ROWS = 100_000;
 const loaded = loadConfig({ cwd: process.cwd() });
@@ -81,16 +82,7 @@ try {
 } finally {
   await connect.deleteConnector(config.connector.name).catch(() => undefined);
   await withPostgres(admin, 'admin', async (c) => {
-    for (let i = 0; i < 40; i++) {
-      const { rows } = await c.query<{ active_pid: number | null }>('SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1', [config.connector.slotName]);
-      if (rows.length === 0) break;
-      if (rows[0]!.active_pid === null) {
-        await c.query('SELECT pg_drop_replication_slot($1)', [config.connector.slotName]);
-        break;
-      }
-      if (i === 30) await c.query('SELECT pg_terminate_backend($1)', [rows[0]!.active_pid]);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await dropReplicationSlot(async (text, values) => (await c.query(text, values)).rows as Record<string, unknown>[], config.connector.slotName, { attempts: 40, terminateAfter: 30 });
     await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   });
   await kafka.deleteTopics([...topics, heartbeatTopic(config.connector), notificationTopic(config.connector)]).catch(() => undefined);

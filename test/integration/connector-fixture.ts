@@ -104,17 +104,7 @@ export class ConnectorFixture {
     await connect.deleteConnector(this.config.connector.name).catch(() => undefined);
     const { slotName, publicationName, signalTable } = this.config.connector;
     await this.source(async (sql) => {
-      // The deleted connector's task lets go of its slot within a few seconds.
-      for (let i = 0; i < 30; i++) {
-        const [row] = await sql('SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1', [slotName]);
-        if (!row) break;
-        if (row.active_pid === null) {
-          await sql('SELECT pg_drop_replication_slot($1)', [slotName]);
-          break;
-        }
-        if (i === 20) await sql('SELECT pg_terminate_backend($1::int)', [row.active_pid]);
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await dropReplicationSlot(sql, slotName);
       await sql(`DROP PUBLICATION IF EXISTS ${publicationName}`).catch(() => undefined);
       await sql(`DROP TABLE IF EXISTS ${signalTable}`).catch(() => undefined);
       for (const statement of this.rows) await sql(statement).catch(() => undefined);
@@ -136,6 +126,24 @@ export class ConnectorFixture {
       ])
       .catch(() => undefined);
     await this.admin.close();
+  }
+}
+
+/**
+ * Drops replication slot `slot` once no session holds it (a deleted connector's task lets go of its
+ * slot within a few seconds); a session still holding it after `terminateAfter` looks, half a
+ * second apart, is terminated. Gives up silently after `attempts` looks.
+ */
+export async function dropReplicationSlot(sql: Sql, slot: string, { attempts = 30, terminateAfter = 20 } = {}): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    const [row] = await sql('SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    if (!row) return;
+    if (row.active_pid === null) {
+      await sql('SELECT pg_drop_replication_slot($1)', [slot]);
+      return;
+    }
+    if (i === terminateAfter) await sql('SELECT pg_terminate_backend($1::int)', [row.active_pid]);
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 

@@ -21,10 +21,11 @@ import { signalTableStep } from '../../src/phases/ingestion/signal-table.ts';
 import { lazySqlClient } from '../../src/phases/ingestion/sql.ts';
 import type { PhaseContext, PlannedChange } from '../../src/phases/phase.ts';
 import { ensureDemoSchema } from '../../src/source/demo-schema.ts';
+import { dropReplicationSlot, runId as newRunId } from './connector-fixture.ts';
 import { TEST_HOME, testConfig } from './test-env.ts';
 
 const { config: base } = testConfig();
-const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+const runId = newRunId();
 const TABLES = ['public.orders', 'public.customers', 'public.products'];
 
 /** A connector of its own per test: unique connector, slot, publication, role and topic prefix. */
@@ -137,18 +138,7 @@ afterAll(async () => {
   for (const name of created.connectors) await connect.deleteConnector(name).catch(() => undefined);
   await source(async (sql) => {
     for (const config of created.configs) {
-      const slot = config.connector.slotName;
-      // The deleted connector's task lets go of its slot within a few seconds.
-      for (let i = 0; i < 30; i++) {
-        const [row] = await sql('SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-        if (!row) break;
-        if (row.active_pid === null) {
-          await sql('SELECT pg_drop_replication_slot($1)', [slot]);
-          break;
-        }
-        if (i === 20) await sql('SELECT pg_terminate_backend($1::int)', [row.active_pid]);
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await dropReplicationSlot(sql, config.connector.slotName);
       await sql(`DROP PUBLICATION IF EXISTS ${config.connector.publicationName}`).catch(() => undefined);
     }
     // Other runs' load generators may have ordered our customer or product: then it stays.
