@@ -21,38 +21,67 @@ export function readClickHouseMigrations(dir = CLICKHOUSE_MIGRATIONS_DIR): reado
   return files;
 }
 
-const IDEMPOTENT_CREATE = /^CREATE\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|DATABASE)\s+IF\s+NOT\s+EXISTS\s/i;
-/** ALTER TABLE x MODIFY COLUMN a T[, MODIFY COLUMN b U ...]: setting a column to the type it has is a no-op, so re-running is safe. */
-const IDEMPOTENT_MODIFY = /^ALTER\s+TABLE\s+\S+\s+MODIFY\s+COLUMN\s+\w+\s+[^,]+(?:,\s*MODIFY\s+COLUMN\s+\w+\s+[^,]+)*$/i;
 /**
- * One ADD COLUMN: 18.16 has no IF NOT EXISTS here, so the migrator skips it when the column exists.
- * It may extend the sorting key with that column in the same statement (the only way 18.16 allows).
+ * The statements a ClickHouse migration may hold, each with what makes running it twice, or
+ * concurrently with itself, safe. Parsed once by `statementKind`, for both the check of the files
+ * and the guards `applyMigration` runs before the statement.
  */
+type Statement =
+  /** CREATE ... IF NOT EXISTS: a no-op when the object exists. A view's name is kept: only a view may be dropped later. */
+  | { readonly kind: 'create' }
+  | { readonly kind: 'create-view'; readonly view: string }
+  /** ALTER TABLE x MODIFY COLUMN a T[, MODIFY COLUMN b U ...]: setting a column to the type it has is a no-op. */
+  | { readonly kind: 'modify' }
+  /**
+   * One ADD COLUMN: 18.16 has no IF NOT EXISTS here, so the migrator skips it when the column
+   * exists. It may extend the sorting key with that column in the same statement (the only way 18.16 allows).
+   */
+  | { readonly kind: 'add-column'; readonly table: string; readonly column: string }
+  /** DROP TABLE IF EXISTS of a view, to recreate it with other columns (18.16 has no CREATE OR REPLACE VIEW, nor DROP VIEW). */
+  | { readonly kind: 'drop-view'; readonly view: string };
+
+const IDEMPOTENT_CREATE = /^CREATE\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|DATABASE)\s+IF\s+NOT\s+EXISTS\s/i;
+const CREATE_VIEW = /^CREATE\s+VIEW\s+IF\s+NOT\s+EXISTS\s+\{\{database\}\}\.(\w+)\s/i;
+const IDEMPOTENT_MODIFY = /^ALTER\s+TABLE\s+\S+\s+MODIFY\s+COLUMN\s+\w+\s+[^,]+(?:,\s*MODIFY\s+COLUMN\s+\w+\s+[^,]+)*$/i;
 const ADD_COLUMN = /^ALTER\s+TABLE\s+\{\{database\}\}\.(\w+)\s+ADD\s+COLUMN\s+(\w+)\s+[^,]+(?:,\s*MODIFY\s+ORDER\s+BY\s+\([\w\s,]+\))?$/i;
-/** Dropping a view to recreate it with other columns (18.16 has no CREATE OR REPLACE VIEW, nor DROP VIEW). */
-const DROP_VIEW = /^DROP\s+TABLE\s+IF\s+EXISTS\s+\{\{database\}\}\.(\w+)$/i;
-const CREATES_VIEW = (name: string) => new RegExp(`^CREATE\\s+VIEW\\s+IF\\s+NOT\\s+EXISTS\\s+\\{\\{database\\}\\}\\.${name}\\s`, 'i');
+const DROP_TABLE = /^DROP\s+TABLE\s+IF\s+EXISTS\s+\{\{database\}\}\.(\w+)$/i;
+
+/** What one migration's statement is, or undefined when it is none of the idempotent kinds. */
+function statementKind(body: string): Statement | undefined {
+  const view = CREATE_VIEW.exec(body);
+  if (view) return { kind: 'create-view', view: view[1] ?? '' };
+  if (IDEMPOTENT_CREATE.test(body)) return { kind: 'create' };
+  if (IDEMPOTENT_MODIFY.test(body)) return { kind: 'modify' };
+  const add = ADD_COLUMN.exec(body);
+  if (add) return { kind: 'add-column', table: add[1] ?? '', column: add[2] ?? '' };
+  const drop = DROP_TABLE.exec(body);
+  if (drop) return { kind: 'drop-view', view: drop[1] ?? '' };
+  return undefined;
+}
 
 /**
  * ClickHouse has neither transactions nor locks, so a migration must be safe to run twice and to
- * run concurrently with itself: exactly one statement, a `CREATE ... IF NOT EXISTS`, an
- * `ALTER TABLE ... MODIFY COLUMN` (only), one `ALTER TABLE ... ADD COLUMN` (skipped when the
- * column exists) or a `DROP TABLE IF EXISTS` of a view an `earlier` file created, on a name
- * qualified with the database token.
+ * run concurrently with itself: exactly one statement of a `Statement` kind (a `DROP TABLE IF
+ * EXISTS` only of a view an `earlier` file created), on a name qualified with the database token.
  */
 export function assertIdempotent(file: MigrationFile, earlier: readonly MigrationFile[] = []): void {
   const body = statementOf(file);
   if (body.includes(';')) throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} holds more than one statement; ClickHouse takes one per request, use one file each`);
-  const drop = DROP_VIEW.exec(body);
-  if (drop && !earlier.some((e) => CREATES_VIEW(drop[1] ?? '').test(statementOf(e)))) {
-    throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} drops ${drop[1]}, which no earlier migration created as a view; only views are dropped (to be recreated)`);
+  const statement = statementKind(body);
+  if (statement?.kind === 'drop-view' && !earlier.some((e) => createsView(e, statement.view))) {
+    throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} drops ${statement.view}, which no earlier migration created as a view; only views are dropped (to be recreated)`);
   }
-  if (!IDEMPOTENT_CREATE.test(body) && !IDEMPOTENT_MODIFY.test(body) && !ADD_COLUMN.test(body) && !drop) {
+  if (!statement) {
     throw new MigrationIntegrityError(
       `migrations/clickhouse/${file.name} is not a CREATE ... IF NOT EXISTS, an ALTER TABLE ... MODIFY COLUMN or ADD COLUMN, or a DROP TABLE IF EXISTS of a view; ClickHouse migrations must be idempotent (no transactions to roll back a half-applied one)`,
     );
   }
   if (!body.includes(`${DATABASE_TOKEN}.`)) throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} must name its objects as ${DATABASE_TOKEN}.name`);
+}
+
+function createsView(file: MigrationFile, view: string): boolean {
+  const statement = statementKind(statementOf(file));
+  return statement?.kind === 'create-view' && statement.view === view;
 }
 
 function statementOf(file: MigrationFile): string {
@@ -63,23 +92,22 @@ function stripComments(sql: string): string {
   return sql.replace(/--[^\n]*/g, '');
 }
 
-/** Runs one migration's statement, with the guards that make ADD COLUMN and DROP of a view idempotent and safe. */
+/** Runs one migration's statement behind its kind's guard: an existing column skips ADD COLUMN, a table that is not a view stops a DROP. */
 async function applyMigration(ch: ClickHouse, database: string, file: MigrationFile): Promise<void> {
-  const body = statementOf(file);
-  const add = ADD_COLUMN.exec(body);
-  if (add && (await hasColumn(ch, database, add[1] ?? '', add[2] ?? ''))) return;
-  const drop = DROP_VIEW.exec(body);
-  if (drop) {
-    const engine = await engineOf(ch, database, drop[1] ?? '');
+  const statement = statementKind(statementOf(file));
+  const add = statement?.kind === 'add-column' ? statement : undefined;
+  if (add && (await hasColumn(ch, database, add.table, add.column))) return;
+  if (statement?.kind === 'drop-view') {
+    const engine = await engineOf(ch, database, statement.view);
     if (engine !== undefined && engine !== 'View') {
-      throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} would drop ${database}.${drop[1]}, which is a ${engine} table, not the view it recreates; rename that table first`);
+      throw new MigrationIntegrityError(`migrations/clickhouse/${file.name} would drop ${database}.${statement.view}, which is a ${engine} table, not the view it recreates; rename that table first`);
     }
   }
   try {
     await ch.command(renderMigration(file.sql, database));
   } catch (error) {
     // A concurrent applier added the column between the check and the ALTER.
-    if (add && !(error instanceof StreamMigrateError) && (await hasColumn(ch, database, add[1] ?? '', add[2] ?? ''))) return;
+    if (add && !(error instanceof StreamMigrateError) && (await hasColumn(ch, database, add.table, add.column))) return;
     throw error;
   }
 }
@@ -100,8 +128,8 @@ async function engineOf(ch: ClickHouse, database: string, table: string): Promis
  * Creates `database` if needed and applies the pending migrations in order, recording each in
  * `<database>.schema_migrations` (version, name, checksum, applied_at). `ch` may point at any
  * existing database (the target may not exist yet). Safe to run concurrently: every statement is
- * `IF NOT EXISTS`, so a second applier's statements are no-ops and its duplicate history rows are
- * grouped away. An applied file that changed, or a history ahead of this build, is refused.
+ * a no-op the second time (`Statement`), so a second applier's statements change nothing and its
+ * duplicate history rows are grouped away. An applied file that changed, or a history ahead of this build, is refused.
  */
 export async function migrateClickHouse(ch: ClickHouse, database: string, options: { readonly files?: readonly MigrationFile[]; readonly now?: () => Date } = {}): Promise<MigrationResult> {
   const files = options.files ?? readClickHouseMigrations();
