@@ -1,17 +1,12 @@
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { runCutover, runRollback, type CutoverDeps } from '../cutover/run-cutover.ts';
-import type { GateCheck } from '../cutover/policy.ts';
+import { renderChecklist } from '../cutover/policy.ts';
 import type { CommandContext, CommandResult } from './context.ts';
 import type { Register } from './registry.ts';
 
 function deps(ctx: CommandContext): CutoverDeps {
   return { config: ctx.loaded().config, clock: ctx.clock, actor: ctx.actor, cwd: ctx.cwd };
-}
-
-/** The gate as a checklist, one line per check. */
-export function renderChecklist(checks: readonly GateCheck[]): string[] {
-  return checks.map((c) => `[${c.passed ? 'x' : ' '}] ${c.name.padEnd(22)} ${c.detail}`);
 }
 
 /**

@@ -248,6 +248,11 @@ function workersCheck(workers: Observed<WorkersObservation>): GateCheck {
   };
 }
 
+/** The gate as a checklist, one line per check (`cutover` prints it; the demo logs its dry run). */
+export function renderChecklist(checks: readonly GateCheck[]): string[] {
+  return checks.map((c) => `[${c.passed ? 'x' : ' '}] ${c.name.padEnd(22)} ${c.detail}`);
+}
+
 /** Milliseconds of event time covered by the union of the reports' windows. */
 export function coverage(reports: readonly ReportSummary[]): number {
   const intervals = reports.map((r) => [r.windowFrom.getTime(), r.windowTo.getTime()] as const).sort((a, b) => a[0] - b[0]);

@@ -14,7 +14,7 @@ import { formatDuration } from '../core/duration.ts';
 import { CheckFailedError, messageOf, StreamMigrateError, type ExitCode } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { runCutover } from '../cutover/run-cutover.ts';
-import type { GateCheck } from '../cutover/policy.ts';
+import { renderChecklist, type GateCheck } from '../cutover/policy.ts';
 import { stackPaths } from '../local-stack/paths.ts';
 import { stackUp } from '../local-stack/stack.ts';
 import { PHASES } from '../phases/index.ts';
@@ -192,7 +192,7 @@ export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<Dem
   const cutover = await step(11, 'cutover gate, then cutover', 'run `stream-migrate cutover --dry-run` to see the checklist', async () => {
     const cutoverDeps = { config, clock: deps.clock, actor: deps.actor, cwd: deps.cwd };
     const dry = await runCutover({ dryRun: true }, cutoverDeps);
-    for (const c of dry.checks) logger.info(`[${c.passed ? 'x' : ' '}] ${c.name.padEnd(22)} ${c.detail}`);
+    for (const line of renderChecklist(dry.checks)) logger.info(line);
     const real = await runCutover({ dryRun: false }, cutoverDeps);
     if (!real.transition.allowed) throw new CheckFailedError(`cutover refused: ${real.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
     return { dry, real };
