@@ -183,7 +183,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     const tableCommits = new Map<string, CommitOffset>();
     await restoreTables(tableReaders, tableFeed, counters, (record, change) => {
       if (change.deadLetter) tableDeadLetters.push({ record, reason: change.deadLetter });
-      if (change.commit) tableCommits.set(`${change.commit.topic}\u0000${change.commit.partition}`, change.commit);
+      if (change.commit) setOffset(tableCommits, change.commit);
     });
     const stage1 = await restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId);
     const state = new OrderState(rules, tables);
@@ -222,19 +222,20 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
       };
       emit(carry);
       carry = [];
-      const deadLetterTableRecord = (record: ConsumedRecord, reason: string) => {
-        out.append(deadLetter(topics.deadLetter, record, reason, 'reference', now));
-        counters.deadLetters(1, { reason: 'invalid-reference' });
+      // Every dead letter goes out with this transaction, counted by stage (the metric's reason).
+      const toDeadLetters: DeadLetterSink = (record, reason, stage, metric) => {
+        out.append(deadLetter(topics.deadLetter, record, reason, stage, now));
+        counters.deadLetters(1, { reason: metric });
         totals.deadLettered++;
       };
-      for (const { record, reason } of tableDeadLetters.splice(0)) deadLetterTableRecord(record, reason);
+      for (const { record, reason } of tableDeadLetters.splice(0)) toDeadLetters(record, reason, 'reference', 'invalid-reference');
 
       for (const reader of tableReaders) {
         for (const record of await reader.poll({ maxWaitMs: 0 })) {
           seen.set(record.topic, (seen.get(record.topic) ?? 0) + 1);
           const change = tableFeed.apply(record);
-          if (change.deadLetter) deadLetterTableRecord(record, change.deadLetter);
-          if (change.commit) offsets.set(`${record.topic}\u0000${record.partition}`, change.commit);
+          if (change.deadLetter) toDeadLetters(record, change.deadLetter, 'reference', 'invalid-reference');
+          if (change.commit) setOffset(offsets, change.commit);
           if (change.customer !== undefined) emit(state.customerChanged(change.customer));
           if (change.product !== undefined) emit(state.productChanged(change.product));
         }
@@ -252,9 +253,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
           return true;
         }
         if (Date.now() - since < waitMs) return false;
-        out.append(deadLetter(topics.deadLetter, record, `${result.blocked} within ${config.processor.missingReferenceWait}`, 'join', now));
-        counters.deadLetters(1, { reason: 'missing-reference' });
-        totals.deadLettered++;
+        toDeadLetters(record, `${result.blocked} within ${config.processor.missingReferenceWait}`, 'join', 'missing-reference');
         return true;
       };
 
@@ -270,13 +269,11 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
         if (!owned.has(record.partition)) continue;
         // The CDC orders topic and the order sources' topics are all stage 1's input.
         if (record.topic !== topics.ordersByCustomer) {
-          routeOrder(record, { topics, partitions, stage1, out, now, counters, totals });
+          routeOrder(record, { topics, partitions, stage1, out, toDeadLetters });
         } else {
           const change = record.value ? safeDecodeRouted(record.value) : undefined;
           if (!change) {
-            out.append(deadLetter(topics.deadLetter, record, 'undecodable repartition record', 'join', now));
-            counters.deadLetters(1, { reason: 'undecodable' });
-            totals.deadLettered++;
+            toDeadLetters(record, 'undecodable repartition record', 'join', 'undecodable');
           } else {
             const queue = pending.get(record.partition);
             if (queue) {
@@ -287,14 +284,14 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
           }
         }
         if (record.topic === topics.ordersByCustomer) consumedTo.set(record.partition, record.offset + 1n);
-        else offsets.set(`${record.topic}\u0000${record.partition}`, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+        else setOffset(offsets, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
       }
       // A repartition partition commits up to its first waiting order, or all it consumed once its
       // queue has drained (also when the drain happened without new records, so a restart does not
       // dead-letter the drained orders again).
       for (const [partition, end] of consumedTo) {
         const offset = pending.get(partition)?.[0]?.record.offset ?? end;
-        if (committedTo.get(partition) !== offset) offsets.set(`${topics.ordersByCustomer}\u0000${partition}`, { topic: topics.ordersByCustomer, partition, offset });
+        if (committedTo.get(partition) !== offset) setOffset(offsets, { topic: topics.ordersByCustomer, partition, offset });
       }
       counters.pending([...pending.values()].reduce((n, q) => n + q.length, 0));
       for (const [topic, n] of seen) counters.recordsIn(n, { topic });
@@ -329,24 +326,28 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
   }
 }
 
+/** Sends a record to the dead-letter topic in the current transaction: why, at which stage, under which metric reason. */
+type DeadLetterSink = (record: ConsumedRecord, reason: string, stage: 'decode' | 'join' | 'reference', metric: string) => void;
+
+/** Offsets to commit, one per partition: `topic\0partition` → the next offset. */
+function setOffset(offsets: Map<string, CommitOffset>, offset: CommitOffset): void {
+  offsets.set(`${offset.topic}\u0000${offset.partition}`, offset);
+}
+
 interface RouteDeps {
   readonly topics: StreamTopics;
   readonly partitions: number;
   readonly stage1: Map<number, number>;
   readonly out: OutputBuffer;
-  readonly now: number;
-  readonly counters: ProcessorCounters;
-  readonly totals: { deadLettered: number };
+  readonly toDeadLetters: DeadLetterSink;
 }
 
 /** Stage 1: route an order change to its customer's task; a move also retracts from the old one. */
 function routeOrder(record: ConsumedRecord, deps: RouteDeps): void {
-  const { topics, partitions, stage1, out, now } = deps;
+  const { topics, partitions, stage1, out } = deps;
   const decoded = decodeOrder(record.key, record.value);
   if (!decoded.ok) {
-    out.append(deadLetter(topics.deadLetter, record, decoded.reason, 'decode', now));
-    deps.counters.deadLetters(1, { reason: 'decode' });
-    deps.totals.deadLettered++;
+    deps.toDeadLetters(record, decoded.reason, 'decode', 'decode');
     return;
   }
   const change = decoded.value;
