@@ -2,10 +2,10 @@ import { withPostgres, type PostgresTarget } from '../clients/postgres.ts';
 import type { Config } from '../config/schema.ts';
 import { isLocalStackPostgres } from '../local-stack/local-target.ts';
 import { BATCH_SCHEMA } from './provenance.ts';
+import { OUTPUT_TABLES } from './tables.ts';
 
 /** The local stack's read-only role for validation: SELECT on the batch outputs, nothing else. */
 export const LOCAL_WAREHOUSE_READER = 'stream_migrate_reader';
-const OUTPUTS = ['processed_orders', 'order_summaries', 'fraud_alerts'] as const;
 
 /**
  * Where validation reads the batch outputs: warehouse.readUser when set; on the local stack the
@@ -21,7 +21,7 @@ export async function warehouseReader(config: Pick<Config, 'warehouse' | 'dev'>,
     // Idempotent, and cheap enough to run on every validation; roles are cluster-wide, so CREATE may race another validate.
     await client.query(`DO $$ BEGIN CREATE ROLE ${LOCAL_WAREHOUSE_READER} LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`);
     await client.query(`GRANT USAGE ON SCHEMA ${BATCH_SCHEMA} TO ${LOCAL_WAREHOUSE_READER}`);
-    const existing = await client.query<{ name: string }>(`SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2::text[])`, [BATCH_SCHEMA, [...OUTPUTS]]);
+    const existing = await client.query<{ name: string }>(`SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2::text[])`, [BATCH_SCHEMA, OUTPUT_TABLES]);
     for (const { name } of existing.rows) await client.query(`GRANT SELECT ON ${BATCH_SCHEMA}.${name} TO ${LOCAL_WAREHOUSE_READER}`);
   });
   return { ...warehouse, url: withUser(warehouse.url, LOCAL_WAREHOUSE_READER), password: undefined };
