@@ -1,5 +1,5 @@
 import type { ConsumedRecord } from '../clients/kafka.ts';
-import { OUTPUT_TABLE_NAMES, OUTPUT_TABLES as DEFINITION, TYPES, type OutputTable as TableDefinition, type OutputTableName, type SinkKind } from '../domain/output-tables.ts';
+import { column, OUTPUT_TABLE_NAMES, OUTPUT_TABLES as DEFINITION, TYPES, type OutputTable as TableDefinition, type OutputTableName, type SinkKind } from '../domain/output-tables.ts';
 
 /**
  * The pure part of the ClickHouse sink: one output-topic record (src/stream/records.ts) becomes
@@ -54,8 +54,7 @@ interface TableShape {
 /** A table's shape in the sink, from its definition in src/domain/output-tables.ts. */
 export function sinkShape(table: TableDefinition): TableShape {
   const col = (name: string): Column => {
-    const c = table.columns.find((x) => x.name === name);
-    if (!c) throw new Error(`${table.name} has no column ${name}`);
+    const c = column(table, name);
     const older = c.default ?? c.olderRecords;
     const kind = TYPES[c.type].sink;
     // A timestamp goes to DateTime as epoch seconds, like every other value of it.
@@ -126,33 +125,37 @@ function convert(table: OutputTable, record: ConsumedRecord, nowMs: number): Sin
   // Built as one string: this runs for every record, and the sink is CPU-bound on it.
   let key = '';
   let line = '{';
+  // Each key cell's text, kept to compare with the value's copy below; a key column added later
+  // (fraud_alerts.pattern) is absent from keys written before it, and from threshold alerts' keys.
+  const keyCells: string[] = [];
   for (const c of shape.key) {
-    const raw = keyObject[c.name];
-    // A key column added later (fraud_alerts.pattern) is absent from keys written before it, and from threshold alerts' keys.
-    const json = (raw === undefined || raw === null) && c.absent !== undefined ? c.absent : cellJson(c, raw, 'key');
+    const json = cellOrAbsent(c, keyObject[c.name], 'key');
+    keyCells.push(json);
     key += key === '' ? json : `:${json}`;
     line += `${c.prefix}${json},`;
   }
   let sourceTsMs: number | null = null;
   if (record.value === null) {
     for (const c of shape.value) line += `${c.prefix}${DEFAULTS[c.kind]},`;
-    if (table === 'processed_orders') line += `"source_ts":0,"ingested_at":${secondsJson(Math.floor(nowMs / 1000))},`;
+    if (table === 'processed_orders') line += `"source_ts":0,"ingested_at":${Math.floor(nowMs / 1000)},`;
   } else {
     const value = parseObject(record.value, 'value');
-    for (const c of shape.key) {
+    for (let i = 0; i < shape.key.length; i++) {
+      const c = shape.key[i]!;
       const inValue = value[c.name];
-      if (inValue !== undefined && inValue !== null && keyObject[c.name] !== undefined && cellJson(c, inValue, 'value') !== cellJson(c, keyObject[c.name], 'key')) {
-        throw new Rejected(`${table} value has ${c.name} ${JSON.stringify(inValue)} but its key says ${JSON.stringify(keyObject[c.name])}`);
+      const inKey = keyObject[c.name];
+      if (inValue === undefined || inValue === null || inKey === undefined) continue;
+      const valueCell = cellJson(c, inValue, 'value');
+      // A null key cell stood in for an absent one above; against a value it is refused as missing.
+      if (valueCell !== (inKey === null ? cellJson(c, inKey, 'key') : keyCells[i])) {
+        throw new Rejected(`${table} value has ${c.name} ${JSON.stringify(inValue)} but its key says ${JSON.stringify(inKey)}`);
       }
     }
-    for (const c of shape.value) {
-      const raw = value[c.name];
-      line += `${c.prefix}${(raw === undefined || raw === null) && c.absent !== undefined ? c.absent : cellJson(c, raw, 'value')},`;
-    }
+    for (const c of shape.value) line += `${c.prefix}${cellOrAbsent(c, value[c.name], 'value')},`;
     if (table === 'processed_orders') {
       sourceTsMs = sourceTimestamp(value.source_ts_ms);
       const sourceSeconds = sourceTsMs === null ? 0 : Math.floor(sourceTsMs / 1000);
-      line += `"source_ts":${sourceSeconds},"ingested_at":${secondsJson(Math.floor(nowMs / 1000))},`;
+      line += `"source_ts":${sourceSeconds},"ingested_at":${Math.floor(nowMs / 1000)},`;
     }
   }
   // UInt64 as a JSON string: exact beyond 2^53.
@@ -171,6 +174,11 @@ function parseObject(bytes: Buffer, what: 'key' | 'value'): Record<string, unkno
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Rejected(`${what} is not a JSON object`);
   return parsed as Record<string, unknown>;
+}
+
+/** cellJson, or the column's `absent` text when the record lacks it (a record written before the column existed). */
+function cellOrAbsent(column: Column, raw: unknown, where: 'key' | 'value'): string {
+  return (raw === undefined || raw === null) && column.absent !== undefined ? column.absent : cellJson(column, raw, where);
 }
 
 /** The JSON text of one column's value as ClickHouse takes it; equal texts mean equal values. */
@@ -254,11 +262,6 @@ function daysInMonth(year: number, month: number): number {
 
 function utcText(seconds: number): string {
   return new Date(seconds * 1000).toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** A whole-second instant as DateTime JSON: epoch seconds, zone-free. */
-function secondsJson(seconds: number): string {
-  return String(seconds);
 }
 
 /** source_ts_ms may be absent, null or 0 (unknown); anything unusable counts as unknown rather than losing the row. */
