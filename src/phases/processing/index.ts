@@ -1,5 +1,6 @@
 import type { KafkaAdmin } from '../../clients/kafka.ts';
 import { CheckFailedError } from '../../core/errors.ts';
+import { sleep } from '../../core/time.ts';
 import { stackPaths } from '../../local-stack/paths.ts';
 import { ensureWorkers, readDesired, readEffective, stopWorkers, supervisorPid, supervisorStartsSources, workerAnswers, workerStatus, type DesiredWorkers, type WorkerStatus } from '../../local-stack/workers.ts';
 import { checkStreamTopology, copartitionedTopics, streamTopics } from '../../stream/topics.ts';
@@ -51,17 +52,18 @@ function workersStep(ctx: PhaseContext): PhaseStep {
       // Workers take a few seconds to start, and one that cannot start is alive for a moment at
       // each attempt: a worker counts as up once its own /metrics answers; stop waiting when one was given up on.
       const deadline = Date.now() + 90_000;
-      const up = async (list: readonly WorkerStatus[]) => (await Promise.all(list.map((w) => (w.pid === null ? false : workerAnswers(ctx.config, w.name))))).every(Boolean);
+      const answers = (list: readonly WorkerStatus[]) => Promise.all(list.map((w) => (w.pid === null ? false : workerAnswers(ctx.config, w.name))));
       let status = workerStatus(paths);
-      while (!(await up(status)) && !status.some((w) => w.failed) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 500));
+      let answering = await answers(status);
+      while (!answering.every(Boolean) && !status.some((w) => w.failed) && Date.now() < deadline) {
+        await sleep(500);
         status = workerStatus(paths);
+        answering = await answers(status);
       }
       const hopeless = status.filter((w) => w.failed);
       if (hopeless.length > 0) {
         throw new CheckFailedError(`workers that cannot start (the supervisor stopped retrying them): ${hopeless.map((w) => `${w.name}: ${w.failed} (see ${w.logFile})`).join('; ')}`);
       }
-      const answering = await Promise.all(status.map((w) => (w.pid === null ? false : workerAnswers(ctx.config, w.name))));
       const down = status.filter((_, i) => !answering[i]);
       if (status.length === 0 || down.length > 0) {
         throw new CheckFailedError(`workers not running: ${down.map((w) => `${w.name} (see ${w.logFile})`).join(', ') || 'none configured'}`);
