@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, type ClickHouse } from '../../src/clients/clickhouse.ts';
 import { migrateClickHouse } from '../../src/output/clickhouse-migrations.ts';
 import { BIN, REPO_ROOT } from './cli.ts';
+import { freePort } from './ports.ts';
 import { TEST_HOME, testConfig, writeTestConfig } from './test-env.ts';
 
 /**
@@ -92,15 +92,6 @@ async function expected(ch: ClickHouse): Promise<Expected> {
   };
 }
 
-/** A port nothing listens on: bound for a moment, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 interface Running {
   readonly child: ResultPromise<{ cwd: string; reject: false; buffer: true }>;
   /** The line the command printed: its URL, with ?token= when it has one. */
@@ -166,9 +157,9 @@ beforeAll(async () => {
     summary(101, 1, '5000.00', 120 * MINUTE, 1),
   ]);
   // Kafka Connect "stopped": nothing listens where this configuration finds it.
-  const connectPort = await closedPort();
+  const connectPort = await freePort();
   mainConfig = writeTestConfig(tmp, { clickhouse: { database }, dev: { ports: { connect: connectPort } } }, 'main.yaml');
-  clickhouseDownConfig = writeTestConfig(tmp, { clickhouse: { database, url: `http://127.0.0.1:${await closedPort()}` } }, 'clickhouse-down.yaml');
+  clickhouseDownConfig = writeTestConfig(tmp, { clickhouse: { database, url: `http://127.0.0.1:${await freePort()}` } }, 'clickhouse-down.yaml');
 
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'sm-chromium-')), {

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SourceOrder } from '../../src/domain/process-order.ts';
@@ -8,6 +7,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { BIN } from './cli.ts';
 import { runId, waitFor } from './connector-fixture.ts';
 import { StreamFixture } from './stream-fixture.ts';
+import { freePort } from './ports.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
 /** Input topics take records up to 16 MiB here, so a 10 MB value reaches the processor at all (the broker's default is 1 MiB). */
@@ -42,14 +42,6 @@ afterEach(async () => {
   await fixture?.cleanup();
   fixture = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function deadLetterMetrics(port: number): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

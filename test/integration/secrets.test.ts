@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { withPostgres } from '../../src/clients/postgres.ts';
 import { BIN, runCli, type CliRun } from './cli.ts';
 import { ConnectorFixture, runId, waitFor } from './connector-fixture.ts';
 import { ownDatabase } from './own-database.ts';
+import { freePort } from './ports.ts';
 import { TEST_HOME, testConfig, testWorkdir } from './test-env.ts';
 
 /**
@@ -77,14 +77,6 @@ function grepFiles(files: readonly string[]): string[] {
     for (const canary of canaries) if (content.includes(canary)) hits.push(`${file}: ${leaksIn(canary).join(',')}`);
   }
   return hits;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 beforeAll(async () => {

@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.ts';
+import { freePort } from './ports.ts';
 import { testWorkdir } from './test-env.ts';
 
 /**
@@ -22,10 +23,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => staller.listen(0, '127.0.0.1', resolve));
   stallPort = (staller.address() as net.AddressInfo).port;
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  closedPort = (probe.address() as net.AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
+  closedPort = await freePort();
 });
 
 afterAll(async () => {

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
@@ -14,6 +13,7 @@ import { reconcile, type ReconcileResult, type TableResult } from '../../src/val
 import { chRowText, type StreamRead } from '../../src/validation/fingerprint-sql.ts';
 import { TABLE_SPECS } from '../../src/validation/tables.ts';
 import { jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { freePort } from './ports.ts';
 import { testConfig, writeTestConfig } from './test-env.ts';
 
 const { config } = testConfig();
@@ -519,7 +519,7 @@ describe('validate: the settle margin and unreachable databases', () => {
   });
 
   it('exits 3, not 1, when ClickHouse is unreachable', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-validate-'));
     writeTestConfig(cwd, { clickhouse: { url: `http://127.0.0.1:${port}` } });
     const cli = await runCli(['validate', '--from', '2026-11-20T00:00:00Z', '--to', '2026-11-20T01:00:00Z', '--json'], { cwd });
@@ -528,11 +528,3 @@ describe('validate: the settle margin and unreachable databases', () => {
     expect(jsonOf<{ error: { code: string } }>(cli).error.code).toBe('DEPENDENCY_UNREACHABLE');
   });
 });
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
