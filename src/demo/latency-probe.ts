@@ -1,6 +1,7 @@
 import { createClickHouse } from '../clients/clickhouse.ts';
 import { createPostgresPool } from '../clients/postgres.ts';
 import type { Config } from '../config/schema.ts';
+import { sleep } from '../core/time.ts';
 
 export interface LatencyFigure {
   readonly probes: number;
@@ -33,7 +34,7 @@ export async function probeLatency(config: Config, signal: AbortSignal, everyMs 
           [ref.customer_id, ref.product_id],
         );
         pending.set(Number(inserted.rows[0]?.id), Date.now());
-        await new Promise((r) => setTimeout(r, everyMs));
+        await sleep(everyMs);
       }
     })();
     const stopAt = () => (signal.aborted ? stoppedAt : Infinity);
@@ -50,7 +51,7 @@ export async function probeLatency(config: Config, signal: AbortSignal, everyMs 
           pending.delete(Number(order_id));
         }
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     await inserting;
   } finally {

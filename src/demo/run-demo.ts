@@ -32,6 +32,7 @@ import { OUTPUT_TABLES } from '../validation/tables.ts';
 import { resolveValidationWindow } from '../validation/window.ts';
 import { probeLatency, type LatencyFigure } from './latency-probe.ts';
 import { measureRecovery, waitForCatchUp, type RecoveryFigure } from './stream-checks.ts';
+import { sleep } from '../core/time.ts';
 
 export interface DemoRequest {
   readonly ratePerSecond: number;
@@ -129,7 +130,7 @@ export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<Dem
   const load = await step(7, `workload ${request.ratePerSecond} orders/s for ${formatDuration(request.durationMs)}`, 'see `stream-migrate dev logs postgres`', async () => {
     // Halfway through, the processor is killed: the supervisor restarts it and we time the recovery.
     const crash = (async () => {
-      await new Promise((r) => setTimeout(r, request.durationMs / 2));
+      await sleep(request.durationMs / 2);
       recovery = await measureRecovery(config, deps.cwd, logger);
     })();
     // Latency is probed in the first, undisturbed half, before the crash.
@@ -171,10 +172,10 @@ export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<Dem
 
   const reports = await step(10, 'validate batch vs stream (3 windows)', 'read the report: mismatched rows name their columns; see `stream-migrate audit`', async () => {
     // Validation compares whole summary windows that have closed: wait for the last one.
-    const closesInMs = batchWindow.toMs - Date.now() + 1_000;
+    const closesInMs = batchWindow.toMs - deps.clock.now().getTime() + 1_000;
     if (closesInMs > 0) {
       logger.info(`waiting ${formatDuration(closesInMs)} for the summary window ending ${iso(batchWindow.toMs)} to close`);
-      await new Promise((r) => setTimeout(r, closesInMs));
+      await sleep(closesInMs);
     }
     const out: ValidationReport[] = [];
     for (const w of validationWindows) {

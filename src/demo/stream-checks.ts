@@ -8,6 +8,7 @@ import { CheckFailedError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { stackPaths } from '../local-stack/paths.ts';
 import { workersDir } from '../local-stack/workers.ts';
+import { sleep } from '../core/time.ts';
 
 
 
@@ -39,7 +40,7 @@ export async function waitForCatchUp(config: Config, timeoutMs: number): Promise
       ]);
       last = `processor lag ${processorLag}, sink lag ${sinkLag}, ${streamRows} of ${sourceLive} live orders in ClickHouse`;
       if (processorLag === 0n && sinkLag === 0n && streamRows === sourceLive) return { seconds: (Date.now() - started) / 1000 };
-      await new Promise((r) => setTimeout(r, 1_000));
+      await sleep(1_000);
     }
   } finally {
     await admin.close();
@@ -72,7 +73,7 @@ export async function measureRecovery(config: Config, cwd: string, logger: Logge
     logger.info(`processor worker w1 (pid ${pid}) killed with SIGKILL; waiting for the restarted worker to commit`);
     // A dead worker commits nothing, so any progress past `before` is the restarted worker's.
     while (Date.now() - killedAt < 120_000) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       if ((await committed()) > before) return { killedPid: pid, secondsToFirstCommit: (Date.now() - killedAt) / 1000 };
     }
     return undefined;
