@@ -1,7 +1,7 @@
 import { formatMoney } from './money.ts';
 import type { FraudAlert, ProcessedOrder } from './process-order.ts';
 import { SEVERITIES, type Severity } from './rules.ts';
-import { windowStartFor } from './windows.ts';
+import { windowEndFor, windowStartFor } from './windows.ts';
 
 /**
  * Fraud patterns over time (complex event processing), as pure functions of the final state of
@@ -10,7 +10,6 @@ import { windowStartFor } from './windows.ts';
  * docs/decisions/fraud-patterns.md.
  */
 
-const MS_PER_MINUTE = 60_000;
 const MINUTES_PER_DAY = 1440;
 
 export const PATTERN_KINDS = ['velocity'] as const;
@@ -65,8 +64,9 @@ export function patternWindowStart(pattern: CompiledPattern, createdAtMs: number
   return windowStartFor(createdAtMs, pattern.windowMinutes);
 }
 
+/** Exclusive end of the pattern window starting at windowStartMs. */
 export function patternWindowEnd(pattern: CompiledPattern, windowStartMs: number): number {
-  return windowStartMs + pattern.windowMinutes * MS_PER_MINUTE;
+  return windowEndFor(windowStartMs, pattern.windowMinutes);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { applyRate, formatMoney } from './money.ts';
+import { THRESHOLD_PATTERN } from './patterns.ts';
 import { taxRateFor } from './rules.ts';
 import type { CompiledRules, OrderStatus, Severity, Tier } from './rules.ts';
 
@@ -132,7 +133,7 @@ function alert(processed: ProcessedOrder, severity: Severity, reason: string): F
     severity,
     reason,
     createdAt: processed.createdAt,
-    pattern: '',
+    pattern: THRESHOLD_PATTERN,
     matchedOrderIds: '',
     windowStartMs: 0,
     windowEndMs: 0,
