@@ -36,6 +36,9 @@ const topicSpec = z.strictObject({
 const sourceName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'expected lower-case letters, digits, _ or -');
 const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a valid Kafka topic name');
 
+/** Processor worker i serves /metrics on processorMetricsPort + i: another endpoint's port must lie outside that range. */
+const outsideWorkerPorts = (port: number, processorMetricsPort: number): boolean => port < processorMetricsPort || port >= processorMetricsPort + MAX_LOCAL_WORKERS;
+
 const tierRates = z.strictObject({ NEW: decimal, BRONZE: decimal, SILVER: decimal, GOLD: decimal, PLATINUM: decimal });
 /** One fraud pattern over time (src/domain/patterns.ts); compileRules checks names, windows and amounts further. */
 const pattern = z.strictObject({
@@ -103,7 +106,7 @@ export const configSchema = z.strictObject({
     /** Validation, status and the dashboard read as this (readonly) user; default: `username`, on the local stack `stream_reader`. */
     readUser: clickhouseUser.optional(),
   }),
-  topics: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a valid Kafka topic name'), topicSpec),
+  topics: z.record(topicName, topicSpec),
   connector: z.strictObject({
     name: z.string().min(1),
     topicPrefix: z.string().min(1),
@@ -175,11 +178,11 @@ export const configSchema = z.strictObject({
       /** The local worker supervisor's /metrics (worker count and scaling decisions). */
       supervisorMetricsPort: port,
     })
-    .refine((m) => m.sinkMetricsPort < m.processorMetricsPort || m.sinkMetricsPort >= m.processorMetricsPort + MAX_LOCAL_WORKERS, {
+    .refine((m) => outsideWorkerPorts(m.sinkMetricsPort, m.processorMetricsPort), {
       message: `sinkMetricsPort must lie outside processorMetricsPort .. processorMetricsPort + ${MAX_LOCAL_WORKERS - 1} (one port per processor worker)`,
       path: ['sinkMetricsPort'],
     })
-    .refine((m) => m.supervisorMetricsPort !== m.sinkMetricsPort && (m.supervisorMetricsPort < m.processorMetricsPort || m.supervisorMetricsPort >= m.processorMetricsPort + MAX_LOCAL_WORKERS), {
+    .refine((m) => m.supervisorMetricsPort !== m.sinkMetricsPort && outsideWorkerPorts(m.supervisorMetricsPort, m.processorMetricsPort), {
       message: `supervisorMetricsPort must differ from sinkMetricsPort and lie outside processorMetricsPort .. processorMetricsPort + ${MAX_LOCAL_WORKERS - 1}`,
       path: ['supervisorMetricsPort'],
     }),
