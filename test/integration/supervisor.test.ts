@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { stackPaths } from '../../src/local-stack/paths.ts';
 import { readEffective, stopWorkers, supervisorPid } from '../../src/local-stack/workers.ts';
 import { jsonOf, runCli } from './cli.ts';
+import { waitFor } from './connector-fixture.ts';
 import { StreamFixture } from './stream-fixture.ts';
 
 /**
@@ -60,13 +61,8 @@ function processesOf(cwd: string, role: string, instance: string): number[] {
   return pids;
 }
 
-async function until(what: string, probe: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Waits until `holds()` is true, looking every 250 ms. */
+const until = (what: string, holds: () => boolean, timeoutMs = 30_000) => waitFor(what, async () => holds() || undefined, timeoutMs, 250);
 
 describe('local worker supervisor', () => {
   it('runs two processors and a sink on ports that do not collide; a SIGKILLed supervisor leaves no orphans and its successor runs each worker once', async () => {
