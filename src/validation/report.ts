@@ -5,7 +5,7 @@
 import { formatDuration } from '../core/duration.ts';
 import { renderTable } from '../commands/table.ts';
 import type { StreamRead } from './fingerprint-sql.ts';
-import type { Tolerances, Verdict } from './policy.ts';
+import type { PolicyOutcome, Tolerances, Verdict } from './policy.ts';
 import type { ReportProvenance, SourcePosition } from './provenance.ts';
 import type { LatencyResult, TableResult } from './reconcile.ts';
 
@@ -50,14 +50,11 @@ export interface ReportInput {
   readonly window: { readonly fromMs: number; readonly toMs: number; readonly requested: { readonly fromMs: number; readonly toMs: number }; readonly notes: readonly string[]; readonly settleMs: number };
   readonly settle: string;
   readonly minRows: number;
-  readonly noData: readonly string[];
-  readonly noDataTables: readonly string[];
   readonly sourcePosition: SourcePosition;
   readonly tables: readonly TableResult[];
   readonly latency: LatencyResult;
-  readonly verdict: Verdict;
-  readonly failures: readonly string[];
-  readonly failedTables: readonly string[];
+  /** The verdict and its reasons, as policy.ts judged the tables. */
+  readonly outcome: PolicyOutcome;
   readonly tolerances: Tolerances;
   readonly batchSchema: string;
   readonly streamDatabase: string;
@@ -70,21 +67,23 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Everything but the id and the file paths, which exist only once the report is stored and written. */
 export function buildReport(input: ReportInput): Omit<ValidationReport, 'reportId' | 'files'> {
-  const failedTables = new Set(input.failedTables);
-  const noDataTables = new Set(input.noDataTables);
+  const { outcome } = input;
+  const failedTables = new Set(outcome.failedTables);
+  const noDataTables = new Set(outcome.noDataTables);
+  const result = (name: string): Verdict => (failedTables.has(name) ? 'FAIL' : noDataTables.has(name) ? 'NO_DATA' : 'PASS');
   const compared = { from: iso(input.window.fromMs), to: iso(input.window.toMs) };
   const requested = { from: iso(input.window.requested.fromMs), to: iso(input.window.requested.toMs) };
   return {
-    verdict: input.verdict,
+    verdict: outcome.verdict,
     window: compared,
     requestedWindow: requested,
     comparedWindow: compared,
     narrowed: compared.from !== requested.from || compared.to !== requested.to,
-    tables: input.tables.map((t) => ({ ...t, passed: !failedTables.has(t.name), result: failedTables.has(t.name) ? 'FAIL' : noDataTables.has(t.name) ? 'NO_DATA' : 'PASS' })),
+    tables: input.tables.map((t) => ({ ...t, passed: !failedTables.has(t.name), result: result(t.name) })),
     latencyMs: { p50: input.latency.p50, p95: input.latency.p95, p99: input.latency.p99 },
     latency: { rows: input.latency.rows, note: input.latency.note },
-    failures: input.failures,
-    noData: input.noData,
+    failures: outcome.failures,
+    noData: outcome.noData,
     tolerances: input.tolerances,
     settle: input.settle,
     windowNotes: input.window.notes,
