@@ -4,7 +4,7 @@
  * is a DependencyError (exit 3); an HTTP error carries the registry's own message.
  */
 import { maskUrlPasswords } from '../core/redactor.ts';
-import type { Config } from '../config/schema.ts';
+import { COMPATIBILITY_MODES, type Config } from '../config/schema.ts';
 import { CheckFailedError, DependencyError, messageOf } from '../core/errors.ts';
 
 export type SchemaRegistrySettings = Config['schemaRegistry'];
@@ -150,9 +150,8 @@ function isSchemaType(value: unknown): value is SchemaType {
   return value === 'JSON' || value === 'AVRO' || value === 'PROTOBUF';
 }
 
-const COMPATIBILITIES: readonly string[] = ['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE'];
 function isCompatibility(value: unknown): value is Compatibility {
-  return typeof value === 'string' && COMPATIBILITIES.includes(value);
+  return typeof value === 'string' && (COMPATIBILITY_MODES as readonly string[]).includes(value);
 }
 
 function isRegistered(value: unknown): value is { subject: string; version: number; id: number; schema: string; schemaType?: unknown } {

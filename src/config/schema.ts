@@ -36,6 +36,9 @@ const topicSpec = z.strictObject({
 const sourceName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'expected lower-case letters, digits, _ or -');
 const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a valid Kafka topic name');
 
+/** The schema registry's compatibility modes (Confluent's names, which Apicurio's ccompat API takes too). */
+export const COMPATIBILITY_MODES = ['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE'] as const;
+
 /** Processor worker i serves /metrics on processorMetricsPort + i: another endpoint's port must lie outside that range. */
 const outsideWorkerPorts = (port: number, processorMetricsPort: number): boolean => port < processorMetricsPort || port >= processorMetricsPort + MAX_LOCAL_WORKERS;
 
@@ -92,7 +95,7 @@ export const configSchema = z.strictObject({
     username: z.string().optional(),
     password: z.string().optional(),
     /** The compatibility mode set on every subject stream-migrate registers. */
-    compatibility: z.enum(['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE']),
+    compatibility: z.enum(COMPATIBILITY_MODES),
   }),
   clickhouse: z.strictObject({
     url: httpUrl,
