@@ -12,7 +12,7 @@ import { windowStartFor } from '../../src/domain/windows.ts';
 import { alertKey, processedKey, summaryKey } from '../../src/stream/records.ts';
 import { streamTopics, type StreamTopics } from '../../src/stream/topics.ts';
 import { BIN } from './cli.ts';
-import { testConfig, writeTestConfig } from './test-env.ts';
+import { writeTestConfig } from './test-env.ts';
 
 /**
  * An isolated stream pipeline for one test: its own CDC, output and internal topics (a unique
@@ -261,9 +261,4 @@ function diff(expected: ReturnType<StreamFixture['expected']>, actual: ReturnTyp
     for (const key of a.keys()) if (!e.has(key)) return `${name}: unexpected ${key} = ${JSON.stringify(a.get(key))}`;
   }
   return undefined;
-}
-
-/** The test stack's configuration. */
-export function repoConfig() {
-  return testConfig().config;
 }
