@@ -109,7 +109,7 @@ export const OUTPUT_TABLES: Readonly<Record<OutputTableName, OutputTable>> = {
       { name: 'status', type: 'text', role: 'value' },
       { name: 'created_at', type: 'timestamp', role: 'value' },
       { name: 'processed_at', type: 'timestamp', role: RUN_TIME },
-      { name: 'channel', type: 'text', role: 'value', default: 'web' },
+      { name: 'channel', type: 'text', role: 'value', default: SOURCE_ORDERS_CHANNEL },
     ],
     key: ['order_id'],
     streamKey: ['order_id', 'customer_id'],
@@ -168,10 +168,6 @@ export const OUTPUT_TABLES: Readonly<Record<OutputTableName, OutputTable>> = {
 
 /** Why run-time columns are left out of every comparison. */
 export const RUN_TIME_WHY = 'processing timestamp: when each pipeline wrote the row, different by nature';
-
-export function outputTable(name: OutputTableName): OutputTable {
-  return OUTPUT_TABLES[name];
-}
 
 export function column(table: OutputTable, name: string): OutputColumn {
   const found = table.columns.find((c) => c.name === name);
