@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SOURCE_NAME } from '../config/schema.ts';
 import { UsageError } from '../core/errors.ts';
 import { runSource } from '../sources/run-source.ts';
 import { sourceSpecs } from '../sources/source-topics.ts';
@@ -13,7 +14,7 @@ export interface SourcesRunOptions {
 
 /** One order source's worker (partner API or store files), until SIGTERM: its topic, exactly once. */
 export async function sourcesRun(options: SourcesRunOptions, ctx: CommandContext): Promise<CommandResult> {
-  if (!/^[a-z][a-z0-9_-]{0,39}$/.test(options.name)) throw new UsageError(`--name ${options.name}: use the name of an entry of sources.http or sources.files`);
+  if (!SOURCE_NAME.test(options.name)) throw new UsageError(`--name ${options.name}: use the name of an entry of sources.http or sources.files`);
   const { config } = ctx.loaded();
   const logger = ctx.logger.child({ source: options.name });
   const lifecycle = { role: 'source', portOption: options.metricsPort ?? '0', defaultPort: 0, portKey: '--metrics-port', logger } as const;

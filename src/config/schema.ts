@@ -33,7 +33,9 @@ const topicSpec = z.strictObject({
   configs: z.record(z.string(), z.string()),
 });
 
-const sourceName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'expected lower-case letters, digits, _ or -');
+/** The name of an order source (sources.http, sources.files), which `sources run --name` takes too. */
+export const SOURCE_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
+const sourceName = z.string().regex(SOURCE_NAME, 'expected lower-case letters, digits, _ or -');
 const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a valid Kafka topic name');
 
 /** The schema registry's compatibility modes (Confluent's names, which Apicurio's ccompat API takes too). */
