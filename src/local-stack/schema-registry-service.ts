@@ -4,13 +4,13 @@ import { execa } from 'execa';
 import { DependencyError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { ensureJavaAndMaven } from './install.ts';
+import { findJava } from './java.ts';
 import { runningPid, startDetached, stopProcess } from './processes.ts';
 import type { LocalService, ServiceContext } from './service.ts';
 import { ASSETS_DIR } from './templates.ts';
 
 /** Apicurio Registry 3.x is built for Java 21; the machine's default Java (17) refuses its classes. */
-export const REGISTRY_MIN_JAVA = 21;
-const JVM_DIR = '/usr/lib/jvm';
+const REGISTRY_MIN_JAVA = 21;
 
 /**
  * Apicurio Registry 3.x from Maven Central (a Quarkus fast-jar run with `java -jar`), serving its
@@ -126,61 +126,4 @@ async function unpackApicurio(home: string, version: string, logger: Logger): Pr
     throw new DependencyError(`io.apicurio:apicurio-registry-app:${version} unpacked into ${home} without quarkus-run.jar; is ${version} a 3.x release?`, { retriable: false });
   }
   fs.writeFileSync(marker, new Date().toISOString() + '\n');
-}
-
-export interface JavaRuntime {
-  readonly bin: string;
-  readonly major: number;
-}
-
-/**
- * A Java runtime of at least `min`: JAVA_HOME when it is new enough, else the newest JDK under
- * /usr/lib/jvm (this machine kind has Temurin there beside Debian's OpenJDK 17).
- */
-export async function findJava(min: number): Promise<JavaRuntime> {
-  const homes = [process.env.JAVA_HOME, ...jvmDirs()].filter((h): h is string => h !== undefined && h !== '');
-  const found: JavaRuntime[] = [];
-  for (const home of homes) {
-    const bin = path.join(home, 'bin', 'java');
-    if (!fs.existsSync(bin)) continue;
-    const major = releaseMajor(home) ?? (await versionMajor(bin));
-    if (major !== undefined) found.push({ bin, major });
-  }
-  const fit = found.filter((j) => j.major >= min).sort((a, b) => b.major - a.major);
-  if (fit[0]) return fit[0];
-  const seen = found.length > 0 ? found.map((j) => `${j.major}`).join(', ') : 'none';
-  throw new DependencyError(
-    `the schema registry (Apicurio 3.x) needs Java ${min} or newer and found Java ${seen}: install a JDK ${min}+ under ${JVM_DIR} (e.g. Temurin 21 or 25) or set JAVA_HOME to one`,
-    { retriable: false },
-  );
-}
-
-function jvmDirs(): string[] {
-  try {
-    return fs.readdirSync(JVM_DIR).map((d) => path.join(JVM_DIR, d));
-  } catch {
-    return [];
-  }
-}
-
-/** JAVA_VERSION="25.0.1" or "1.8.0_412" from a JDK's `release` file, without starting a JVM. */
-function releaseMajor(home: string): number | undefined {
-  try {
-    const match = /^JAVA_VERSION="(\d+)(?:\.(\d+))?/m.exec(fs.readFileSync(path.join(home, 'release'), 'utf8'));
-    if (!match) return undefined;
-    const first = Number(match[1]);
-    return first === 1 ? Number(match[2]) : first;
-  } catch {
-    return undefined;
-  }
-}
-
-async function versionMajor(bin: string): Promise<number | undefined> {
-  try {
-    const { stderr } = await execa(bin, ['-version']);
-    const match = /version "(\d+)/.exec(stderr);
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
