@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { DeadLetter } from './dead-letters.ts';
+import { coordinates, type DeadLetter } from './dead-letters.ts';
 
 export interface ReplayRecord {
   readonly topic: string;
@@ -26,7 +26,7 @@ export class DeadLetterReplays {
     return new Map(
       rows.map((r) => {
         const record: ReplayRecord = { topic, partition: r.dlq_partition, offset: BigInt(r.dlq_offset), orderId: Number(r.order_id), signalId: r.signal_id, actor: r.actor, replayedAt: r.replayed_at };
-        return [`${topic}/${r.dlq_partition}/${r.dlq_offset}`, record] as const;
+        return [coordinates(record), record] as const;
       }),
     );
   }
