@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { withPostgres, type PostgresTarget } from '../clients/postgres.ts';
 import { formatMoney } from '../domain/money.ts';
 import { channelOfOrderId } from '../sources/order-input.ts';
-import { OUTPUT_TABLES, type ColumnType, type OutputTable as TableDefinition, type OutputTableName } from '../domain/output-tables.ts';
+import { OUTPUT_TABLES, type ColumnType, type OutputTable, type OutputTableName } from '../domain/output-tables.ts';
 import type { FraudAlert, ProcessedOrder } from '../domain/process-order.ts';
 import { migrate, type MigrationResult } from '../state/migrator.ts';
 import { STATE_SCHEMA } from '../state/state-store.ts';
@@ -15,8 +15,7 @@ export const INSERT_CHUNK = 10_000;
 /** Every batch load takes this transaction lock, so two runs over overlapping windows never interleave. */
 export const BATCH_LOAD_LOCK = 'stream-migrate:batch-load';
 
-export type OutputTable = OutputTableName;
-export type RowCounts = Record<OutputTable, number>;
+export type RowCounts = Record<OutputTableName, number>;
 
 export function zeroCounts(): RowCounts {
   return { processed_orders: 0, order_summaries: 0, fraud_alerts: 0 };
@@ -94,7 +93,7 @@ export interface TableInsert<R> {
  * order whose created_at moved into this window since an earlier run still has its row under the
  * old window; the final state puts it here, so the row moves.
  */
-export function tableInsert<R>(table: TableDefinition, cells: CellSources<R>, schema = 'public'): TableInsert<R> {
+export function tableInsert<R>(table: OutputTable, cells: CellSources<R>, schema = 'public'): TableInsert<R> {
   const computed = table.columns.filter((c) => c.role === 'value');
   const missing = computed.filter((c) => !cells[c.name]).map((c) => c.name);
   const unknown = Object.keys(cells).filter((name) => !computed.some((c) => c.name === name));
@@ -128,7 +127,7 @@ const INSERT_ALERTS = tableInsert(OUTPUT_TABLES.fraud_alerts, ALERT_CELLS);
 const INSERT_SUMMARIES = tableInsert(OUTPUT_TABLES.order_summaries, SUMMARY_CELLS);
 
 /** The statement that deletes (or, as `count(*)`, counts) one table's rows of a window, by its event-time column. */
-export function windowRowsSql(table: TableDefinition, what: 'DELETE' | 'SELECT count(*)', schema = 'public'): string {
+export function windowRowsSql(table: OutputTable, what: 'DELETE' | 'SELECT count(*)', schema = 'public'): string {
   return `${what} FROM ${schema}.${table.name} WHERE ${table.eventTime} >= $1 AND ${table.eventTime} < $2`;
 }
 

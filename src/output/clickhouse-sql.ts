@@ -7,8 +7,7 @@
  */
 import { quote } from '../clients/clickhouse.ts';
 import { UsageError } from '../core/errors.ts';
-import { OUTPUT_TABLES } from '../domain/output-tables.ts';
-import type { OutputTable } from './sink-rows.ts';
+import { OUTPUT_TABLES, type OutputTableName } from '../domain/output-tables.ts';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -68,13 +67,13 @@ export function insertRowsSql(database: string, storageTable: string, lines: rea
 }
 
 /** Keys a view answers more than once; always empty when the storage and view are right. */
-export function duplicateKeysSql(database: string, table: OutputTable): string {
+export function duplicateKeysSql(database: string, table: OutputTableName): string {
   const keys = OUTPUT_TABLES[table].streamKey.join(', ');
   return `SELECT ${keys}, count() AS copies FROM ${identifier(database)}.${table} GROUP BY ${keys} HAVING count() > 1`;
 }
 
 /** Rows and live keys of one table: versions kept in storage vs what its view answers. */
-export function tableCountsSql(database: string, table: OutputTable): string {
+export function tableCountsSql(database: string, table: OutputTableName): string {
   const db = identifier(database);
   return `SELECT (SELECT count() FROM ${db}.${table}_versions) AS versions, (SELECT count() FROM ${db}.${table}) AS live`;
 }

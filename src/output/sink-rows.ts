@@ -1,5 +1,5 @@
 import type { ConsumedRecord } from '../clients/kafka.ts';
-import { column, OUTPUT_TABLE_NAMES, OUTPUT_TABLES as DEFINITION, TYPES, type OutputTable as TableDefinition, type OutputTableName, type SinkKind } from '../domain/output-tables.ts';
+import { column, OUTPUT_TABLES as DEFINITION, TYPES, type OutputTable as TableDefinition, type OutputTableName, type SinkKind } from '../domain/output-tables.ts';
 
 /**
  * The pure part of the ClickHouse sink: one output-topic record (src/stream/records.ts) becomes
@@ -9,8 +9,6 @@ import { column, OUTPUT_TABLE_NAMES, OUTPUT_TABLES as DEFINITION, TYPES, type Ou
  */
 
 export type OutputTable = OutputTableName;
-
-export const OUTPUT_TABLES: readonly OutputTable[] = OUTPUT_TABLE_NAMES;
 
 /** The output topics the sink reads, one per table. */
 export interface SinkTopics {

@@ -13,7 +13,8 @@ import { insertBisecting } from './bisect-insert.ts';
 import { migrateClickHouse } from './clickhouse-migrations.ts';
 import { insertRowsSql } from './clickhouse-sql.ts';
 import type { MigrationResult } from '../state/migrator.ts';
-import { latestPerKey, OUTPUT_TABLES, tableOfTopic, toSinkRow, versionsTable, type OutputTable, type SinkRow, type SinkTopics } from './sink-rows.ts';
+import { OUTPUT_TABLE_NAMES } from '../domain/output-tables.ts';
+import { latestPerKey, tableOfTopic, toSinkRow, versionsTable, type OutputTable, type SinkRow, type SinkTopics } from './sink-rows.ts';
 import { clickhouseAs } from './clickhouse-users.ts';
 
 type KafkaModule = typeof import('../clients/kafka.ts');
@@ -284,7 +285,7 @@ class BatchWriter {
   async write(records: readonly ConsumedRecord[]): Promise<void> {
     const { counters, totals, producer } = this.deps;
     const now = Date.now();
-    const byTable = new Map<OutputTable, SinkRow[]>(OUTPUT_TABLES.map((t) => [t, []]));
+    const byTable = new Map<OutputTable, SinkRow[]>(OUTPUT_TABLE_NAMES.map((t) => [t, []]));
     const sources = new Map<SinkRow, ConsumedRecord>();
     const dead: DeadRecord[] = [];
     for (const record of records) {
