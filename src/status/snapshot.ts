@@ -21,9 +21,6 @@ import { connectorSection, groupsSection, servicesSection, topicsSection, type C
 import { once, oneLine, sectionRunner, type Section } from './section.ts';
 
 export { isSectionError, type Section, type SectionError } from './section.ts';
-export type { AlertRow, BusinessFigures } from './business.ts';
-export type { CutoverCheck, CutoverInfo, CutoverState, PhaseRow, PhaseRunDbRow, PhaseState, ReportRow, ReportTableRow, ValidationReportDbRow } from './migration.ts';
-export type { ConnectorInfo, ConnectorTaskRow, GroupRow, GroupTopicLag, ScalingRow, ServiceRow, TopicRole, TopicRow, WorkerRow } from './pipeline.ts';
 
 export interface StatusSnapshot {
   readonly takenAt: string;
