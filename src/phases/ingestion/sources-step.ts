@@ -8,12 +8,13 @@ import type { PhaseStep, PlannedChange } from '../phase.ts';
 /**
  * The order sources besides CDC (sources.http, sources.files): each one's topic, co-partitioned
  * with the orders topic, and the offsets topic their workers commit positions to. The workers
- * themselves are started with the processors by `phase run processing`.
+ * themselves are started with the processors by `phase run processing`. The phase adds this step
+ * only when sources are configured.
  */
 export function sourcesStep(config: Config, kafka: Pick<TopicAdmin, 'createTopics' | 'describeTopics'>): PhaseStep {
   const specs = sourceSpecs(config);
   const ordersTopic = streamTopics(config).orders;
-  const wanted = specs.length === 0 ? [] : [...specs.map((s) => s.topic), sourceOffsetsTopic(config)];
+  const wanted = [...specs.map((s) => s.topic), sourceOffsetsTopic(config)];
   const missing = async () => {
     const existing = new Set((await kafka.describeTopics(wanted)).map((d) => d.name));
     return wanted.filter((t) => !existing.has(t));
@@ -21,7 +22,6 @@ export function sourcesStep(config: Config, kafka: Pick<TopicAdmin, 'createTopic
   return {
     name: 'order-sources',
     async plan(): Promise<readonly PlannedChange[]> {
-      if (specs.length === 0) return [];
       const absent = await missing();
       if (absent.length === 0) return [{ resource: 'sources', action: 'none', diff: '' }];
       return absent.map((t) => ({ resource: `topic/${t}`, action: 'create' as const, diff: `create topic ${t}` }));
@@ -31,7 +31,6 @@ export function sourcesStep(config: Config, kafka: Pick<TopicAdmin, 'createTopic
       return `source topics: ${created.length} created`;
     },
     async verify() {
-      if (specs.length === 0) return 'no sources configured (sources.http, sources.files)';
       const described = new Map((await kafka.describeTopics([ordersTopic, ...wanted])).map((d) => [d.name, d.partitions]));
       const absent = wanted.filter((t) => !described.has(t));
       if (absent.length > 0) throw new CheckFailedError(`source topics missing: ${absent.join(', ')}; run \`stream-migrate phase run ingestion\``);
