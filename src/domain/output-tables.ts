@@ -237,17 +237,20 @@ function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/** The migration files' stand-in for the target database (DATABASE_TOKEN in src/output/clickhouse-sql.ts). */
+const DATABASE = '{{database}}';
+
 /**
- * The ClickHouse view over `<name>_versions`: each live stream key once, every other column its
- * latest version's value, keys whose latest version is a tombstone left out.
+ * The ClickHouse view over `<name>_versions`, as a migration file writes it: each live stream key
+ * once, every other column its latest version's value, keys whose latest version is a tombstone left out.
  */
-export function clickhouseViewSql(table: OutputTable, database = '{{database}}'): string {
+export function clickhouseViewSql(table: OutputTable): string {
   // In table order, so the view describes its columns as the definition does (a key column may come later, fraud_alerts.pattern).
   const select = table.columns.map((c) => (table.streamKey.includes(c.name) ? `  ${c.name}` : `  argMax(${c.name}, version) AS ${c.name}`));
-  return `CREATE VIEW IF NOT EXISTS ${database}.${table.name} AS
+  return `CREATE VIEW IF NOT EXISTS ${DATABASE}.${table.name} AS
 SELECT
 ${select.join(',\n')}
-FROM ${database}.${table.name}_versions
+FROM ${DATABASE}.${table.name}_versions
 GROUP BY ${table.streamKey.join(', ')}
 HAVING argMax(is_deleted, version) = 0`;
 }
@@ -266,8 +269,8 @@ export function newColumnMigrationSql(table: OutputTable, name: string): { reado
   return {
     warehouse: `ALTER TABLE public.${table.name} ADD COLUMN ${c.name} ${TYPES[c.type].warehouseDdl} NOT NULL${def}`,
     clickhouse: [
-      `ALTER TABLE {{database}}.${table.name}_versions ADD COLUMN ${c.name} ${clickhouseTypeOf(c)}${def} AFTER ${before.name}`,
-      `DROP TABLE IF EXISTS {{database}}.${table.name}`,
+      `ALTER TABLE ${DATABASE}.${table.name}_versions ADD COLUMN ${c.name} ${clickhouseTypeOf(c)}${def} AFTER ${before.name}`,
+      `DROP TABLE IF EXISTS ${DATABASE}.${table.name}`,
       clickhouseViewSql(table),
     ],
   };
