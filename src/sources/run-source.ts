@@ -51,13 +51,14 @@ export async function runSource(options: SourceRunOptions): Promise<SourceSummar
   const spec = sourceSpec(config, options.name);
   const topics = streamTopics(config);
   const offsetsTopic = sourceOffsetsTopic(config);
-  const admin = kafka.createKafkaAdmin(config.kafka, `source-${spec.name}-admin`, { retries: 3 });
   const totals = { records: 0, deadLettered: 0, transactions: 0 };
   const recordsOut = options.metrics.counter('stream_migrate_source_records_total', 'Order changes written to the source topic, by source');
   const deadOut = options.metrics.counter('stream_migrate_source_dead_letters_total', 'Malformed lines or API records sent to the dead-letter topic, by source');
   let producer: import('../clients/kafka.ts').TransactionalProducer | undefined;
   try {
-    const created = await ensureSourceTopics(admin, config, topics.orders, [spec]);
+    // The admin is needed only here: a worker runs for days and holds no idle admin connection.
+    const admin = kafka.createKafkaAdmin(config.kafka, `source-${spec.name}-admin`, { retries: 3 });
+    const created = await ensureSourceTopics(admin, config, topics.orders, [spec]).finally(() => admin.close().catch(() => undefined));
     if (created.length > 0) logger.info(`created topics ${created.join(', ')}`);
     producer = kafka.createTransactionalProducer(config.kafka, { transactionalId: `${config.processor.topicPrefix}stream-migrate.sources.${spec.name}`, clientSuffix: `source-${spec.name}` });
     // Fences an earlier incarnation and aborts its open transaction before the position is read.
@@ -88,7 +89,6 @@ export async function runSource(options: SourceRunOptions): Promise<SourceSummar
     throw error;
   } finally {
     await producer?.close().catch(() => undefined);
-    await admin.close().catch(() => undefined);
   }
 }
 
