@@ -46,6 +46,8 @@ export async function runValidation(request: ValidationRequest, deps: Validation
   const started = performance.now();
   const { config } = deps;
   const { window } = request;
+  // Both sides are read by read-only users; the report is written below by the state store's.
+  const clickhouse = clickhouseAs(config, 'reader', request.streamDatabase);
   const store = await openStateStore(config.warehouse);
   try {
     const [result, sourcePosition] = await Promise.all([
@@ -56,10 +58,9 @@ export async function runValidation(request: ValidationRequest, deps: Validation
           target: { schema: request.batchSchema, database: request.streamDatabase, streamRead: request.streamRead },
           samples: request.samples,
         },
-        // Both sides are read by read-only users; the report is written below by the state store's.
-        { warehouse: await warehouseReader(config, request.batchSchema), clickhouse: clickhouseAs(config, 'reader', request.streamDatabase), logger: deps.logger },
+        { warehouse: await warehouseReader(config, request.batchSchema), clickhouse, logger: deps.logger },
       ),
-      readSourcePosition({ source: config.source, clickhouse: clickhouseAs(config, 'reader', request.streamDatabase) }, request.streamDatabase, config.connector.slotName),
+      readSourcePosition({ source: config.source, clickhouse }, request.streamDatabase, config.connector.slotName),
     ]);
     const outcome = judge(result.tables, config.validation.tolerances, config.validation.minRows);
     const body = buildReport({
