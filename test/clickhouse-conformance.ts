@@ -11,6 +11,8 @@ import type { ClickHouse } from '../src/clients/clickhouse.ts';
 import type { ConsumedRecord } from '../src/clients/kafka.ts';
 import { comparedColumns, keyColumns, OUTPUT_TABLE_NAMES, OUTPUT_TABLES, TYPES, type Channel, type OutputTableName } from '../src/domain/output-tables.ts';
 import type { FraudAlert, ProcessedOrder } from '../src/domain/process-order.ts';
+import { TIERS } from '../src/domain/rules.ts';
+import { windowStartFor } from '../src/domain/windows.ts';
 import { clickhouseSchemaDrift } from '../src/output/clickhouse-schema.ts';
 import { duplicateKeysSql, insertRowsSql, tableCountsSql } from '../src/output/clickhouse-sql.ts';
 import { latestPerKey, toSinkRow, versionsTable } from '../src/output/sink-rows.ts';
@@ -24,7 +26,8 @@ const FROM = Date.parse('2026-11-20T00:00:00Z');
 const TO = Date.parse('2026-11-20T01:00:00Z');
 const WINDOW = { fromSec: FROM / 1000, toSec: TO / 1000 };
 const NOW_ISO = '2026-11-20T02:00:00.000Z';
-const TIERS = ['NEW', 'BRONZE', 'SILVER', 'GOLD', 'PLATINUM'] as const;
+/** The summary window the records are encoded with. */
+const WINDOW_MINUTES = 5;
 const CATEGORIES = ['books', 'electronics', 'toys|odd', 'café'];
 
 /** A canonical row per live output row, by column name. */
@@ -73,11 +76,11 @@ async function writeAsTheSink(ch: ClickHouse, database: string): Promise<Expecte
   const summaries = new Map<string, { customerId: number; windowStartMs: number; orderCount: number; totalAmountCents: number; totalFinalCents: number }>();
   for (const o of orders) {
     // An earlier version with another amount: only the latest may count.
-    const earlier = encodeEmission({ kind: 'processed', orderId: o.orderId, customerId: o.customerId, row: { ...o, amountCents: 1 }, sourceTsMs: o.createdAt }, NOW_ISO, 5);
+    const earlier = encodeEmission({ kind: 'processed', orderId: o.orderId, customerId: o.customerId, row: { ...o, amountCents: 1 }, sourceTsMs: o.createdAt }, NOW_ISO, WINDOW_MINUTES);
     emit('processed_orders', earlier.key, earlier.value);
   }
   for (const [i, o] of orders.entries()) {
-    const current = encodeEmission({ kind: 'processed', orderId: o.orderId, customerId: o.customerId, row: o, sourceTsMs: o.createdAt + 500 }, NOW_ISO, 5);
+    const current = encodeEmission({ kind: 'processed', orderId: o.orderId, customerId: o.customerId, row: o, sourceTsMs: o.createdAt + 500 }, NOW_ISO, WINDOW_MINUTES);
     // One record as a processor wrote it before it carried the channel, one from another channel.
     const channel: Channel | undefined = i === 1 ? undefined : i === 2 ? 'partner' : 'web';
     const value = JSON.parse(current.value ?? '{}') as Record<string, unknown>;
@@ -89,18 +92,18 @@ async function writeAsTheSink(ch: ClickHouse, database: string): Promise<Expecte
       continue;
     }
     expected.processed_orders.set(String(o.orderId), canonical('processed_orders', { ...value, channel: channel ?? 'web' }));
-    const windowStartMs = Math.floor(o.createdAt / 300_000) * 300_000;
+    const windowStartMs = windowStartFor(o.createdAt, WINDOW_MINUTES);
     const s = summaries.get(`${o.customerId}/${windowStartMs}`) ?? { customerId: o.customerId, windowStartMs, orderCount: 0, totalAmountCents: 0, totalFinalCents: 0 };
     summaries.set(`${o.customerId}/${windowStartMs}`, { ...s, orderCount: s.orderCount + 1, totalAmountCents: s.totalAmountCents + o.amountCents, totalFinalCents: s.totalFinalCents + o.finalCents });
     if (o.finalCents > 100_000) {
       const alert: FraudAlert = { orderId: o.orderId, customerId: o.customerId, finalCents: o.finalCents, severity: o.finalCents > 250_000 ? 'HIGH' : 'MEDIUM', reason: `final ${o.finalCents} 'quoted' \\ above`, createdAt: o.createdAt, pattern: '', matchedOrderIds: '', windowStartMs: 0, windowEndMs: 0 };
-      const a = encodeEmission({ kind: 'alert', orderId: o.orderId, customerId: o.customerId, pattern: '', alert }, NOW_ISO, 5);
+      const a = encodeEmission({ kind: 'alert', orderId: o.orderId, customerId: o.customerId, pattern: '', alert }, NOW_ISO, WINDOW_MINUTES);
       emit('fraud_alerts', a.key, a.value);
       expected.fraud_alerts.set(String(o.orderId), canonical('fraud_alerts', JSON.parse(a.value ?? '{}') as Record<string, unknown>));
     }
   }
   for (const s of summaries.values()) {
-    const e = encodeEmission({ kind: 'summary', customerId: s.customerId, windowStartMs: s.windowStartMs, summary: s }, NOW_ISO, 5);
+    const e = encodeEmission({ kind: 'summary', customerId: s.customerId, windowStartMs: s.windowStartMs, summary: s }, NOW_ISO, WINDOW_MINUTES);
     emit('order_summaries', e.key, e.value);
     const values = canonical('order_summaries', JSON.parse(e.value ?? '{}') as Record<string, unknown>);
     expected.order_summaries.set(`${values.customer_id}/${Date.parse(values.window_start ?? '') / 1000}`, values);
