@@ -162,7 +162,11 @@ export function connectorRunningStep(ctx: PhaseContext, connect: ConnectorRuntim
       }
       const everyRowSeen = tables.every((t) => (seen.get(t) ?? -1) >= (totals.get(t) ?? 0));
       const tally = tables.map((t) => `${t} ${Math.min(seen.get(t) ?? 0, totals.get(t) ?? 0)}/${totals.get(t) ?? 0}`).join(', ');
-      if (state === 'done' || (state === 'unknown' && everyRowSeen)) {
+      // Connect's offsets alone are not proof: an offset flushed before the snapshot wrote its
+      // first "snapshot in progress" marker reads as done (seen: "complete" at 22 of 100 000 rows).
+      // Where the topic can be counted, every row must be there too.
+      const topicCounted = tables.every((t) => seen.get(t) !== undefined);
+      if (topicCounted ? everyRowSeen && state !== 'running' : state === 'done') {
         const elapsed = now() - started;
         const rows = [...totals.values()].reduce((a, b) => a + b, 0);
         const rate = elapsed > 1_000 ? `, ${Math.round(rows / (elapsed / 1_000))} rows/s` : '';
