@@ -5,7 +5,7 @@
  */
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import type { Config } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
+import { durationMs } from '../core/duration.ts';
 import { DependencyError, messageOf } from '../core/errors.ts';
 import { maskUrlPasswords } from '../core/redactor.ts';
 
@@ -30,7 +30,7 @@ export function createClickHouse(settings: ClickHouseSettings, database = settin
     username: settings.username,
     password: settings.password ?? '',
     database,
-    request_timeout: (settings.timeout === undefined ? undefined : parseDuration(settings.timeout)) ?? 60_000,
+    request_timeout: settings.timeout === undefined ? 60_000 : durationMs(settings.timeout),
     // Callers turn failures into one-line errors; the client's own multi-line ERROR logs would
     // duplicate them (and scribble over the status TUI).
     log: { level: ClickHouseLogLevel.OFF },

@@ -4,7 +4,7 @@
  * Connect's own `message`.
  */
 import type { Config } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
+import { durationMs } from '../core/duration.ts';
 import { DependencyError, messageOf, StreamMigrateError, type ExitCode } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { maskUrlPasswords } from '../core/redactor.ts';
@@ -113,7 +113,7 @@ export function createConnectClient(settings: ConnectSettings, options: ConnectC
   // `base` names Connect in messages (phase runs, the audit log): never with a password from the URL.
   const base = maskUrlPasswords(settings.url.replace(/\/+$/, ''));
   const target = settings.url.replace(/\/+$/, '');
-  const timeoutMs = parseDuration(settings.timeout) ?? 30_000;
+  const timeoutMs = durationMs(settings.timeout);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (settings.username !== undefined) {
     headers.authorization = `Basic ${Buffer.from(`${settings.username}:${settings.password ?? ''}`).toString('base64')}`;

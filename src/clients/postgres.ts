@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { parseDuration } from '../core/duration.ts';
+import { durationMs } from '../core/duration.ts';
 import { DependencyError, messageOf } from '../core/errors.ts';
 
 export interface PostgresTarget {
@@ -29,7 +29,7 @@ function clientConfig(target: PostgresTarget, applicationName: string): pg.Clien
 }
 
 function connectTimeoutMs(target: PostgresTarget): number {
-  return (target.timeout === undefined ? undefined : parseDuration(target.timeout)) ?? 10_000;
+  return target.timeout === undefined ? 10_000 : durationMs(target.timeout);
 }
 
 /** Opens one connection, turning "cannot connect" into a DependencyError that says where and what to do. */

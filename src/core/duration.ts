@@ -9,6 +9,17 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(amount) * UNIT_MS[unit]);
 }
 
+/**
+ * A duration the configuration schema has already validated, in milliseconds. Configuration
+ * durations are parsed here, not with a fallback at each use (a fallback would silently differ
+ * from the default); malformed text is a programming error, since the schema refuses such a file.
+ */
+export function durationMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`not a duration: ${JSON.stringify(text)} (the configuration schema refuses it)`);
+  return ms;
+}
+
 /** Formats milliseconds the short way a person reads them: 850ms, 12.3s, 4m05s, 2h00m. */
 export function formatDuration(ms: number): string {
   if (ms < 1_000) return `${Math.round(ms)}ms`;

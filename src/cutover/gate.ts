@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { createConnectClient } from '../clients/connect.ts';
 import { lagToRead } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
+import { durationMs } from '../core/duration.ts';
 import { messageOf } from '../core/errors.ts';
 import { stackPaths } from '../local-stack/paths.ts';
 import { workerStatus } from '../local-stack/workers.ts';
@@ -22,8 +22,8 @@ export function gatePolicy(config: Config): GatePolicy {
   const c = config.cutover;
   return {
     requiredReports: c.requiredReports,
-    minCoverageMs: parseDuration(c.minCoverage) ?? 0,
-    maxReportAgeMs: parseDuration(c.maxReportAge) ?? 0,
+    minCoverageMs: durationMs(c.minCoverage),
+    maxReportAgeMs: durationMs(c.maxReportAge),
     maxConsumerLag: c.maxConsumerLag,
     maxDeadLetterGrowth: c.maxDeadLetterGrowth,
     maxSlotLagBytes: c.maxSlotLagBytes,

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
+import { durationMs } from '../core/duration.ts';
 import { messageOf } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { decideScaling, type LagSample, type ScalingDecision, type ScalingPolicy } from './scaling-policy.ts';
@@ -8,14 +8,14 @@ import { decideScaling, type LagSample, type ScalingDecision, type ScalingPolicy
 export function scalingPolicyOf(config: Config): (ScalingPolicy & { readonly intervalMs: number }) | undefined {
   const p = config.processor;
   if (p.maxWorkers <= p.minWorkers) return undefined;
-  const intervalMs = parseDuration(p.scaleInterval) ?? 5_000;
-  const windowMs = parseDuration(p.scaleWindow) ?? 30_000;
+  const intervalMs = durationMs(p.scaleInterval);
+  const windowMs = durationMs(p.scaleWindow);
   return {
     minWorkers: p.minWorkers,
     maxWorkers: p.maxWorkers,
     upLag: p.scaleUpLag,
     downLag: p.scaleDownLag,
-    cooldownMs: parseDuration(p.scaleCooldown) ?? 60_000,
+    cooldownMs: durationMs(p.scaleCooldown),
     samples: Math.max(2, Math.round(windowMs / intervalMs) + 1),
     intervalMs,
   };

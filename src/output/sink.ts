@@ -2,7 +2,7 @@ import { createClickHouse, pingClickHouse, type ClickHouse, type ClickHouseSetti
 import type { CommitOffset, ConsumedRecord, KafkaConsumer, KafkaProducer } from '../clients/kafka.ts';
 import { reportLagByTopic } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
+import { durationMs } from '../core/duration.ts';
 import { DependencyError, isRetriable, messageOf, StreamMigrateError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -147,7 +147,7 @@ export async function prepareClickHouse(options: PrepareOptions): Promise<Migrat
       {
         retries: Number.POSITIVE_INFINITY,
         initialDelayMs: 250,
-        maxDelayMs: parseDuration(options.config.sink.retryMax) ?? 60_000,
+        maxDelayMs: durationMs(options.config.sink.retryMax),
         onRetry: (error, attempt, delayMs) => {
           counters.retries();
           options.logger.warn(`sink: applying ClickHouse migrations failed: ${messageOf(error)}; retry ${attempt} in ${delayMs} ms`, { attempt });
@@ -190,7 +190,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
   const { config, signal, logger } = options;
   const topics = options.topics ?? defaultSinkTopics(config);
   const batchRows = config.sink.batchRows;
-  const batchWaitMs = parseDuration(config.sink.batchWait) ?? 200;
+  const batchWaitMs = durationMs(config.sink.batchWait);
   const consumer = kafka.createConsumer(config.kafka, {
     groupId,
     topics: [topics.processedOrders, topics.orderSummaries, topics.fraudAlerts],
@@ -279,7 +279,7 @@ class BatchWriter {
     const { config } = deps.options;
     this.deadLetterTopic = deps.options.deadLetterTopic ?? streamTopics(config).deadLetter;
     this.database = deps.options.database ?? config.clickhouse.database;
-    this.retryMaxMs = parseDuration(config.sink.retryMax) ?? 60_000;
+    this.retryMaxMs = durationMs(config.sink.retryMax);
   }
 
   async write(records: readonly ConsumedRecord[]): Promise<void> {

@@ -3,7 +3,7 @@ import { createConnectClient, type ConnectClient } from '../clients/connect.ts';
 import { withPostgres } from '../clients/postgres.ts';
 import type { Config } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
-import { parseDuration } from '../core/duration.ts';
+import { durationMs } from '../core/duration.ts';
 import { CheckFailedError, UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { sleep } from '../core/time.ts';
@@ -136,7 +136,7 @@ export async function followSnapshot(signalId: string, total: number, deps: Snap
   const kafka = await import('../clients/kafka.ts');
   const topic = notificationTopic(config.connector);
   const name = config.connector.name;
-  const timeoutMs = parseDuration(config.connector.snapshotTimeout) ?? 600_000;
+  const timeoutMs = durationMs(config.connector.snapshotTimeout);
   const started = clock.now().getTime();
   const deadline = started + timeoutMs;
   const label = `snapshot ${signalId.slice(0, 17)}`;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { OutgoingRecord } from '../clients/kafka.ts';
 import type { Config } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
+import { durationMs } from '../core/duration.ts';
 import { sleep } from '../core/time.ts';
 import type { SourceOrder } from '../domain/process-order.ts';
 import { changeRecordOf, csvHeader, lineFields, parseExternalOrder, type Parsed } from './order-input.ts';
@@ -28,7 +28,7 @@ export function filePositionOf(value: unknown): FilePosition | undefined {
 
 /** How long a store file must stay unchanged to count as complete (`settle`, 2 s when absent). */
 export function settleMsOf(config: Pick<Config['sources']['files'][number], 'settle'>): number {
-  return parseDuration(config.settle ?? '2s') ?? 2_000;
+  return durationMs(config.settle ?? '2s');
 }
 
 const FILE_PATTERN = /\.(csv|jsonl)$/i;
@@ -105,7 +105,7 @@ export function fileLines(text: string): readonly string[] {
 export async function runFileSource(ctx: SourceContext<FilePosition>, config: Config['sources']['files'][number]): Promise<void> {
   const { spec, logger, signal } = ctx;
   const settleMs = settleMsOf(config);
-  const pollMs = parseDuration(config.pollInterval ?? '1s') ?? 1_000;
+  const pollMs = durationMs(config.pollInterval ?? '1s');
   const batchLines = config.batchLines ?? 1_000;
   let position: FilePosition = ctx.position ?? { files: {} };
   const doneDir = path.join(config.directory, DONE_DIR);

@@ -1,6 +1,6 @@
 import type { OutgoingRecord } from '../clients/kafka.ts';
 import type { Config } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
+import { durationMs } from '../core/duration.ts';
 import { CheckFailedError, DependencyError, messageOf } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { withRetry } from '../core/retry.ts';
@@ -54,7 +54,7 @@ export function retryAfterMs(header: string | null, nowMs: number): number | und
  */
 export async function runHttpSource(ctx: SourceContext<HttpPosition>, config: Config['sources']['http'][number]): Promise<void> {
   const { spec, logger, signal } = ctx;
-  const pollMs = parseDuration(config.pollInterval ?? '2s') ?? 2_000;
+  const pollMs = durationMs(config.pollInterval ?? '2s');
   const limit = config.pageSize ?? 500;
   let position: HttpPosition = ctx.position ?? { cursor: null, pages: 0 };
   while (!signal.aborted) {

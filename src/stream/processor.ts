@@ -9,7 +9,7 @@ import type {
 } from '../clients/kafka.ts';
 import { reportLagByTopic } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
+import { durationMs } from '../core/duration.ts';
 import { CheckFailedError, DependencyError, messageOf } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -465,9 +465,5 @@ function processorMetrics(metrics: Metrics): ProcessorCounters {
 function isFenced(error: unknown): boolean {
   const details = error instanceof DependencyError ? error.details.protocolErrors : undefined;
   return Array.isArray(details) && details.some((id) => id === 'PRODUCER_FENCED' || id === 'INVALID_PRODUCER_EPOCH' || id === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED');
-}
-
-function durationMs(text: string): number {
-  return parseDuration(text) ?? 0;
 }
 

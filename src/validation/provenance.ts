@@ -5,7 +5,7 @@
  * report narrowed by flags may be useful to a person, but it proves less than the gate needs.
  */
 import type { Config } from '../config/schema.ts';
-import { formatDuration, parseDuration } from '../core/duration.ts';
+import { formatDuration, durationMs } from '../core/duration.ts';
 import type { StreamRead } from './fingerprint-sql.ts';
 import type { Tolerances } from './policy.ts';
 import { OUTPUT_TABLES } from './tables.ts';
@@ -61,7 +61,7 @@ export function evidencePolicy(config: Config): EvidencePolicy {
   return {
     tables: OUTPUT_TABLES,
     channels: configuredChannels(config),
-    settleMs: parseDuration(config.validation.settle) ?? 0,
+    settleMs: durationMs(config.validation.settle),
     batchSchema: BATCH_SCHEMA,
     streamDatabase: config.clickhouse.database,
     tolerances: config.validation.tolerances,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { ConnectionOptions } from '@platformatic/kafka';
 import type { Config } from '../../config/schema.ts';
-import { parseDuration } from '../../core/duration.ts';
+import { durationMs } from '../../core/duration.ts';
 
 export type KafkaSettings = Pick<Config, 'kafka'>['kafka'];
 
@@ -30,6 +30,6 @@ export function connectionOptions(kafka: KafkaSettings): ConnectionOptions {
             },
           }
         : {};
-  const requestTimeout = (kafka.timeout === undefined ? undefined : parseDuration(kafka.timeout)) ?? 30_000;
+  const requestTimeout = kafka.timeout === undefined ? 30_000 : durationMs(kafka.timeout);
   return { connectTimeout: Math.min(5_000, requestTimeout), requestTimeout, ...sasl, ...tls };
 }

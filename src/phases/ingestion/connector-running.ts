@@ -1,6 +1,6 @@
 import type { ConnectClient, ConnectorOffset, ConnectorStatus } from '../../clients/connect.ts';
 import type { TopicAdmin } from '../../clients/kafka.ts';
-import { parseDuration } from '../../core/duration.ts';
+import { durationMs } from '../../core/duration.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 import type { PhaseContext, PhaseStep, PlannedChange } from '../phase.ts';
 import { cdcTopic } from './connector-config.ts';
@@ -99,7 +99,7 @@ export function connectorRunningStep(ctx: PhaseContext, connect: ConnectorRuntim
   const name = config.connector.name;
   const pollMs = options.pollMs ?? 1_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const timeoutMs = parseDuration(config.connector.snapshotTimeout) ?? 600_000;
+  const timeoutMs = durationMs(config.connector.snapshotTimeout);
   const now = (): number => clock.now().getTime();
 
   const seenInTopic = async (table: string): Promise<number | undefined> => {
