@@ -1,3 +1,4 @@
+import { formatBytes } from '../core/bytes.ts';
 import { formatDuration } from '../core/duration.ts';
 import type { SlotPosition } from '../validation/source-position.ts';
 import type { ValidationReportSummary } from '../state/validation-reports.ts';
@@ -121,12 +122,6 @@ function setAsideText(setAside: readonly SetAside[]): string {
   return `; not counting: ${listed.join('; ')}${more}`;
 }
 
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
 /**
  * The cutover policy, pure: the last N counting reports (over distinct windows) all PASS,
  * together covering the required span of event time, the newest window ending recently; the
@@ -218,7 +213,7 @@ function slotCheck(slot: Observed<SlotPosition>, maxBytes: number): GateCheck {
   return {
     name,
     passed: s.lagBytes <= maxBytes,
-    detail: `${s.slotName} confirmed ${s.confirmedLsn}, ${bytes(s.lagBytes)} behind the source's current WAL ${s.currentLsn} (at most ${bytes(maxBytes)})${s.active ? '' : '; the slot has no active reader'}`,
+    detail: `${s.slotName} confirmed ${s.confirmedLsn}, ${formatBytes(s.lagBytes)} behind the source's current WAL ${s.currentLsn} (at most ${formatBytes(maxBytes)})${s.active ? '' : '; the slot has no active reader'}`,
   };
 }
 

@@ -2,7 +2,8 @@ import type { Config } from '../../config/schema.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { PhaseStep } from '../phase.ts';
-import { firstRow, formatBytes, num, optionalNum, optionalText, type SqlClient } from './sql.ts';
+import { formatBytes } from '../../core/bytes.ts';
+import { firstRow, num, optionalNum, optionalText, type SqlClient } from './sql.ts';
 
 export interface SlotReading {
   readonly plugin: string | undefined;
