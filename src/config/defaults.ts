@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_PATTERNS } from '../domain/patterns.ts';
 
 /**
  * Defaults that point at the embedded local stack (`stream-migrate dev up`), so no file is needed.
@@ -86,8 +87,8 @@ export const DEFAULT_CONFIG = {
     categoryTax: { default: '0.08', byCategory: { electronics: '0.10', groceries: '0.05', books: '0' } },
     fraud: { highAbove: '10000.00', newTierMediumAbove: '1000.00' },
     windowMinutes: 5,
-    // Fraud patterns over time (src/domain/patterns.ts); fire on the demo workload at a low rate.
-    patterns: [{ name: 'velocity', kind: 'velocity', severity: 'MEDIUM', minOrders: 3, totalAbove: '5000.00', windowMinutes: 10 }],
+    // Fraud patterns over time: the domain's defaults (src/domain/patterns.ts).
+    patterns: DEFAULT_PATTERNS.map((p) => ({ ...p })),
   },
   batch: { mode: 'builtin', schedule: '30 2 * * *' },
   validation: { settle: '5m', samples: 10, minRows: 1, tolerances: { missingInStream: 0, missingInBatch: 0, mismatched: 0 } },

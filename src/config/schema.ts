@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
+import { PATTERN_KINDS } from '../domain/patterns.ts';
+import { SEVERITIES } from '../domain/rules.ts';
 
 /**
  * The configuration schema: the single source of the configuration's types. Every object is
@@ -48,8 +50,8 @@ const tierRates = z.strictObject({ NEW: decimal, BRONZE: decimal, SILVER: decima
 /** One fraud pattern over time (src/domain/patterns.ts); compileRules checks names, windows and amounts further. */
 const pattern = z.strictObject({
   name: z.string().min(1),
-  kind: z.enum(['velocity']),
-  severity: z.enum(['HIGH', 'MEDIUM']),
+  kind: z.enum(PATTERN_KINDS),
+  severity: z.enum(SEVERITIES),
   minOrders: positiveInt,
   totalAbove: decimal,
   windowMinutes: positiveInt.refine((m) => 1440 % m === 0, 'expected a whole number of minutes that divides a day (1, 2, 5, 10, 15, 30, 60, ...)'),
