@@ -12,7 +12,7 @@ import { ValidationReports } from '../../src/state/validation-reports.ts';
 import { reconcile, type ReconcileResult, type TableResult } from '../../src/validation/reconcile.ts';
 import { chRowText, type StreamRead } from '../../src/validation/fingerprint-sql.ts';
 import { TABLE_SPECS } from '../../src/validation/tables.ts';
-import { jsonOf, REPO_ROOT, runCli } from './cli.ts';
+import { jsonOf, runCli } from './cli.ts';
 import { freePort } from './ports.ts';
 import { testConfig, writeTestConfig } from './test-env.ts';
 

@@ -1,6 +1,5 @@
 import type { SchemaRegistryClient } from '../../clients/schema-registry.ts';
 import { valueSubject } from '../../clients/schema-registry.ts';
-import type { Config } from '../../config/schema.ts';
 import { CheckFailedError } from '../../core/errors.ts';
 import { readCatalog } from '../../schemas/catalog.ts';
 import type { SourceColumn } from '../../schemas/columns.ts';
