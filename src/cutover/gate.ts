@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { createConnectClient } from '../clients/connect.ts';
+import { createConnectClient, type ConnectClient } from '../clients/connect.ts';
+import type { KafkaAdmin } from '../clients/kafka.ts';
 import { lagToRead } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
 import { durationMs } from '../core/duration.ts';
@@ -34,14 +35,25 @@ export function gatePolicy(config: Config): GatePolicy {
 /** The state store's tables, read through a pool the caller already holds. */
 type StateDb = Pick<pg.Pool, 'query'>;
 
+/** Clients a long-lived caller (status, the dashboard) already holds; without them the gate opens its own for one reading. */
+export interface GateClients {
+  readonly connect?: Pick<ConnectClient, 'status'>;
+  readonly kafka?: Pick<KafkaAdmin, 'listGroups' | 'groupLag'>;
+}
+
 /** Reads every fact the gate needs, concurrently; a fact that cannot be read is an error, never a pass. */
-export async function observeGate(config: Config, db: StateDb, otherChangeInProgress: boolean, options: { readonly now?: Date; readonly cwd: string }): Promise<GateInput> {
-  const { cwd } = options;
+export async function observeGate(
+  config: Config,
+  db: StateDb,
+  otherChangeInProgress: boolean,
+  options: { readonly now?: Date; readonly cwd: string; readonly clients?: GateClients },
+): Promise<GateInput> {
+  const { cwd, clients = {} } = options;
   const [reports, connector, slot, groups, workers] = await Promise.all([
     observe(() => new ValidationReports(db).latest(REPORTS_READ)),
-    observe(() => connectorStatus(config)),
+    observe(() => connectorStatus(config, clients.connect ?? createConnectClient(config.connect))),
     observe(() => readSlotPosition(config.source, config.connector.slotName)),
-    observe(() => consumerGroups(config)),
+    observe(() => consumerGroups(config, clients.kafka)),
     observe(async () => localWorkers(config, cwd)),
   ]);
   const newest = reports.ok ? reports.value[0] : undefined;
@@ -54,8 +66,8 @@ export async function observeGate(config: Config, db: StateDb, otherChangeInProg
  * migration's state. Runs on every refresh, so it reads through the caller's warehouse pool
  * rather than opening (and migrating) a state store each time.
  */
-export async function gatherGate(ctx: { readonly config: Config; readonly cwd: string; readonly db: StateDb }): Promise<GateResult & { readonly state: MigrationState }> {
-  const input = await observeGate(ctx.config, ctx.db, false, { cwd: ctx.cwd });
+export async function gatherGate(ctx: { readonly config: Config; readonly cwd: string; readonly db: StateDb; readonly clients?: GateClients }): Promise<GateResult & { readonly state: MigrationState }> {
+  const input = await observeGate(ctx.config, ctx.db, false, { cwd: ctx.cwd, ...(ctx.clients ? { clients: ctx.clients } : {}) });
   return { ...evaluateGate(input, gatePolicy(ctx.config)), state: await new CutoverDecisions(ctx.db).state() };
 }
 
@@ -67,16 +79,17 @@ async function observe<T>(read: () => Promise<T>): Promise<Observed<T>> {
   }
 }
 
-async function connectorStatus(config: Config): Promise<{ name: string; state: string; tasks: { id: number; state: string }[] }> {
-  const status = await createConnectClient(config.connect).status(config.connector.name);
+async function connectorStatus(config: Config, connect: Pick<ConnectClient, 'status'>): Promise<{ name: string; state: string; tasks: { id: number; state: string }[] }> {
+  const status = await connect.status(config.connector.name);
   if (!status) throw new Error(`connector ${config.connector.name} does not exist; run \`stream-migrate phase run ingestion\``);
   return { name: config.connector.name, state: status.connector.state, tasks: status.tasks.map((t) => ({ id: t.id, state: t.state })) };
 }
 
 /** The processor and sink groups: existence and state from the coordinator's group list, lag from committed offsets. */
-async function consumerGroups(config: Config): Promise<GroupObservation[]> {
+async function consumerGroups(config: Config, held: Pick<KafkaAdmin, 'listGroups' | 'groupLag'> | undefined): Promise<GroupObservation[]> {
   const { createKafkaAdmin } = await import('../clients/kafka.ts');
-  const admin = createKafkaAdmin(config.kafka, 'cutover', { retries: 2 });
+  const owned = held ? undefined : createKafkaAdmin(config.kafka, 'cutover', { retries: 2 });
+  const admin = held ?? owned!;
   try {
     const listed = new Map((await admin.listGroups()).map((g) => [g.groupId, g]));
     const result: GroupObservation[] = [];
@@ -87,7 +100,7 @@ async function consumerGroups(config: Config): Promise<GroupObservation[]> {
     }
     return result;
   } finally {
-    await admin.close();
+    await owned?.close();
   }
 }
 

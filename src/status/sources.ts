@@ -90,7 +90,7 @@ export function openStatusSources({ config, cwd, logger }: StatusSourcesOptions)
       const { gatherGate } = await import('../cutover/gate.ts');
       try {
         // The status pool, not a state store per refresh: status only reads, and never migrates.
-        return await gatherGate({ config, cwd, db: pool() });
+        return await gatherGate({ config, cwd, db: pool(), clients: { connect, kafka: kafkaAdmin() } });
       } catch (error) {
         throw warehouseError(config, error);
       }
