@@ -18,6 +18,8 @@ export interface SourceOrder {
 export interface CustomerRow {
   readonly id: number;
   readonly tier: Tier;
+  /** When the tier last changed (customers.tier_changed_at), epoch ms UTC; null or absent when never (or a source without the column). */
+  readonly tierChangedAt?: number | null;
 }
 
 export interface ProductRow {

@@ -43,6 +43,10 @@ describe('tables', () => {
   it('decodes customers and products, rejecting unknown tiers', () => {
     expect(decodeCustomer(key(1), value({ id: 1, name: 'a', tier: 'GOLD' }))).toEqual({ ok: true, value: { kind: 'upsert', row: { id: 1, tier: 'GOLD' }, sourceTsMs: null } });
     expect(decodeCustomer(key(1), value({ id: 1, tier: 'DIAMOND' }))).toEqual({ ok: false, reason: 'unknown customer tier "DIAMOND"' });
+    // When the tier last changed (escalation): ISO-8601 with a zone, milliseconds truncated like created_at.
+    expect(decodeCustomer(key(1), value({ id: 1, tier: 'GOLD', tier_changed_at: '2026-11-25T10:00:00.123456Z' }))).toEqual({ ok: true, value: { kind: 'upsert', row: { id: 1, tier: 'GOLD', tierChangedAt: Date.UTC(2026, 10, 25, 10, 0, 0, 123) }, sourceTsMs: null } });
+    expect(decodeCustomer(key(1), value({ id: 1, tier: 'GOLD', tier_changed_at: null }))).toEqual({ ok: true, value: { kind: 'upsert', row: { id: 1, tier: 'GOLD' }, sourceTsMs: null } });
+    expect(decodeCustomer(key(1), value({ id: 1, tier: 'GOLD', tier_changed_at: 'yesterday' }))).toEqual({ ok: false, reason: 'tier_changed_at must be an ISO-8601 timestamp with a zone, got "yesterday"' });
     expect(decodeProduct(key(2), value({ id: 2, category: 'books', price: '9.99' }))).toEqual({ ok: true, value: { kind: 'upsert', row: { id: 2, category: 'books' }, sourceTsMs: null } });
   });
 });

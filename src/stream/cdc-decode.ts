@@ -49,7 +49,11 @@ export function decodeCustomer(key: Buffer | null, value: Buffer | null): Decode
     const id = integer(row, 'id');
     if (typeof id === 'string') return fail(id);
     if (!isTier(row.tier)) return fail(`unknown customer tier ${JSON.stringify(row.tier)}`);
-    return ok({ id, tier: row.tier });
+    // Absent on a source without the column (migrations/source/0002), null when the tier never changed.
+    if (row.tier_changed_at === undefined || row.tier_changed_at === null) return ok({ id, tier: row.tier });
+    const tierChangedAt = timestamp(row, 'tier_changed_at');
+    if (typeof tierChangedAt === 'string') return fail(tierChangedAt);
+    return ok({ id, tier: row.tier, tierChangedAt });
   });
 }
 

@@ -19,13 +19,13 @@ export class InMemoryTables implements ReferenceTables {
     return { customers: this.customers.size, products: this.products.size };
   }
 
-  /** Applies a change; true when the join-relevant part (tier) changed, so orders need recomputing. */
+  /** Applies a change; true when the join-relevant part (tier, or when it last changed: escalation) changed, so orders need recomputing. */
   applyCustomer(change: RowChange<CustomerRow>): boolean {
     const id = change.kind === 'upsert' ? change.row.id : change.id;
     const before = this.customers.get(id);
     if (change.kind === 'delete') return this.customers.delete(id);
     this.customers.set(id, change.row);
-    return before?.tier !== change.row.tier;
+    return before?.tier !== change.row.tier || (before.tierChangedAt ?? null) !== (change.row.tierChangedAt ?? null);
   }
 
   applyProduct(change: RowChange<ProductRow>): boolean {
