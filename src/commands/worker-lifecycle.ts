@@ -1,7 +1,8 @@
 import type { Logger } from '../core/logger.ts';
 import { UsageError } from '../core/errors.ts';
 import { Metrics } from '../core/metrics.ts';
-import { SUPERVISOR_PID_ENV, supervisorGone } from '../local-stack/workers.ts';
+import { messageOf } from '../core/errors.ts';
+import { respawnSupervisor, SUPERVISOR_PID_ENV, WORKER_NAME_ENV, WORKERS_DIR_ENV, type RespawnOutcome } from '../local-stack/supervisor-process.ts';
 
 export interface WorkerLifecycle {
   readonly metrics: Metrics;
@@ -14,8 +15,9 @@ export interface WorkerLifecycle {
 /**
  * What every long-running worker (processor, sink) needs around its loop: a /metrics server on
  * its port, a stop signal on SIGTERM/SIGINT that lets it finish the unit of work in hand, and,
- * when a supervisor started it, a stop when that supervisor dies (a SIGKILLed supervisor must
- * not leave orphans that the next one would run beside).
+ * when a supervisor started it, what to do when that supervisor dies: start the next one (unless
+ * the workers were stopped on purpose; see supervisor-process.ts), then stop, so no worker runs
+ * unsupervised or beside the ones the new supervisor starts.
  */
 export async function withWorkerLifecycle<T>(
   options: { readonly role: 'processor' | 'sink' | 'source'; readonly portOption: string | undefined; readonly defaultPort: number; readonly portKey: string; readonly logger: Logger },
@@ -43,8 +45,9 @@ export async function withWorkerLifecycle<T>(
   const supervisor = Number(process.env[SUPERVISOR_PID_ENV]);
   const watch = Number.isInteger(supervisor) && supervisor > 0
     ? setInterval(() => {
-        if (!controller.signal.aborted && supervisorGone(supervisor)) {
-          options.logger.warn(`${options.role}: supervisor ${supervisor} is gone; stopping rather than running unsupervised`);
+        // Re-parented: the supervisor died, even by SIGKILL.
+        if (!controller.signal.aborted && process.ppid !== supervisor) {
+          options.logger.warn(`${options.role}: supervisor ${supervisor} is gone; ${afterSupervisor(supervisor)}; stopping rather than running unsupervised`);
           controller.abort();
         }
       }, 1_000)
@@ -56,5 +59,29 @@ export async function withWorkerLifecycle<T>(
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
     server.close();
+  }
+}
+
+/** Starts the next supervisor when this worker is the one to (see respawnSupervisor), and says what happened. */
+function afterSupervisor(deadPid: number): string {
+  const dir = process.env[WORKERS_DIR_ENV];
+  if (!dir) return 'no supervisor directory known, so none is started';
+  let outcome: RespawnOutcome;
+  try {
+    outcome = respawnSupervisor(dir, deadPid, process.env[WORKER_NAME_ENV] ?? `pid ${process.pid}`);
+  } catch (error) {
+    return `could not start a new supervisor: ${messageOf(error)}`;
+  }
+  switch (outcome.action) {
+    case 'respawned':
+      return `started a new supervisor (pid ${outcome.pid})`;
+    case 'claimed':
+      return 'another worker starts the new supervisor';
+    case 'running':
+      return `supervisor pid ${outcome.pid} runs already`;
+    case 'stopped':
+      return `the workers were stopped on purpose (${outcome.stop.by}), so none is started`;
+    case 'refused':
+      return outcome.reason;
   }
 }

@@ -104,7 +104,7 @@ async function bringUp(ctx: ServiceContext, service: LocalService): Promise<UpRe
 export async function stackDown(ctx: ServiceContext, options: { readonly purge: boolean }, services = localServices(ctx)): Promise<readonly { name: ServiceName; stopped: boolean }[]> {
   const results: { name: ServiceName; stopped: boolean }[] = [];
   // Workers first: they would otherwise log errors, and restart, as their services go away.
-  if (await stopWorkers(ctx.paths)) ctx.logger.info('workers: stopped');
+  if (await stopWorkers(ctx.paths, '`dev down`')) ctx.logger.info('workers: stopped');
   if (await stopDashboard(ctx.paths)) ctx.logger.info('dashboard: stopped');
   for (const service of [...services].reverse()) {
     const pid = service.pid();

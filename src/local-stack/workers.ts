@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { KafkaAdmin } from '../clients/kafka.ts';
 import { lagToRead } from '../clients/consumer-lag.ts';
 import type { Config } from '../config/schema.ts';
@@ -9,11 +8,24 @@ import type { Logger } from '../core/logger.ts';
 import { Metrics } from '../core/metrics.ts';
 import { startAutoscaler, scalingPolicyOf } from './autoscaler.ts';
 import type { StackPaths } from './paths.ts';
-import { runningPid, startDetached, stopProcess, tailFile } from './processes.ts';
-
-// The JS entry, run with `process.execPath` (the pinned runtime bin/stream-migrate started this
-// process on), so a pid file names the worker itself, not a launcher in front of it.
-const ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/stream-migrate.js');
+import { runningPid, stopProcess, tailFile } from './processes.ts';
+import {
+  appendRestart,
+  awaitSupervisor,
+  claimSupervisorLock,
+  clearStop,
+  ENTRY,
+  readStop,
+  recordStop,
+  removeOldClaims,
+  respawnOf,
+  spawnSupervisor,
+  SUPERVISOR_PID_ENV,
+  supervisorPidIn,
+  WORKER_NAME_ENV,
+  WORKERS_DIR_ENV,
+  writeSupervisorPid,
+} from './supervisor-process.ts';
 
 /** What the supervisor keeps running: N processor workers, one sink and one worker per order source. */
 export interface DesiredWorkers {
@@ -35,14 +47,6 @@ export interface WorkerStatus {
   readonly failed?: string;
 }
 
-/** Tells a worker which supervisor started it, so it stops when that supervisor is gone. */
-export const SUPERVISOR_PID_ENV = 'STREAM_MIGRATE_SUPERVISOR_PID';
-
-/** A worker's supervisor is gone when the worker was re-parented (the supervisor died, even by SIGKILL). */
-export function supervisorGone(supervisorPid: number): boolean {
-  return process.ppid !== supervisorPid;
-}
-
 /** Exits with code 2 (bad usage or configuration) this many times in a row, quickly: the supervisor stops retrying. */
 const HOPELESS_STARTS = 3;
 
@@ -50,16 +54,22 @@ export function workersDir(paths: StackPaths): string {
   return path.join(paths.root, 'workers');
 }
 
-const SUPERVISOR_MARKER = 'workers supervise';
-
 /** The supervisor's pid when it runs. */
 export function supervisorPid(paths: StackPaths): number | undefined {
-  return runningPid(path.join(workersDir(paths), 'supervisor.pid'), SUPERVISOR_MARKER);
+  return supervisorPidIn(workersDir(paths));
 }
 
 export function readDesired(paths: StackPaths): DesiredWorkers | undefined {
+  return readDesiredIn(workersDir(paths));
+}
+
+function readDesiredIn(dir: string): DesiredWorkers | undefined {
+  return readJson<DesiredWorkers>(path.join(dir, 'desired.json'));
+}
+
+function readJson<T>(file: string): T | undefined {
   try {
-    return JSON.parse(fs.readFileSync(path.join(workersDir(paths), 'desired.json'), 'utf8')) as DesiredWorkers;
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
   } catch {
     return undefined;
   }
@@ -67,20 +77,22 @@ export function readDesired(paths: StackPaths): DesiredWorkers | undefined {
 
 /**
  * Starts the supervisor (or tells a running one to adopt the new desired state). It runs
- * detached, so workers outlive the command; `dev down` stops it and its workers.
+ * detached, so workers outlive the command; `dev down` and `workers stop` stop it and its
+ * workers. Asked for by a human, it ends an earlier intentional stop.
  */
-export function ensureWorkers(paths: StackPaths, desired: DesiredWorkers, cwd: string): { readonly started: boolean; readonly pid: number } {
+export async function ensureWorkers(paths: StackPaths, desired: DesiredWorkers, cwd: string): Promise<{ readonly started: boolean; readonly pid: number }> {
   const dir = workersDir(paths);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'desired.json'), JSON.stringify(desired, null, 2) + '\n');
+  clearStop(dir);
   const running = supervisorPid(paths);
   if (running !== undefined) {
     process.kill(running, 'SIGHUP');
     return { started: false, pid: running };
   }
-  const args = [ENTRY, 'workers', 'supervise', ...(desired.configFile ? ['--config', desired.configFile] : [])];
-  const pid = startDetached({ command: process.execPath, args, logFile: path.join(dir, 'supervisor.log'), pidFile: path.join(dir, 'supervisor.pid'), cwd });
-  return { started: true, pid };
+  const spawned = spawnSupervisor(dir, desired.configFile, cwd);
+  // The supervisor records its own pid once it holds the lock (a racing start may win instead).
+  return { started: true, pid: (await awaitSupervisor(dir, 15_000)) ?? spawned };
 }
 
 /**
@@ -96,12 +108,26 @@ export async function supervisorStartsSources(paths: StackPaths, timeoutMs = 5_0
   }
 }
 
-/** Stops the supervisor, which stops its workers first. */
-export async function stopWorkers(paths: StackPaths): Promise<boolean> {
-  const pid = supervisorPid(paths);
-  if (pid === undefined) return false;
-  await stopProcess(pid, 'SIGTERM', 40_000);
-  return true;
+/**
+ * An intentional stop (`by` says who): recorded first, so no worker restarts a supervisor after
+ * it; then the supervisor (which stops its workers first) and any worker a SIGKILLed supervisor
+ * left. A supervisor a worker was just starting reads the record and exits by itself. True when
+ * something was running.
+ */
+export async function stopWorkers(paths: StackPaths, by = 'stopped'): Promise<boolean> {
+  const dir = workersDir(paths);
+  if (!fs.existsSync(dir)) return false;
+  recordStop(dir, by);
+  let stopped = false;
+  for (let pass = 0; pass < 2; pass++) {
+    const pid = supervisorPidIn(dir);
+    if (pid !== undefined) {
+      await stopProcess(pid, 'SIGTERM', 40_000);
+      stopped = true;
+    }
+    if ((await stopStrayWorkers(dir)) > 0) stopped = true;
+  }
+  return stopped;
 }
 
 function workerNames(desired: DesiredWorkers): readonly string[] {
@@ -209,16 +235,50 @@ function workerArgs(config: Config, name: string, configFile: string | undefined
  */
 export async function superviseWorkers(paths: StackPaths, config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
   const dir = workersDir(paths);
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = await claimSupervisorLock(dir);
+  if (!lock) {
+    // Two starts raced (a worker's and a human's, or two workers'): the one running adopts the desired state.
+    const other = await awaitSupervisor(dir, 5_000);
+    if (other !== undefined) process.kill(other, 'SIGHUP');
+    logger.warn(`another supervisor${other !== undefined ? ` (pid ${other})` : ''} runs for ${dir}; pid ${process.pid} exits`);
+    return;
+  }
+  try {
+    writeSupervisorPid(dir);
+    // Read after the pid file is written: a stop recorded before this is seen here, and one recorded after finds the pid.
+    const stop = readStop(dir);
+    if (stop) {
+      logger.warn(`the workers were stopped on purpose (${stop.by}, ${stop.at}); not starting them (\`stream-migrate phase run processing\` starts them again)`);
+      return;
+    }
+    await supervise(dir, config, logger, signal);
+  } finally {
+    lock.close();
+  }
+}
+
+async function supervise(dir: string, config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+  const respawn = respawnOf(process.env);
+  if (respawn) {
+    const record = { at: new Date().toISOString(), previousPid: respawn.previousPid, pid: process.pid, by: respawn.by };
+    appendRestart(dir, record);
+    logger.warn(`supervisor restarted on its own: pid ${respawn.previousPid} was gone, ${respawn.by} started pid ${process.pid}`);
+    void audit(config, 'workers supervisor-restart', record, logger);
+  }
+  removeOldClaims(dir);
   const children = new Map<string, { child: ChildProcess; startedAt: number }>();
   const failures = new Map<string, number>();
   const usageFailures = new Map<string, number>();
   const givenUp = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
-  let desired = readDesired(paths) ?? { processors: config.processor.workers, sink: true };
+  let desired = readDesiredIn(dir) ?? { processors: config.processor.workers, sink: true };
   const policy = scalingPolicyOf(config);
   // With scaling on, the count moves between the bounds; the desired count is where it starts.
   const clamp = (n: number) => (policy ? Math.min(policy.maxWorkers, Math.max(policy.minWorkers, n)) : n);
-  let processors = clamp(desired.processors);
+  // A restarted supervisor resumes at the count its predecessor had scaled to.
+  const previous = respawn && policy ? readJson<EffectiveWorkers>(path.join(dir, 'effective.json'))?.processors : undefined;
+  let processors = clamp(typeof previous === 'number' ? previous : desired.processors);
   let lastDecision: NonNullable<EffectiveWorkers['scaling']>['lastDecision'];
   const current = (): EffectiveWorkers => ({
     ...desired,
@@ -239,7 +299,7 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
   const start = (name: string): void => {
     if (signal.aborted || children.has(name) || givenUp.has(name)) return;
     const log = fs.openSync(path.join(dir, `${name}.log`), 'a');
-    const env = { ...process.env, [SUPERVISOR_PID_ENV]: String(process.pid) };
+    const env = { ...process.env, [SUPERVISOR_PID_ENV]: String(process.pid), [WORKERS_DIR_ENV]: dir, [WORKER_NAME_ENV]: name };
     const child = spawn(process.execPath, [...workerArgs(config, name, desired.configFile)], { stdio: ['ignore', log, log], cwd: process.cwd(), env });
     fs.closeSync(log);
     if (child.pid === undefined) return;
@@ -290,7 +350,7 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
 
   const onHup = () => {
     const before = desired.configFile;
-    desired = readDesired(paths) ?? desired;
+    desired = readDesiredIn(dir) ?? desired;
     // Workers read their configuration at start: another file restarts them (their exit handler starts them again).
     if (desired.configFile !== before) for (const { child } of children.values()) child.kill('SIGTERM');
     processors = clamp(desired.processors);
@@ -315,11 +375,13 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
           lastDecision = { at: new Date().toISOString(), from, to, reason: decision.reason, lag: decision.lag };
           decisions(1, { action: decision.action });
           reconcile();
-          await auditScaling(config, lastDecision, logger);
+          await audit(config, 'workers scale', lastDecision, logger);
         },
       })
     : undefined;
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  // Stopped on purpose (a signal, not a crash): the workers must not start it again when they see it gone.
+  recordStop(dir, `supervisor pid ${process.pid} stopped by ${String(signal.reason ?? 'a signal')}`);
   stopScaling?.();
   await lag.close();
   metricsServer?.close();
@@ -330,25 +392,28 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
 }
 
 /**
- * Workers a previous supervisor left running (it was SIGKILLed before they noticed): stopped
- * before new ones start, so no worker ever runs twice or unsupervised.
+ * Workers a previous supervisor left running (it was SIGKILLed, and they are still finishing
+ * their work): stopped before new ones start, so no worker ever runs twice or unsupervised.
+ * Returns how many were running.
  */
-async function stopStrayWorkers(dir: string, logger: Logger): Promise<void> {
+async function stopStrayWorkers(dir: string, logger?: Logger): Promise<number> {
   let files: string[];
   try {
     files = fs.readdirSync(dir).filter((f) => /^(processor|sink|source)-[^.]+\.pid$/.test(f));
   } catch {
-    return;
+    return 0;
   }
-  await Promise.all(
+  const stopped = await Promise.all(
     files.map(async (file) => {
       const name = file.slice(0, -'.pid'.length);
       const pid = runningPid(path.join(dir, file), workerMarker(name));
-      if (pid === undefined) return;
-      logger.warn(`stopping ${name} (pid ${pid}) left running by an earlier supervisor`);
+      if (pid === undefined) return 0;
+      logger?.warn(`stopping ${name} (pid ${pid}) left running by an earlier supervisor`);
       await stopProcess(pid, 'SIGTERM', 30_000);
+      return 1;
     }),
   );
+  return stopped.reduce<number>((a, b) => a + b, 0);
 }
 
 function lastLine(file: string): string {
@@ -371,18 +436,18 @@ function processorLagReader(config: Config): { read(): Promise<number>; close():
   };
 }
 
-/** Each scaling decision goes to the audit log, like every other change; a warehouse that is down only costs the entry. */
-async function auditScaling(config: Config, decision: { readonly from: number; readonly to: number; readonly reason: string; readonly lag: number }, logger: Logger): Promise<void> {
+/** Scaling decisions and automatic restarts go to the audit log, like every other change; a warehouse that is down only costs the entry. */
+async function audit(config: Config, command: string, detail: Readonly<Record<string, unknown>>, logger: Logger): Promise<void> {
   try {
     const { openStateStore } = await import('../state/state-store.ts');
     const { AuditLog } = await import('../state/audit-log.ts');
     const store = await openStateStore(config.warehouse);
     try {
-      await new AuditLog(store.pool).append({ actor: 'supervisor', command: 'workers scale', target: config.processor.groupId, outcome: 'succeeded', detail: decision });
+      await new AuditLog(store.pool).append({ actor: 'supervisor', command, target: config.processor.groupId, outcome: 'succeeded', detail });
     } finally {
       await store.close();
     }
   } catch (error) {
-    logger.warn(`scaling decision not written to the audit log: ${error instanceof Error ? error.message : String(error)}`);
+    logger.warn(`${command} not written to the audit log: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -38,11 +38,11 @@ function workersStep(ctx: PhaseContext): PhaseStep {
       return [{ resource: 'workers/local', action: running ? 'update' : 'create', diff }];
     },
     async apply() {
-      const { started, pid } = ensureWorkers(paths, desired, ctx.cwd);
+      const { started, pid } = await ensureWorkers(paths, desired, ctx.cwd);
       if (!started && (desired.sources?.length ?? 0) > 0 && !(await supervisorStartsSources(paths))) {
         // Started by an earlier build, it cannot start source workers: replaced (its workers stop with it).
-        await stopWorkers(paths);
-        const replaced = ensureWorkers(paths, desired, ctx.cwd);
+        await stopWorkers(paths, 'replaced by a newer build');
+        const replaced = await ensureWorkers(paths, desired, ctx.cwd);
         return `supervisor (pid ${pid}) of an earlier build replaced by pid ${replaced.pid}`;
       }
       return started ? `supervisor started (pid ${pid})` : `supervisor (pid ${pid}) reloaded`;
