@@ -13,20 +13,33 @@ const CURSOR = 'stream_migrate_batch_orders';
  * The window's orders with the tier and category they join, in the cell order transform.ts
  * decodes. Money as text and created_at as whole epoch milliseconds, so nothing passes through a
  * float; the milliseconds are truncated like the stream's Date.parse of Debezium's microsecond
- * timestamps, so both sides carry the same created_at. LEFT JOINs let the transform count orders
- * whose customer or product is missing instead of losing them silently. Ordered by created_at, so
- * summary windows complete one after another and can be written and forgotten (the orders_created_at
- * index that selects the window already yields this order: no sort).
+ * timestamps, so both sides carry the same created_at (and tier_changed_at, for the escalation
+ * pattern: NULL on a source without the column, as the stream reads its absence). LEFT JOINs let
+ * the transform count orders whose customer or product is missing instead of losing them
+ * silently. Ordered by created_at, so summary windows complete one after another and can be
+ * written and forgotten (the orders_created_at index that selects the window already yields this
+ * order: no sort).
  */
-const EXTRACT_SQL = `
+function extractSql(tierChangedAt: boolean): string {
+  return `
 SELECT o.id, o.customer_id, o.product_id, o.quantity, o.amount::text, o.status,
        floor(extract(epoch FROM o.created_at) * 1000)::bigint,
-       c.tier, p.category
+       c.tier, p.category,
+       ${tierChangedAt ? 'floor(extract(epoch FROM c.tier_changed_at) * 1000)::bigint' : 'NULL::bigint'}
   FROM public.orders o
   LEFT JOIN public.customers c ON c.id = o.customer_id
   LEFT JOIN public.products p ON p.id = o.product_id
  WHERE o.created_at >= $1 AND o.created_at < $2
  ORDER BY o.created_at`;
+}
+
+/** Whether the source has customers.tier_changed_at (migrations/source/0002; a foreign source may not). */
+async function hasTierChangedAt(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'customers' AND column_name = 'tier_changed_at'`,
+  );
+  return Number(rows[0]?.n ?? 0) > 0;
+}
 
 /**
  * A server-side cursor over the window's orders in one REPEATABLE READ, READ ONLY transaction of
@@ -40,6 +53,7 @@ export class OrderExtraction {
     private readonly client: pg.Client,
     /** Orders in the window, counted in the same snapshot (for progress). */
     readonly total: number,
+    private readonly tierChangedAt: boolean,
   ) {}
 
   static async start(client: pg.Client, window: BatchWindow): Promise<OrderExtraction> {
@@ -48,8 +62,9 @@ export class OrderExtraction {
       const from = new Date(window.fromMs);
       const to = new Date(window.toMs);
       const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM public.orders WHERE created_at >= $1 AND created_at < $2', [from, to]);
-      await client.query(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${EXTRACT_SQL}`, [from, to]);
-      return new OrderExtraction(client, Number(rows[0]?.n ?? 0));
+      const tierChangedAt = await hasTierChangedAt(client);
+      await client.query(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${extractSql(tierChangedAt)}`, [from, to]);
+      return new OrderExtraction(client, Number(rows[0]?.n ?? 0), tierChangedAt);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -70,11 +85,14 @@ export class OrderExtraction {
   async joinExternal(orders: readonly SourceOrder[], window: BatchWindow): Promise<readonly ExtractedCells[]> {
     const inWindow = orders.filter((o) => o.createdAt >= window.fromMs && o.createdAt < window.toMs).sort((a, b) => a.createdAt - b.createdAt || a.id - b.id);
     if (inWindow.length === 0) return [];
-    const tiers = await this.client.query<{ id: string; tier: string }>('SELECT id::text, tier FROM public.customers WHERE id = ANY($1::bigint[])', [[...new Set(inWindow.map((o) => o.customerId))]]);
+    const changedAt = this.tierChangedAt ? 'floor(extract(epoch FROM tier_changed_at) * 1000)::bigint::text' : 'NULL::text';
+    const tiers = await this.client.query<{ id: string; tier: string; changed_at: string | null }>(`SELECT id::text, tier, ${changedAt} AS changed_at FROM public.customers WHERE id = ANY($1::bigint[])`, [
+      [...new Set(inWindow.map((o) => o.customerId))],
+    ]);
     const categories = await this.client.query<{ id: string; category: string }>('SELECT id::text, category FROM public.products WHERE id = ANY($1::bigint[])', [[...new Set(inWindow.map((o) => o.productId))]]);
-    const tier = new Map(tiers.rows.map((r) => [Number(r.id), r.tier]));
+    const customer = new Map(tiers.rows.map((r) => [Number(r.id), r]));
     const category = new Map(categories.rows.map((r) => [Number(r.id), r.category]));
-    return inWindow.map((o) => [o.id, o.customerId, o.productId, o.quantity, formatMoney(o.amountCents), o.status, o.createdAt, tier.get(o.customerId) ?? null, category.get(o.productId) ?? null]);
+    return inWindow.map((o) => [o.id, o.customerId, o.productId, o.quantity, formatMoney(o.amountCents), o.status, o.createdAt, customer.get(o.customerId)?.tier ?? null, category.get(o.productId) ?? null, customer.get(o.customerId)?.changed_at ?? null]);
   }
 
   /** Ends the read transaction (nothing was written, so commit and rollback are the same). */

@@ -1,7 +1,7 @@
 import { parseMoney } from '../domain/money.ts';
 import { fraudAlertFor, processOrder, type CustomerRow, type FraudAlert, type ProcessedOrder, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
 import { isOrderStatus, isTier, type CompiledRules } from '../domain/rules.ts';
-import { patternAlert, patternWindowEnd, patternWindowStart, type CompiledPattern } from '../domain/patterns.ts';
+import { escalationAlert, isWindowed, patternAlert, patternWindowEnd, patternWindowStart, type CompiledPattern, type CompiledVelocity } from '../domain/patterns.ts';
 import { addContribution, EMPTY_SUMMARY, windowEndFor, windowStartFor, type SummaryAccumulator } from '../domain/windows.ts';
 
 /**
@@ -12,7 +12,8 @@ import { addContribution, EMPTY_SUMMARY, windowEndFor, windowStartFor, type Summ
 /**
  * The cells extract.ts selects, in this order (pg array row mode): order id, customer id,
  * product id, quantity, amount as text, status, created_at as epoch ms, the customer's tier and
- * the product's category (null when the customer or product row is missing: a LEFT JOIN).
+ * the product's category (null when the customer or product row is missing: a LEFT JOIN), and
+ * when the customer's tier last changed as epoch ms (null: never, or no such column).
  */
 export type ExtractedCells = readonly unknown[];
 
@@ -53,7 +54,7 @@ export function emptyIgnored(): IgnoredOrders {
 
 /** Types one row of cells; a string is the reason it cannot be typed. */
 export function decodeExtracted(cells: ExtractedCells): ExtractedOrder | string {
-  const [idCell, customerCell, productCell, quantityCell, amountCell, status, createdCell, tier, category] = cells;
+  const [idCell, customerCell, productCell, quantityCell, amountCell, status, createdCell, tier, category, tierChangedCell] = cells;
   const id = integer(idCell);
   if (id === undefined) return `order id ${JSON.stringify(idCell)} is not an integer`;
   const customerId = integer(customerCell);
@@ -74,7 +75,12 @@ export function decodeExtracted(cells: ExtractedCells): ExtractedOrder | string 
   let customer: CustomerRow | null = null;
   if (tier !== null && tier !== undefined) {
     if (!isTier(tier)) return `order ${id}: customer ${customerId} has unknown tier ${JSON.stringify(tier)}`;
-    customer = { id: customerId, tier };
+    if (tierChangedCell === null || tierChangedCell === undefined) customer = { id: customerId, tier };
+    else {
+      const tierChangedAt = integer(tierChangedCell);
+      if (tierChangedAt === undefined) return `order ${id}: customer ${customerId} has tier_changed_at ${JSON.stringify(tierChangedCell)}, not epoch milliseconds`;
+      customer = { id: customerId, tier, tierChangedAt };
+    }
   }
   let product: ProductRow | null = null;
   if (category !== null && category !== undefined) {
@@ -121,6 +127,12 @@ export function transformBatch(
     patterns?.add(result);
     const alert = fraudAlertFor(result, rules);
     if (alert !== null) alerts.push(alert);
+    // Per-order patterns, with the same function the stream calls on every change of the order or its customer.
+    for (const pattern of rules.patterns) {
+      if (pattern.kind !== 'escalation') continue;
+      const escalation = escalationAlert(pattern, result, row.customer.tierChangedAt);
+      if (escalation !== null) alerts.push(escalation);
+    }
   }
   return { processed, alerts, invalidReasons };
 }
@@ -192,10 +204,14 @@ export class SummaryAccumulators {
  * summaries: a window is complete once an order at or after its end has been added.
  */
 export class PatternAccumulators {
-  private readonly open = new Map<string, { readonly pattern: CompiledPattern; readonly customerId: number; readonly windowStartMs: number; readonly orders: ProcessedOrder[] }>();
+  private readonly open = new Map<string, { readonly pattern: CompiledVelocity; readonly customerId: number; readonly windowStartMs: number; readonly orders: ProcessedOrder[] }>();
   private latestMs = Number.NEGATIVE_INFINITY;
+  private readonly patterns: readonly CompiledVelocity[];
 
-  constructor(private readonly patterns: readonly CompiledPattern[]) {}
+  /** Keeps the windowed patterns; per-order ones (escalation) are evaluated by transformBatch. */
+  constructor(patterns: readonly CompiledPattern[]) {
+    this.patterns = patterns.filter(isWindowed);
+  }
 
   add(processed: ProcessedOrder): void {
     if (processed.createdAt > this.latestMs) this.latestMs = processed.createdAt;

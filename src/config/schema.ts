@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
-import { PATTERN_KINDS } from '../domain/patterns.ts';
+import { MAX_ESCALATION_MINUTES } from '../domain/patterns.ts';
 import { SEVERITIES } from '../domain/rules.ts';
 
 /**
@@ -47,15 +47,24 @@ export const COMPATIBILITY_MODES = ['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD'
 const outsideWorkerPorts = (port: number, processorMetricsPort: number): boolean => port < processorMetricsPort || port >= processorMetricsPort + MAX_LOCAL_WORKERS;
 
 const tierRates = z.strictObject({ NEW: decimal, BRONZE: decimal, SILVER: decimal, GOLD: decimal, PLATINUM: decimal });
-/** One fraud pattern over time (src/domain/patterns.ts); compileRules checks names, windows and amounts further. */
-const pattern = z.strictObject({
-  name: z.string().min(1),
-  kind: z.enum(PATTERN_KINDS),
-  severity: z.enum(SEVERITIES),
-  minOrders: positiveInt,
-  totalAbove: decimal,
-  windowMinutes: positiveInt.refine((m) => 1440 % m === 0, 'expected a whole number of minutes that divides a day (1, 2, 5, 10, 15, 30, 60, ...)'),
-});
+/** One fraud pattern over time (src/domain/patterns.ts), by kind; compileRules checks names, windows and amounts further. */
+const pattern = z.discriminatedUnion('kind', [
+  z.strictObject({
+    name: z.string().min(1),
+    kind: z.literal('velocity'),
+    severity: z.enum(SEVERITIES),
+    minOrders: positiveInt,
+    totalAbove: decimal,
+    windowMinutes: positiveInt.refine((m) => 1440 % m === 0, 'expected a whole number of minutes that divides a day (1, 2, 5, 10, 15, 30, 60, ...)'),
+  }),
+  z.strictObject({
+    name: z.string().min(1),
+    kind: z.literal('escalation'),
+    severity: z.enum(SEVERITIES),
+    totalAbove: decimal,
+    windowMinutes: positiveInt.refine((m) => m <= MAX_ESCALATION_MINUTES, `expected at most ${MAX_ESCALATION_MINUTES} minutes (a week)`),
+  }),
+]);
 
 export const configSchema = z.strictObject({
   source: postgresTarget,

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { alignmentMinutes, velocityAlert } from './patterns.ts';
+import { alignmentMinutes, escalationAlert, velocityAlert, type CompiledEscalation, type CompiledVelocity } from './patterns.ts';
 import type { ProcessedOrder } from './process-order.ts';
 import { compileRules, DEFAULT_RULES, InvalidRulesError, type BusinessRules } from './rules.ts';
 
 const velocity = { name: 'velocity', kind: 'velocity', severity: 'MEDIUM', minOrders: 3, totalAbove: '3000.00', windowMinutes: 10 } as const;
 const rules = compileRules({ ...DEFAULT_RULES, patterns: [velocity] });
-const pattern = rules.patterns[0]!;
+const pattern = rules.patterns[0] as CompiledVelocity;
 const W0 = Date.UTC(2026, 10, 25, 10, 0, 0);
 
 function processed(orderId: number, finalCents: number, createdAt = W0 + 60_000): ProcessedOrder {
@@ -40,6 +40,47 @@ describe('velocityAlert', () => {
   });
 });
 
+// Escalation: an order whose final is above 3000.00 within 30 minutes after its customer's last tier change.
+const escalation = { name: 'escalation', kind: 'escalation', severity: 'HIGH', totalAbove: '3000.00', windowMinutes: 30 } as const;
+const escalating = compileRules({ ...DEFAULT_RULES, patterns: [escalation] }).patterns[0] as CompiledEscalation;
+const CHANGED = W0 + 5 * 60_000 + 123; // 10:05:00.123
+
+describe('escalationAlert', () => {
+  it('fires for an order above the threshold created at the tier change, naming the window [change, change + 30 min)', () => {
+    expect(escalationAlert(escalating, processed(42, 300_001, CHANGED), CHANGED)).toEqual({
+      orderId: 42,
+      customerId: 7,
+      finalCents: 300_001,
+      severity: 'HIGH',
+      reason: 'final amount 3000.01 above 3000.00 within 30 min of the tier change to GOLD',
+      createdAt: CHANGED,
+      pattern: 'escalation',
+      matchedOrderIds: '42',
+      windowStartMs: CHANGED,
+      windowEndMs: W0 + 35 * 60_000 + 123,
+    });
+  });
+
+  it('holds for tierChangedAt <= created_at < tierChangedAt + W, to the millisecond', () => {
+    expect(escalationAlert(escalating, processed(1, 500_000, CHANGED - 1), CHANGED)).toBeNull(); // a millisecond before the change
+    expect(escalationAlert(escalating, processed(1, 500_000, W0 + 35 * 60_000 + 122), CHANGED)).not.toBeNull(); // the last millisecond of the window
+    expect(escalationAlert(escalating, processed(1, 500_000, W0 + 35 * 60_000 + 123), CHANGED)).toBeNull(); // window end is exclusive
+  });
+
+  it('does not fire at exactly the threshold (above is strict), nor for a customer whose tier never changed', () => {
+    expect(escalationAlert(escalating, processed(1, 300_000, CHANGED + 1), CHANGED)).toBeNull();
+    expect(escalationAlert(escalating, processed(1, 900_000, CHANGED + 1), null)).toBeNull();
+    expect(escalationAlert(escalating, processed(1, 900_000, CHANGED + 1), undefined)).toBeNull();
+  });
+
+  it('only the last tier change counts: a later change moves the window away from an earlier order', () => {
+    const order = processed(1, 900_000, CHANGED + 60_000); // 10:06:00.123
+    expect(escalationAlert(escalating, order, CHANGED)).not.toBeNull();
+    expect(escalationAlert(escalating, order, CHANGED + 120_000)).toBeNull(); // changed again at 10:07: the order now precedes it
+    expect(escalationAlert(escalating, order, CHANGED - 31 * 60_000)).toBeNull(); // the change was longer ago than the window
+  });
+});
+
 describe('rules.patterns', () => {
   const withPatterns = (patterns: BusinessRules['patterns']): BusinessRules => ({ ...DEFAULT_RULES, patterns });
 
@@ -48,11 +89,20 @@ describe('rules.patterns', () => {
     expect(() => compileRules(withPatterns([{ ...velocity, windowMinutes: 7 }]))).toThrow(/rules\.patterns\.0\.windowMinutes: .*divides a day/);
     expect(() => compileRules(withPatterns([velocity, { ...velocity }]))).toThrow(/rules\.patterns\.1\.name: duplicate/);
     expect(() => compileRules(withPatterns([{ ...velocity, minOrders: 0 }]))).toThrow(InvalidRulesError);
+    expect(() => compileRules(withPatterns([velocity, { ...escalation, name: 'velocity' }]))).toThrow(/rules\.patterns\.1\.name: duplicate/);
+    expect(() => compileRules(withPatterns([{ ...escalation, windowMinutes: 0 }]))).toThrow(/rules\.patterns\.0\.windowMinutes: .*from 1 to 10080/);
+    expect(() => compileRules(withPatterns([{ ...escalation, totalAbove: '-1' }]))).toThrow(/rules\.patterns\.0\.totalAbove/);
+  });
+
+  it('an escalation window need not divide a day; it compiles to cents and minutes', () => {
+    expect(compileRules(withPatterns([{ ...escalation, windowMinutes: 7 }])).patterns).toEqual([{ name: 'escalation', kind: 'escalation', severity: 'HIGH', totalAboveCents: 300_000, windowMinutes: 7 }]);
   });
 
   it('rounds batch windows to a multiple of the summary and every pattern window', () => {
     expect(alignmentMinutes({ windowMinutes: 5, patterns: [velocity] })).toBe(10);
-    expect(alignmentMinutes({ windowMinutes: 5, patterns: [{ windowMinutes: 15 }, { windowMinutes: 2 }] })).toBe(30);
+    expect(alignmentMinutes({ windowMinutes: 5, patterns: [{ kind: 'velocity', windowMinutes: 15 }, { kind: 'velocity', windowMinutes: 2 }] })).toBe(30);
+    // Escalation is per order: its window is relative to a tier change, nothing to align.
+    expect(alignmentMinutes({ windowMinutes: 5, patterns: [velocity, { ...escalation, windowMinutes: 7 }] })).toBe(10);
     expect(alignmentMinutes({ windowMinutes: 5 })).toBe(5);
   });
 });

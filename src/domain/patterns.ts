@@ -11,37 +11,73 @@ import { windowEndFor, windowStartFor } from './windows.ts';
  */
 
 const MINUTES_PER_DAY = 1440;
+const MINUTE_MS = 60_000;
 
-export const PATTERN_KINDS = ['velocity'] as const;
+export const PATTERN_KINDS = ['velocity', 'escalation'] as const;
 export type PatternKind = (typeof PATTERN_KINDS)[number];
 
-/** A pattern as written in configuration (`rules.patterns[i]`). */
-export interface PatternRule {
+/** What every pattern has, as written in configuration (`rules.patterns[i]`). */
+interface PatternRuleBase {
   /** The alert's `pattern` column; unique among the patterns. */
   readonly name: string;
-  readonly kind: PatternKind;
   readonly severity: Severity;
-  /** Velocity: at least this many orders of one customer in one window... */
-  readonly minOrders: number;
-  /** ...whose final amounts add up to more than this (a decimal amount). */
+  /** The final amount (velocity: the sum of the matched orders' finals) must be above this decimal amount. */
   readonly totalAbove: string;
+}
+
+/** Velocity: at least minOrders orders of one customer in one tumbling window whose finals add up to more than totalAbove. */
+export interface VelocityRule extends PatternRuleBase {
+  readonly kind: 'velocity';
+  readonly minOrders: number;
   /** Tumbling windows aligned to the epoch, so every worker and the batch cut them alike; must divide a day. */
   readonly windowMinutes: number;
 }
 
-export interface CompiledPattern {
+/** Escalation: one order whose final is above totalAbove, created within windowMinutes after its customer's last tier change. */
+export interface EscalationRule extends PatternRuleBase {
+  readonly kind: 'escalation';
+  /** How long after the tier change an order counts; any whole number of minutes up to a week (no windows to align). */
+  readonly windowMinutes: number;
+}
+
+/** A pattern as written in configuration (`rules.patterns[i]`). */
+export type PatternRule = VelocityRule | EscalationRule;
+
+interface CompiledBase {
   readonly name: string;
-  readonly kind: PatternKind;
   readonly severity: Severity;
-  readonly minOrders: number;
   readonly totalAboveCents: number;
   readonly windowMinutes: number;
 }
 
-/** Defaults that fire on the demo workload at a low rate (a few customers an hour at 50 orders/s). */
+export interface CompiledVelocity extends CompiledBase {
+  readonly kind: 'velocity';
+  readonly minOrders: number;
+}
+
+export interface CompiledEscalation extends CompiledBase {
+  readonly kind: 'escalation';
+}
+
+export type CompiledPattern = CompiledVelocity | CompiledEscalation;
+
+/** The kinds evaluated over tumbling per-customer windows (the rest are per order). */
+export function isWindowed(pattern: CompiledPattern): pattern is CompiledVelocity {
+  return pattern.kind === 'velocity';
+}
+
+/**
+ * Defaults that fire on the demo workload at a low rate: velocity for a few customers an hour at
+ * 50 orders/s; escalation for a few of the customers whose tier changes (see
+ * docs/decisions/fraud-patterns.md for the measured counts).
+ */
 export const DEFAULT_PATTERNS: readonly PatternRule[] = Object.freeze([
   Object.freeze({ name: 'velocity', kind: 'velocity', severity: 'MEDIUM', minOrders: 3, totalAbove: '5000.00', windowMinutes: 10 } as const),
+  Object.freeze({ name: 'escalation', kind: 'escalation', severity: 'MEDIUM', totalAbove: '5000.00', windowMinutes: 30 } as const),
 ]);
+
+/** The longest escalation window: a week. */
+export const MAX_ESCALATION_MINUTES = 7 * MINUTES_PER_DAY;
 
 /** The value of the `pattern` column for the per-order threshold alerts (HIGH / MEDIUM), which have no window. */
 export const THRESHOLD_PATTERN = '';
@@ -52,6 +88,12 @@ export function patternProblem(rule: PatternRule, index: number, all: readonly P
   if (all.findIndex((r) => r.name === rule.name) !== index) return ['name', `duplicate pattern name ${JSON.stringify(rule.name)}`];
   if (!(PATTERN_KINDS as readonly string[]).includes(rule.kind)) return ['kind', `expected one of ${PATTERN_KINDS.join(', ')}`];
   if (!(SEVERITIES as readonly string[]).includes(rule.severity)) return ['severity', `expected one of ${SEVERITIES.join(', ')}`];
+  if (rule.kind === 'escalation') {
+    if (!Number.isSafeInteger(rule.windowMinutes) || rule.windowMinutes < 1 || rule.windowMinutes > MAX_ESCALATION_MINUTES) {
+      return ['windowMinutes', `expected a whole number of minutes from 1 to ${MAX_ESCALATION_MINUTES} (a week), got ${String(rule.windowMinutes)}`];
+    }
+    return null;
+  }
   if (!Number.isSafeInteger(rule.minOrders) || rule.minOrders < 1) return ['minOrders', `expected a positive whole number, got ${String(rule.minOrders)}`];
   if (!Number.isSafeInteger(rule.windowMinutes) || rule.windowMinutes < 1 || MINUTES_PER_DAY % rule.windowMinutes !== 0) {
     return ['windowMinutes', `expected a whole number of minutes that divides a day (1, 2, 5, 10, 15, 30, 60, ...), got ${String(rule.windowMinutes)}`];
@@ -60,12 +102,12 @@ export function patternProblem(rule: PatternRule, index: number, all: readonly P
 }
 
 /** Start of the pattern window holding an event time (epoch ms, UTC). */
-export function patternWindowStart(pattern: CompiledPattern, createdAtMs: number): number {
+export function patternWindowStart(pattern: CompiledVelocity, createdAtMs: number): number {
   return windowStartFor(createdAtMs, pattern.windowMinutes);
 }
 
 /** Exclusive end of the pattern window starting at windowStartMs. */
-export function patternWindowEnd(pattern: CompiledPattern, windowStartMs: number): number {
+export function patternWindowEnd(pattern: CompiledVelocity, windowStartMs: number): number {
   return windowEndFor(windowStartMs, pattern.windowMinutes);
 }
 
@@ -77,7 +119,7 @@ export function patternWindowEnd(pattern: CompiledPattern, windowStartMs: number
  * pattern the row's key), stamped with the window start as its event time, and lists every
  * matched order id ascending.
  */
-export function velocityAlert(pattern: CompiledPattern, customerId: number, windowStartMs: number, orders: readonly ProcessedOrder[]): FraudAlert | null {
+export function velocityAlert(pattern: CompiledVelocity, customerId: number, windowStartMs: number, orders: readonly ProcessedOrder[]): FraudAlert | null {
   if (orders.length < pattern.minOrders) return null;
   let total = 0;
   for (const o of orders) total += o.finalCents;
@@ -97,12 +139,36 @@ export function velocityAlert(pattern: CompiledPattern, customerId: number, wind
   };
 }
 
-/** The alert a pattern raises for one window of one customer. */
-export function patternAlert(pattern: CompiledPattern, customerId: number, windowStartMs: number, orders: readonly ProcessedOrder[]): FraudAlert | null {
-  switch (pattern.kind) {
-    case 'velocity':
-      return velocityAlert(pattern, customerId, windowStartMs, orders);
-  }
+/** The alert a windowed pattern raises for one window of one customer. */
+export function patternAlert(pattern: CompiledVelocity, customerId: number, windowStartMs: number, orders: readonly ProcessedOrder[]): FraudAlert | null {
+  return velocityAlert(pattern, customerId, windowStartMs, orders);
+}
+
+/**
+ * The escalation alert of one live processed order, or null: its final amount is above
+ * totalAbove and it was created within windowMinutes after its customer's last tier change,
+ * tierChangedAt <= createdAt < tierChangedAt + W (null: no tier change known). Only the last
+ * change counts, because it is what the final state of the customer holds on both sides. The
+ * alert is the order's own (anchored at it, matching it alone), stamped with its created_at, and
+ * its window is [tierChangedAt, tierChangedAt + W).
+ */
+export function escalationAlert(pattern: CompiledEscalation, order: ProcessedOrder, tierChangedAtMs: number | null | undefined): FraudAlert | null {
+  if (tierChangedAtMs === null || tierChangedAtMs === undefined) return null;
+  if (order.finalCents <= pattern.totalAboveCents) return null;
+  const windowEndMs = tierChangedAtMs + pattern.windowMinutes * MINUTE_MS;
+  if (order.createdAt < tierChangedAtMs || order.createdAt >= windowEndMs) return null;
+  return {
+    orderId: order.orderId,
+    customerId: order.customerId,
+    finalCents: order.finalCents,
+    severity: pattern.severity,
+    reason: `final amount ${formatMoney(order.finalCents)} above ${formatMoney(pattern.totalAboveCents)} within ${pattern.windowMinutes} min of the tier change to ${order.customerTier}`,
+    createdAt: order.createdAt,
+    pattern: pattern.name,
+    matchedOrderIds: String(order.orderId),
+    windowStartMs: tierChangedAtMs,
+    windowEndMs,
+  };
 }
 
 function gcd(a: number, b: number): number {
@@ -111,11 +177,12 @@ function gcd(a: number, b: number): number {
 
 /**
  * The minutes a batch window is rounded out to: a multiple of the summary window and of every
- * pattern window, so each summary and pattern window the run writes is whole. All divide a day,
- * so a `--date` run is never widened.
+ * windowed pattern's window, so each summary and pattern window the run writes is whole. All
+ * divide a day, so a `--date` run is never widened. Per-order patterns (escalation) have no
+ * window of their own to align.
  */
-export function alignmentMinutes(rules: { readonly windowMinutes: number; readonly patterns?: readonly { readonly windowMinutes: number }[] }): number {
+export function alignmentMinutes(rules: { readonly windowMinutes: number; readonly patterns?: readonly { readonly kind: string; readonly windowMinutes: number }[] }): number {
   let lcm = rules.windowMinutes;
-  for (const p of rules.patterns ?? []) lcm = (lcm * p.windowMinutes) / gcd(lcm, p.windowMinutes);
+  for (const p of rules.patterns ?? []) if (p.kind === 'velocity') lcm = (lcm * p.windowMinutes) / gcd(lcm, p.windowMinutes);
   return lcm;
 }

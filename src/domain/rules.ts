@@ -133,7 +133,8 @@ function compilePatterns(rules: readonly PatternRule[]): CompiledPattern[] {
     const problem = patternProblem(rule, i, rules);
     if (problem) throw new InvalidRulesError(`patterns.${i}.${problem[0]}`, problem[1]);
     const totalAboveCents = compileThreshold(`patterns.${i}.totalAbove`, rule.totalAbove);
-    return Object.freeze({ name: rule.name, kind: rule.kind, severity: rule.severity, minOrders: rule.minOrders, totalAboveCents, windowMinutes: rule.windowMinutes });
+    const base = { name: rule.name, severity: rule.severity, totalAboveCents, windowMinutes: rule.windowMinutes };
+    return Object.freeze(rule.kind === 'velocity' ? { ...base, kind: rule.kind, minOrders: rule.minOrders } : { ...base, kind: rule.kind });
   });
 }
 

@@ -1,6 +1,6 @@
 import type { CompiledRules } from '../domain/rules.ts';
 import { fraudAlertFor, processOrder, type CustomerRow, type FraudAlert, type ProcessedOrder, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
-import { patternAlert, patternWindowStart } from '../domain/patterns.ts';
+import { escalationAlert, isWindowed, patternAlert, patternWindowStart, type CompiledEscalation, type CompiledVelocity } from '../domain/patterns.ts';
 import { addContribution, EMPTY_SUMMARY, retractContribution, summaryKeyOf, windowStartFor, type SummaryAccumulator, type SummaryKey } from '../domain/windows.ts';
 
 /** Customers and products as every worker sees them (tables read in full). */
@@ -53,12 +53,19 @@ export class OrderState {
   private readonly patternAlerts = new Map<string, FraudAlert>();
   /** The live processed orders of each (customer, pattern, window), by patternSlot, so a change reads only its window. */
   private readonly patternOrders = new Map<string, Map<number, ProcessedOrder>>();
+  /** The live escalation alert of each (customer, order, pattern), by escalationSlot: what was last emitted for it. */
+  private readonly escalationAlerts = new Map<string, FraudAlert>();
+  private readonly windowed: readonly CompiledVelocity[];
+  private readonly escalations: readonly CompiledEscalation[];
   private count = 0;
 
   constructor(
     private readonly rules: CompiledRules,
     private readonly tables: ReferenceTables,
-  ) {}
+  ) {
+    this.windowed = rules.patterns.filter(isWindowed);
+    this.escalations = rules.patterns.filter((p): p is CompiledEscalation => p.kind === 'escalation');
+  }
 
   get size(): number {
     return this.count;
@@ -103,9 +110,15 @@ export class OrderState {
     return refs ? this.recompute([...refs.values()]) : [];
   }
 
-  /** Recomputes every order whose join inputs differ from the tables (after a restart). */
+  /**
+   * Recomputes every order whose join inputs differ from the tables (after a restart). The
+   * escalation alert of a stale order was computed before the restart with a tier change time
+   * the tables no longer hold, so what was emitted is unknown: an order whose final could have
+   * matched is tombstoned first and recomputed (the last write of a key wins in a transaction).
+   */
   reconcileAll(): readonly Emission[] {
     const stale: OrderRef[] = [];
+    const unknown: Emission[] = [];
     for (const [customerId, orders] of this.byCustomer) {
       for (const [orderId, entry] of orders) {
         const p = entry.processed;
@@ -113,10 +126,17 @@ export class OrderState {
           if (this.tables.customer(entry.orphan.customerId) && this.tables.product(entry.orphan.productId)) stale.push({ customerId, orderId });
           continue;
         }
-        if (this.tables.customer(p.customerId)?.tier !== p.customerTier || this.tables.product(p.productId)?.category !== p.productCategory) stale.push({ customerId, orderId });
+        if (this.tables.customer(p.customerId)?.tier !== p.customerTier || this.tables.product(p.productId)?.category !== p.productCategory) {
+          stale.push({ customerId, orderId });
+          for (const pattern of this.escalations) {
+            if (p.finalCents <= pattern.totalAboveCents) continue;
+            this.escalationAlerts.delete(escalationSlot(customerId, orderId, pattern.name));
+            unknown.push({ kind: 'alert', orderId, customerId, pattern: pattern.name, alert: null });
+          }
+        }
       }
     }
-    return this.recompute(stale);
+    return [...unknown, ...this.recompute(stale)];
   }
 
   /** Restores one contributing order from the output topic (its latest committed processed row). */
@@ -189,16 +209,37 @@ export class OrderState {
     const oldAlert = oldRow ? fraudAlertFor(oldRow, this.rules) : null;
     const newAlert = newRow ? fraudAlertFor(newRow, this.rules) : null;
     if (!sameAlert(oldAlert, newAlert)) emissions.push({ kind: 'alert', orderId, customerId, pattern: '', alert: newAlert });
+    // Not only when the row changed: the customer's tier change time is no part of the row.
+    if (this.escalations.length > 0) this.updateEscalations(ref, newRow, emissions);
     for (const [key, { windowStartMs, before }] of touched) {
       const after = this.windows.get(key);
       if (!sameSummary(before, after)) emissions.push({ kind: 'summary', customerId, windowStartMs, summary: after ?? null });
     }
-    if (this.rules.patterns.length > 0 && !sameRow(oldRow, newRow)) this.updatePatterns(customerId, [oldRow, newRow], emissions);
+    if (this.windowed.length > 0 && !sameRow(oldRow, newRow)) this.updatePatterns(customerId, [oldRow, newRow], emissions);
     return emissions;
   }
 
+  /** Evaluates the escalation patterns of one (customer, order) row against its customer's last tier change, emitting what changed. */
+  private updateEscalations(ref: OrderRef, row: ProcessedOrder | null, emissions: Emission[]): void {
+    const tierChangedAt = row ? this.tables.customer(ref.customerId)?.tierChangedAt : null;
+    for (const pattern of this.escalations) {
+      const slot = escalationSlot(ref.customerId, ref.orderId, pattern.name);
+      const before = this.escalationAlerts.get(slot) ?? null;
+      const after = row ? escalationAlert(pattern, row, tierChangedAt) : null;
+      if (sameEscalation(before, after)) continue;
+      if (after) this.escalationAlerts.set(slot, after);
+      else this.escalationAlerts.delete(slot);
+      emissions.push({ kind: 'alert', orderId: ref.orderId, customerId: ref.customerId, pattern: pattern.name, alert: after });
+    }
+  }
+
+  /** The live escalation alert of an order under a customer, if any (for tests and tools). */
+  escalationAlert(orderId: number, customerId: number, pattern: string): FraudAlert | undefined {
+    return this.escalationAlerts.get(escalationSlot(customerId, orderId, pattern));
+  }
+
   private indexPatterns(row: ProcessedOrder, add: boolean): void {
-    for (const pattern of this.rules.patterns) {
+    for (const pattern of this.windowed) {
       const slot = patternSlot(row.customerId, pattern.name, patternWindowStart(pattern, row.createdAt));
       const orders = this.patternOrders.get(slot);
       if (add) {
@@ -223,7 +264,7 @@ export class OrderState {
    * and the new alert; one that no longer holds is a tombstone.
    */
   private updatePatterns(customerId: number, rows: readonly (ProcessedOrder | null)[], emissions: Emission[]): void {
-    for (const pattern of this.rules.patterns) {
+    for (const pattern of this.windowed) {
       const starts = new Set<number>();
       for (const row of rows) if (row) starts.add(patternWindowStart(pattern, row.createdAt));
       for (const windowStartMs of starts) {
@@ -302,6 +343,15 @@ function sameSummary(a: SummaryAccumulator | undefined, b: SummaryAccumulator | 
 
 function patternSlot(customerId: number, pattern: string, windowStartMs: number): string {
   return `${customerId}|${pattern}|${windowStartMs}`;
+}
+
+function escalationSlot(customerId: number, orderId: number, pattern: string): string {
+  return `${customerId}/${orderId}|${pattern}`;
+}
+
+function sameEscalation(a: FraudAlert | null, b: FraudAlert | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.finalCents === b.finalCents && a.severity === b.severity && a.reason === b.reason && a.createdAt === b.createdAt && a.windowStartMs === b.windowStartMs && a.windowEndMs === b.windowEndMs;
 }
 
 function samePatternAlert(a: FraudAlert | null, b: FraudAlert | null): boolean {
