@@ -153,3 +153,147 @@ describe('OrderState fraud patterns: velocity', () => {
     expect([...streamAlerts].sort((a, b) => byKey(a).localeCompare(byKey(b)))).toEqual([...batchAlerts].sort((a, b) => byKey(a).localeCompare(byKey(b))));
   });
 });
+
+// Escalation: an order whose final is above 1000.00, created within 30 minutes after its customer's last tier change.
+const escalationRules = compileRules({ ...DEFAULT_RULES, patterns: [{ name: 'escalation', kind: 'escalation', severity: 'HIGH', totalAbove: '1000.00', windowMinutes: 30 }] });
+const T = W0 + 5 * MIN; // the tier change: 10:05
+
+describe('OrderState fraud patterns: escalation', () => {
+  function escalationSetup() {
+    const customers = new Map<number, CustomerRow>([
+      [1, { id: 1, tier: 'NEW' }],
+      [2, { id: 2, tier: 'NEW' }],
+    ]);
+    const products = new Map<number, ProductRow>([[10, { id: 10, category: 'books' }]]);
+    const tables = { customer: (id: number) => customers.get(id), product: (id: number) => products.get(id) };
+    return { state: new OrderState(escalationRules, tables), customers, tables };
+  }
+  const escalations = (out: readonly Emission[]) => out.filter((e): e is Extract<Emission, { kind: 'alert' }> => e.kind === 'alert' && e.pattern === 'escalation');
+  // Orders at 10:00 + id minutes, 1100.00 each (untaxed books): NEW pays 1100.00, BRONZE (2 % off) 1078.00.
+  const at = (id: number, minute: number, overrides: Partial<SourceOrder> = {}) => order(id, { createdAt: W0 + minute * MIN, ...overrides });
+  const fired = (orderId: number, customerId: number, finalCents: number, tier: string, changedAt = T) => ({
+    kind: 'alert',
+    orderId,
+    customerId,
+    pattern: 'escalation',
+    alert: expect.objectContaining({ orderId, customerId, finalCents, severity: 'HIGH', matchedOrderIds: String(orderId), windowStartMs: changedAt, windowEndMs: changedAt + 30 * MIN, reason: `final amount ${(finalCents / 100).toFixed(2)} above 1000.00 within 30 min of the tier change to ${tier}` }),
+  });
+  const retracted = (orderId: number, customerId = 1) => ({ kind: 'alert', orderId, customerId, pattern: 'escalation', alert: null });
+
+  it('a tier change raises alerts for the orders above the threshold in [change, change + 30 min), and only those', () => {
+    const { state, customers } = escalationSetup();
+    // 10:04 (before), 10:05 (at the change), 10:20, 10:34 (last minute in), 10:35 (window end, excluded); order 6 at 10:10 is too small.
+    for (const [id, minute] of [[1, 4], [2, 5], [3, 20], [4, 34], [5, 35]] as const) expect(escalations(upsert(state, at(id, minute)))).toEqual([]);
+    expect(escalations(upsert(state, at(6, 10, { amountCents: 100_000 })))).toEqual([]);
+    customers.set(1, { id: 1, tier: 'BRONZE', tierChangedAt: T });
+    const out = escalations(state.customerChanged(1));
+    expect(out).toEqual([fired(2, 1, 107_800, 'BRONZE'), fired(3, 1, 107_800, 'BRONZE'), fired(4, 1, 107_800, 'BRONZE')]);
+    expect(state.escalationAlert(3, 1, 'escalation')?.createdAt).toBe(W0 + 20 * MIN);
+    expect(state.escalationAlert(1, 1, 'escalation')).toBeUndefined();
+  });
+
+  it('a late order (created inside the window, read after later ones) fires when it arrives', () => {
+    const { state, customers } = escalationSetup();
+    customers.set(1, { id: 1, tier: 'BRONZE', tierChangedAt: T });
+    state.customerChanged(1);
+    upsert(state, at(1, 50));
+    upsert(state, at(2, 90));
+    expect(escalations(upsert(state, at(3, 6)))).toEqual([fired(3, 1, 107_800, 'BRONZE')]);
+  });
+
+  it('a cancellation, a delete and an update below the threshold retract the alert; paying again brings it back', () => {
+    const { state, customers } = escalationSetup();
+    customers.set(1, { id: 1, tier: 'BRONZE', tierChangedAt: T });
+    for (const [id, minute] of [[1, 6], [2, 7], [3, 8]] as const) upsert(state, at(id, minute));
+    expect(escalations(upsert(state, at(1, 6, { status: 'CANCELLED' })))).toEqual([retracted(1)]);
+    expect(escalations(state.delete(2, 1))).toEqual([retracted(2)]);
+    expect(escalations(upsert(state, at(3, 8, { amountCents: 102_000 })))).toEqual([retracted(3)]); // 999.60 after 2 % off
+    expect(escalations(upsert(state, at(1, 6, { status: 'PAID' })))).toEqual([fired(1, 1, 107_800, 'BRONZE')]);
+  });
+
+  it("a moved order retracts under the customer it left and is judged by the tier change of the one it joined", () => {
+    const { state, customers } = escalationSetup();
+    customers.set(1, { id: 1, tier: 'BRONZE', tierChangedAt: T });
+    customers.set(2, { id: 2, tier: 'SILVER', tierChangedAt: T + 10 * MIN }); // 10:15, 5 % off: 1045.00
+    upsert(state, at(1, 12));
+    upsert(state, at(2, 16));
+    expect(escalations(state.delete(1, 1))).toEqual([retracted(1)]);
+    expect(escalations(upsert(state, at(1, 12, { customerId: 2 })))).toEqual([]); // 10:12 is before customer 2's change
+    expect(escalations(state.delete(2, 1))).toEqual([retracted(2)]);
+    expect(escalations(upsert(state, at(2, 16, { customerId: 2 })))).toEqual([fired(2, 2, 104_500, 'SILVER', T + 10 * MIN)]);
+  });
+
+  it('a later tier change moves the window: earlier orders retract, orders after the new change fire', () => {
+    const { state, customers } = escalationSetup();
+    customers.set(1, { id: 1, tier: 'BRONZE', tierChangedAt: T });
+    for (const [id, minute] of [[1, 10], [2, 30], [3, 45]] as const) upsert(state, at(id, minute));
+    expect(state.escalationAlert(1, 1, 'escalation')).toBeDefined();
+    expect(state.escalationAlert(2, 1, 'escalation')).toBeDefined();
+    // Changed again at 10:25 (back to NEW: 1100.00): only the last change counts, window [10:25, 10:55).
+    customers.set(1, { id: 1, tier: 'NEW', tierChangedAt: W0 + 25 * MIN });
+    expect(escalations(state.customerChanged(1))).toEqual([retracted(1), fired(2, 1, 110_000, 'NEW', W0 + 25 * MIN), fired(3, 1, 110_000, 'NEW', W0 + 25 * MIN)]);
+  });
+
+  it('a restored state emits nothing while the customer is unchanged; after a tier change it tombstones and recomputes', () => {
+    const { state, customers, tables } = escalationSetup();
+    customers.set(1, { id: 1, tier: 'BRONZE', tierChangedAt: T });
+    for (const [id, minute] of [[1, 10], [2, 50]] as const) upsert(state, at(id, minute));
+    const unchanged = new OrderState(escalationRules, tables);
+    for (const id of [1, 2]) unchanged.restore(state.processed(id, 1)!);
+    expect(unchanged.escalationAlert(1, 1, 'escalation')).toBeDefined();
+    expect(unchanged.reconcileAll()).toEqual([]);
+    // While the worker was down the tier changed at 10:45: order 1 (alerted before) retracts, order 2 fires.
+    customers.set(1, { id: 1, tier: 'SILVER', tierChangedAt: W0 + 45 * MIN });
+    const changed = new OrderState(escalationRules, tables);
+    for (const id of [1, 2]) changed.restore(state.processed(id, 1)!);
+    const out = escalations(changed.reconcileAll());
+    // Whatever was emitted before for orders that could have matched is replaced; the last write of a key wins.
+    const last = new Map(out.map((e) => [e.orderId, e]));
+    expect(last.get(1)).toEqual(retracted(1));
+    expect(last.get(2)).toEqual(fired(2, 1, 104_500, 'SILVER', W0 + 45 * MIN));
+  });
+
+  it('after any sequence of order and tier changes equals the rule applied to the final rows', () => {
+    const { state, customers } = escalationSetup();
+    const final = new Map<number, SourceOrder>();
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const tiers = ['NEW', 'BRONZE', 'SILVER', 'GOLD', 'PLATINUM'] as const;
+    const discount: Record<string, number> = { NEW: 0, BRONZE: 2, SILVER: 5, GOLD: 10, PLATINUM: 15 };
+    for (let i = 0; i < 600; i++) {
+      if (random() < 0.05) {
+        const customerId = 1 + Math.floor(random() * 2);
+        customers.set(customerId, { id: customerId, tier: tiers[Math.floor(random() * 5)]!, tierChangedAt: W0 + Math.floor(random() * 60) * MIN });
+        state.customerChanged(customerId);
+        continue;
+      }
+      const id = 1 + Math.floor(random() * 60);
+      const previous = final.get(id);
+      // Whole hundreds, so every discount is exact and the expected finals are plain arithmetic.
+      const next = at(id, Math.floor(random() * 90), { customerId: 1 + Math.floor(random() * 2), amountCents: Math.floor(random() * 20) * 10_000, status: random() < 0.15 ? 'CANCELLED' : 'PAID' });
+      if (previous && previous.customerId !== next.customerId) state.delete(id, previous.customerId);
+      if (random() < 0.1 && previous) {
+        state.delete(id, previous.customerId);
+        final.delete(id);
+        continue;
+      }
+      upsert(state, next);
+      final.set(id, next);
+    }
+    // Independently: final = amount × (100 − discount %) / 100 (books are untaxed), above 1000.00, in [changed, changed + 30 min).
+    const expected: string[] = [];
+    for (const o of final.values()) {
+      const customer = customers.get(o.customerId)!;
+      const finalCents = (o.amountCents * (100 - discount[customer.tier]!)) / 100;
+      const changed = customer.tierChangedAt;
+      if (o.status !== 'CANCELLED' && changed != null && finalCents > 100_000 && o.createdAt >= changed && o.createdAt < changed + 30 * MIN) expected.push(`${o.customerId}/${o.id} ${finalCents}`);
+    }
+    const actual: string[] = [];
+    for (const customerId of [1, 2]) for (let id = 1; id <= 60; id++) {
+      const a = state.escalationAlert(id, customerId, 'escalation');
+      if (a) actual.push(`${a.customerId}/${a.orderId} ${a.finalCents}`);
+    }
+    expect(expected.length).toBeGreaterThan(3);
+    expect(actual.sort()).toEqual(expected.sort());
+  });
+});
