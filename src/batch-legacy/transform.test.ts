@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatMoney } from '../domain/money.ts';
 import { compileRules, DEFAULT_RULES } from '../domain/rules.ts';
+import type { FraudAlert } from '../domain/process-order.ts';
 import { decodeExtracted, emptyIgnored, SummaryAccumulators, transformBatch, type ExtractedCells, type SummaryRow } from './transform.ts';
 
 const rules = compileRules(DEFAULT_RULES);
@@ -10,9 +11,9 @@ const MIN = 60_000;
 /** Cells as extract.ts selects them, with pg's types: int8 as text, int4 as number. */
 function cells(
   id: number,
-  o: { customer?: number; product?: number; quantity?: number; amount: string; status?: string; at?: number; tier?: string | null; category?: string | null },
+  o: { customer?: number; product?: number; quantity?: number; amount: string; status?: string; at?: number; tier?: string | null; category?: string | null; tierChangedAt?: number | null },
 ): ExtractedCells {
-  return [
+  const row = [
     String(id),
     String(o.customer ?? 1),
     String(o.product ?? 10),
@@ -23,6 +24,7 @@ function cells(
     o.tier === undefined ? 'GOLD' : o.tier,
     o.category === undefined ? 'electronics' : o.category,
   ];
+  return o.tierChangedAt === undefined ? row : [...row, o.tierChangedAt === null ? null : String(o.tierChangedAt)];
 }
 
 function summaryText(rows: Iterable<SummaryRow>): string[] {
@@ -182,5 +184,42 @@ describe('transformBatch', () => {
     expect(() => transformBatch([at(7, 2, 9)], rules, summaries, ignored)).toThrow(/order 7 .* belongs to a summary window already written; the extraction must be ordered by created_at/);
     expect(summaryText(summaries.takeAll())).toEqual(['1@10:10-10:15 n=1 total=1.00 final=1.00']);
     expect(summaries.size).toBe(0);
+  });
+});
+
+describe('transformBatch: escalation', () => {
+  // Above 5000.00 within 30 minutes after the customer's last tier change (cell 10, epoch ms as pg's int8 text).
+  const escalation = compileRules({ ...DEFAULT_RULES, patterns: [{ name: 'escalation', kind: 'escalation', severity: 'MEDIUM', totalAbove: '5000.00', windowMinutes: 30 }] });
+  const alertsOf = (batch: readonly ExtractedCells[]) => transformBatch(batch, escalation, new SummaryAccumulators(5), emptyIgnored()).alerts.filter((a: FraudAlert) => a.pattern === 'escalation');
+
+  it('reads when the tier changed and raises the alert for the orders after it, per order', () => {
+    // GOLD electronics 6000.00: 600.00 off, 540.00 tax, final 5940.00.
+    const changed = T0 + 123;
+    const alerts = alertsOf([
+      cells(1, { amount: '6000.00', at: T0 - MIN, tierChangedAt: changed }), // before the change
+      cells(2, { amount: '6000.00', at: T0 + 10 * MIN, tierChangedAt: changed }),
+      cells(3, { amount: '5000.00', at: T0 + 11 * MIN, tierChangedAt: changed }), // final 4950.00
+      cells(4, { amount: '6000.00', at: changed + 30 * MIN, tierChangedAt: changed }), // window end is exclusive
+      cells(5, { customer: 2, amount: '6000.00', at: T0 + 12 * MIN, tierChangedAt: null }), // never changed
+      cells(6, { customer: 3, amount: '6000.00', at: T0 + 12 * MIN }), // a source without the column
+    ]);
+    expect(alerts).toEqual([
+      {
+        orderId: 2,
+        customerId: 1,
+        finalCents: 594_000,
+        severity: 'MEDIUM',
+        reason: 'final amount 5940.00 above 5000.00 within 30 min of the tier change to GOLD',
+        createdAt: T0 + 10 * MIN,
+        pattern: 'escalation',
+        matchedOrderIds: '2',
+        windowStartMs: changed,
+        windowEndMs: changed + 30 * MIN,
+      },
+    ]);
+  });
+
+  it('refuses a tier change time that is not epoch milliseconds', () => {
+    expect(decodeExtracted([...cells(1, { amount: '1.00' }), 'soon'])).toBe('order 1: customer 1 has tier_changed_at "soon", not epoch milliseconds');
   });
 });
