@@ -7,7 +7,8 @@ import { clickhouseService } from '../../src/local-stack/clickhouse-service.ts';
 import { connectService } from '../../src/local-stack/connect-service.ts';
 import { kafkaService } from '../../src/local-stack/kafka-service.ts';
 import { isAlive } from '../../src/local-stack/processes.ts';
-import { supervisorPid, workerStatus } from '../../src/local-stack/workers.ts';
+import { readRestarts } from '../../src/local-stack/supervisor-process.ts';
+import { readDesired, supervisorPid, workerAnswers, workersDir, workerStatus } from '../../src/local-stack/workers.ts';
 import { sleep, type EndMarks, type Observer } from './observe.ts';
 import { stackUp, type FaultStack } from './stack.ts';
 
@@ -84,26 +85,24 @@ export async function strike(fault: FaultName, env: FaultEnv): Promise<FaultResu
         // A random moment: with a transaction committed every 100 ms under load, most land inside an open one.
         await sleep(1_000 + env.random() * 5_000);
         const name = env.random() < 0.5 ? 'processor-w1' : 'processor-w2';
-        attempts.push(await measure(env, async () => [`killed ${name} (pid ${killWorker(env, name)})`]));
+        attempts.push(await measure(env, async (struck) => [`killed ${name} (pid ${killWorker(env, name, struck)})`]));
       }
       break;
     case 'sink-sigkill':
-      attempts.push(await measure(env, async () => [`killed sink-s1 (pid ${killWorker(env, 'sink-s1')})`]));
+      attempts.push(await measure(env, async (struck) => [`killed sink-s1 (pid ${killWorker(env, 'sink-s1', struck)})`]));
       break;
     case 'processor-and-sink-sigkill':
       attempts.push(
-        await measure(env, async () => {
+        await measure(env, async (struck) => {
           const name = env.random() < 0.5 ? 'processor-w1' : 'processor-w2';
-          const processor = pidOf(env, name);
-          const sink = pidOf(env, 'sink-s1');
-          process.kill(processor, 'SIGKILL');
-          process.kill(sink, 'SIGKILL');
+          const processor = killWorker(env, name, struck);
+          const sink = killWorker(env, 'sink-s1', struck);
           return [`killed ${name} (pid ${processor}) and sink-s1 (pid ${sink})`];
         }),
       );
       break;
     case 'supervisor-sigkill':
-      attempts.push(await measure(env, () => killSupervisor(env), 20_000, () => noDoubles(env)));
+      attempts.push(await measure(env, (struck) => killSupervisor(env, struck), env.timings.autoRecoveryMs, (struck) => afterSupervisorKill(env, struck)));
       break;
     case 'kafka-sigkill':
       attempts.push(
@@ -151,16 +150,22 @@ export async function strike(fault: FaultName, env: FaultEnv): Promise<FaultResu
 
 /**
  * Marks where the groups' inputs end, strikes, samples both groups' lag every second, and
- * waits for committed output again: a probe order written after the fault visible in ClickHouse,
- * and both groups committed past where their inputs ended at the fault. When that does not come
- * within autoRecoveryMs, the product is asked what to do (the first command it prints in
- * backticks), that one command is run, and the wait goes on.
+ * waits for recovery (see `recovered`). When that does not come within autoRecoveryMs, the
+ * product is asked what to do (the first command it prints in backticks), that one command is
+ * run, and the wait goes on. `inject` adds the pids it killed to `struck`: the processes that
+ * must be replaced, not merely seen alive for the moment they take to die.
  */
-async function measure(env: FaultEnv, inject: () => Promise<readonly string[]>, autoRecoveryMs = env.timings.autoRecoveryMs, after?: () => Promise<readonly string[]>): Promise<Attempt> {
+async function measure(
+  env: FaultEnv,
+  inject: (struck: Set<number>) => Promise<readonly string[]>,
+  autoRecoveryMs = env.timings.autoRecoveryMs,
+  after?: (struck: ReadonlySet<number>) => Promise<readonly string[]>,
+): Promise<Attempt> {
   const { observer } = env;
   const marks = await observer.endMarks();
   const t0 = Date.now();
-  const probes: number[] = [];
+  const probes: Probe[] = [];
+  const struck = new Set<number>();
   let maxLagProcessor = 0n;
   let maxLagSink = 0n;
   let done = false;
@@ -177,16 +182,18 @@ async function measure(env: FaultEnv, inject: () => Promise<readonly string[]>, 
   const probing = (async () => {
     while (!done) {
       const id = await observer.insertProbe();
-      if (id !== undefined) probes.push(id);
+      if (id !== undefined) probes.push({ id, committedAtMs: Date.now() });
       await sleep(1_000);
     }
   })();
   try {
-    const notes = [...(await inject())];
+    const notes = [...(await inject(struck))];
     let recovery: Attempt['recovery'] = 'auto';
     let command: string | undefined;
-    let seconds = await recovered(observer, marks, probes, t0, Date.now() + autoRecoveryMs);
+    const first = await recovered(env, marks, probes, struck, t0, Date.now() + autoRecoveryMs);
+    let seconds = first.seconds;
     if (seconds === null) {
+      notes.push(`not recovered on its own within ${autoRecoveryMs / 1000} s: ${first.missing}`);
       command = await productAdvice(env);
       if (command === undefined) {
         recovery = 'none';
@@ -196,11 +203,15 @@ async function measure(env: FaultEnv, inject: () => Promise<readonly string[]>, 
         env.log(`  not recovered on its own within ${autoRecoveryMs / 1000} s; running the command the product prints: ${command}`);
         const run = await env.stack.cli(command.split(/\s+/).slice(1), 600_000);
         if (run.exitCode !== 0) notes.push(`\`${command}\` exited ${run.exitCode}: ${lastLine(run.stderr)}`);
-        seconds = await recovered(observer, marks, probes, t0, Date.now() + env.timings.autoRecoveryMs);
-        if (seconds === null) recovery = 'none';
+        const second = await recovered(env, marks, probes, struck, t0, Date.now() + env.timings.autoRecoveryMs);
+        seconds = second.seconds;
+        if (seconds === null) {
+          recovery = 'none';
+          notes.push(`not recovered after \`${command}\` either: ${second.missing}`);
+        }
       }
     }
-    if (after) notes.push(...(await after()));
+    if (after) notes.push(...(await after(struck)));
     // A few more samples: lag may peak as the backlog is read after the first commit.
     await sleep(3_000);
     return { recovery, ...(command ? { command } : {}), seconds, maxLagProcessor: Number(maxLagProcessor), maxLagSink: Number(maxLagSink), notes };
@@ -210,15 +221,76 @@ async function measure(env: FaultEnv, inject: () => Promise<readonly string[]>, 
   }
 }
 
-/** Seconds from t0 until committed output again, or null at the deadline. */
-async function recovered(observer: Observer, marks: EndMarks, probes: readonly number[], t0: number, deadline: number): Promise<number | null> {
+/** A probe order and when its insert was committed. */
+interface Probe {
+  readonly id: number;
+  readonly committedAtMs: number;
+}
+
+/**
+ * Seconds from t0 until the pipeline runs as configured again, or null at the deadline with what
+ * was still missing. Recovered means all of: the supervisor and each configured worker run, once,
+ * in live processes that were not struck, each worker answering on its /metrics port; a probe
+ * order committed after that is visible in ClickHouse (output carried by those workers, not the
+ * last transaction of workers on their way out); and both groups committed past where their
+ * inputs ended at the fault.
+ */
+async function recovered(env: FaultEnv, marks: EndMarks, probes: readonly Probe[], struck: ReadonlySet<number>, t0: number, deadline: number): Promise<{ readonly seconds: number | null; readonly missing: string }> {
+  let upSince: number | undefined;
   let probeSeen = false;
+  let missing = 'nothing checked yet';
   while (Date.now() < deadline) {
-    if (!probeSeen) probeSeen = (await observer.visible(probes)).size > 0;
-    if (probeSeen && (await observer.committedPast(marks))) return (Date.now() - t0) / 1000;
+    if (upSince === undefined) {
+      const down = await workersDown(env, struck);
+      if (down === undefined) upSince = Date.now();
+      else missing = down;
+    }
+    if (upSince !== undefined) {
+      const since = upSince;
+      if (!probeSeen) probeSeen = (await env.observer.visible(probes.filter((p) => p.committedAtMs >= since).map((p) => p.id))).size > 0;
+      if (!probeSeen) missing = 'no probe order written after the workers came back is in ClickHouse';
+      else if (!(await env.observer.committedPast(marks))) missing = 'a group has not committed past the fault';
+      else {
+        const down = await workersDown(env, struck);
+        if (down === undefined) return { seconds: (Date.now() - t0) / 1000, missing: '' };
+        // Down again: start over.
+        missing = down;
+        upSince = undefined;
+        probeSeen = false;
+      }
+    }
     await sleep(250);
   }
-  return null;
+  return { seconds: null, missing };
+}
+
+/**
+ * Undefined when the configured workers run again, else what is missing: a live supervisor that
+ * was not struck, and each desired worker once, in a live process that was not struck, whose
+ * /metrics answers.
+ */
+async function workersDown(env: FaultEnv, struck: ReadonlySet<number>): Promise<string | undefined> {
+  const supervisor = supervisorPid(env.stack.paths);
+  if (supervisor === undefined || struck.has(supervisor)) return 'no supervisor runs';
+  const desired = readDesired(env.stack.paths);
+  const workers = workerStatus(env.stack.paths);
+  const expected = (desired?.processors ?? 0) + (desired?.sink ? 1 : 0) + (desired?.sources?.length ?? 0);
+  if (workers.length !== expected) return `${workers.length} workers configured by the running supervisor, ${expected} desired`;
+  for (const w of workers) {
+    if (w.pid === null || !isAlive(w.pid)) return `${w.name} is not running`;
+    if (struck.has(w.pid)) return `${w.name} is still the struck process ${w.pid}`;
+    const running = processesOf(env.stack.cwd, workerMarker(w.name)).length;
+    if (running !== 1) return `${w.name} runs ${running} times`;
+    if (!(await workerAnswers(env.stack.config, w.name))) return `${w.name} (pid ${w.pid}) does not answer on its /metrics port`;
+  }
+  return undefined;
+}
+
+/** The command-line text that recognises a worker's process (`processor run --instance w1`). */
+function workerMarker(name: string): string {
+  const dash = name.indexOf('-');
+  const kind = name.slice(0, dash);
+  return kind === 'source' ? `sources run --name ${name.slice(dash + 1)}` : `${kind} run --instance ${name.slice(dash + 1)}`;
 }
 
 /** The first `stream-migrate ...` command the product prints in backticks when asked how things stand. */
@@ -238,39 +310,51 @@ function pidOf(env: FaultEnv, name: string): number {
   return pid;
 }
 
-function killWorker(env: FaultEnv, name: string): number {
+function killWorker(env: FaultEnv, name: string, struck: Set<number>): number {
   const pid = pidOf(env, name);
+  struck.add(pid);
   process.kill(pid, 'SIGKILL');
   return pid;
 }
 
-/** SIGKILLs the supervisor; its workers must stop on their own (no orphans left running). */
-async function killSupervisor(env: FaultEnv): Promise<readonly string[]> {
+/**
+ * SIGKILLs the supervisor. Its workers must all be replaced (they start the next supervisor and
+ * stop), so they count as struck too; none may outlive the recovery (no orphans).
+ */
+async function killSupervisor(env: FaultEnv, struck: Set<number>): Promise<readonly string[]> {
   const pid = supervisorPid(env.stack.paths);
   if (pid === undefined) throw new Error('the supervisor of the fault stack is not running');
   const workers = workerStatus(env.stack.paths).flatMap((w) => (w.pid === null ? [] : [w.pid]));
+  for (const p of [pid, ...workers]) struck.add(p);
   process.kill(pid, 'SIGKILL');
-  const deadline = Date.now() + 15_000;
+  // Each finishes the transaction in hand; the new supervisor gives them 30 s before a SIGKILL.
+  const deadline = Date.now() + 35_000;
   while (Date.now() < deadline && workers.some(isAlive)) await sleep(200);
   const orphans = workers.filter(isAlive);
-  return [`supervisor pid ${pid} killed; ${orphans.length === 0 ? `its ${workers.length} workers stopped on their own (no orphans)` : `ORPHANED workers still running: ${orphans.join(', ')}`}`];
+  return [`supervisor pid ${pid} killed; ${orphans.length === 0 ? `its ${workers.length} workers stopped (no orphans)` : `ORPHANED workers still running: ${orphans.join(', ')}`}`];
 }
 
-/** After the supervisor came back: each worker runs exactly once in the stack's directory. */
-async function noDoubles(env: FaultEnv): Promise<readonly string[]> {
+/** After the recovery: who restarted the supervisor, and one supervisor and each worker exactly once in the stack's directory. */
+async function afterSupervisorKill(env: FaultEnv, struck: ReadonlySet<number>): Promise<readonly string[]> {
   await sleep(3_000);
-  const counts = ['processor run --instance w1', 'processor run --instance w2', 'sink run --instance s1'].map((marker) => [marker, processesOf(env.stack.cwd, marker).length] as const);
+  const restart = readRestarts(workersDir(env.stack.paths)).findLast((r) => struck.has(r.previousPid));
+  const markers = ['workers supervise', ...workerStatus(env.stack.paths).map((w) => workerMarker(w.name))];
+  const counts = markers.map((marker) => [marker, processesOf(env.stack.cwd, marker).length] as const);
   const doubled = counts.filter(([, n]) => n !== 1);
-  return [doubled.length === 0 ? 'each worker runs once after the restart (no doubles)' : `WORKERS NOT RUNNING ONCE: ${doubled.map(([m, n]) => `${m} x${n}`).join(', ')}`];
+  return [
+    restart ? `supervisor restarted on its own: pid ${restart.previousPid} → ${restart.pid}, started by ${restart.by} at ${restart.at.slice(11, 19)}` : 'supervisor NOT restarted on its own (no restart recorded)',
+    doubled.length === 0 ? `one supervisor and each of ${markers.length - 1} workers once after the restart (no doubles)` : `NOT RUNNING ONCE: ${doubled.map(([m, n]) => `${m} x${n}`).join(', ')}`,
+  ];
 }
 
+/** Live processes (zombies left out) of `cwd` whose command line contains `marker`. */
 function processesOf(cwd: string, marker: string): number[] {
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmdline.includes(marker) && fs.readlinkSync(`/proc/${entry}/cwd`) === cwd) pids.push(Number(entry));
+      if (cmdline.includes(marker) && fs.readlinkSync(`/proc/${entry}/cwd`) === cwd && isAlive(Number(entry))) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }

@@ -3,15 +3,18 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { stackPaths } from '../../src/local-stack/paths.ts';
-import { readEffective, stopWorkers, supervisorPid } from '../../src/local-stack/workers.ts';
+import type { StackPaths } from '../../src/local-stack/paths.ts';
+import { readEffective, stopWorkers, supervisorPid, workerStatus } from '../../src/local-stack/workers.ts';
 import { jsonOf, runCli } from './cli.ts';
 import { waitFor } from './connector-fixture.ts';
 import { StreamFixture } from './stream-fixture.ts';
 
 /**
  * The local worker supervisor that `phase run processing` starts, with real processes: N workers
- * get ports that never collide, a SIGKILLed supervisor leaves no orphans and its successor runs
- * each worker exactly once, and a worker that can never start is reported, not retried forever.
+ * get ports that never collide; a SIGKILLed supervisor is replaced on its own by exactly one new
+ * supervisor whose workers run once each (no orphans, no doubles) and keep the output flowing;
+ * an intentional stop (`dev down`, `workers stop`) is never undone; a worker that can never start
+ * is reported, not retried forever.
  */
 let fixture: StreamFixture | undefined;
 afterEach(async () => {
@@ -44,16 +47,17 @@ async function newFixture(processor: Readonly<Record<string, unknown>> = {}): Pr
 
 interface WorkersJson {
   workers: { name: string; pid: number | null; failed?: string }[];
+  supervisor: { state: string; pid: number | null; stop?: { by: string }; restarts: { previousPid: number; pid: number; by: string }[]; restartsTotal: number };
 }
 
-/** Processes of this working directory whose command line runs `role run --instance id`. */
-function processesOf(cwd: string, role: string, instance: string): number[] {
+/** Processes of this working directory whose command line contains `marker` (`workers supervise`, `processor run --instance w1`). */
+function processesOf(cwd: string, marker: string): number[] {
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmdline.includes(`${role} run --instance ${instance}`) && fs.readlinkSync(`/proc/${entry}/cwd`) === cwd) pids.push(Number(entry));
+      if (cmdline.includes(marker) && fs.readlinkSync(`/proc/${entry}/cwd`) === cwd && !isZombie(Number(entry))) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
@@ -61,32 +65,162 @@ function processesOf(cwd: string, role: string, instance: string): number[] {
   return pids;
 }
 
+function isZombie(pid: number): boolean {
+  return /^\d+ \([^)]*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return !isZombie(pid);
+  } catch {
+    return false;
+  }
+};
+
+const MARKERS = ['workers supervise', 'processor run --instance w1', 'processor run --instance w2', 'sink run --instance s1'] as const;
+
+/**
+ * Counts this directory's supervisors and workers every 100 ms until stopped, keeping the most
+ * seen at once: a second supervisor or a doubled worker, even for a moment, shows here.
+ */
+function sampleProcesses(cwd: string): { stop(): Promise<Record<string, number>> } {
+  const most: Record<string, number> = Object.fromEntries(MARKERS.map((m) => [m, 0]));
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const marker of MARKERS) most[marker] = Math.max(most[marker]!, processesOf(cwd, marker).length);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return most;
+    },
+  };
+}
+
 /** Waits until `holds()` is true, looking every 250 ms. */
 const until = (what: string, holds: () => boolean, timeoutMs = 30_000) => waitFor(what, async () => holds() || undefined, timeoutMs, 250);
 
+const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
+const ordersFrom = (from: number, count: number) =>
+  Array.from({ length: count }, (_, i) => from + i).map((id) => ({ id, customerId: 1 + (id % 20), productId: 1 + (id % 8), quantity: 1 + (id % 3), amountCents: 1_000 + (id % 997), status: 'PLACED' as const, createdAt: T0 + id * 1_000 }));
+
+async function metricsAnswer(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2_000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** After a SIGKILL of `killed`: a new supervisor whose three workers are new, live processes answering on their ports. */
+async function recovered(paths: StackPaths, killed: number, oldWorkers: readonly number[], ports: readonly number[]): Promise<number | undefined> {
+  const supervisor = supervisorPid(paths);
+  if (supervisor === undefined || supervisor === killed) return undefined;
+  const workers = workerStatus(paths);
+  if (workers.length !== 3 || workers.some((w) => w.pid === null || oldWorkers.includes(w.pid) || !alive(w.pid))) return undefined;
+  for (const port of ports) if (!(await metricsAnswer(port))) return undefined;
+  return supervisor;
+}
+
+const pidsOf = (paths: StackPaths) => workerStatus(paths).flatMap((w) => (w.pid === null ? [] : [w.pid]));
+
 describe('local worker supervisor', () => {
-  it('runs two processors and a sink on ports that do not collide; a SIGKILLed supervisor leaves no orphans and its successor runs each worker once', async () => {
+  it('runs two processors and a sink on ports that do not collide; a SIGKILLed supervisor is replaced on its own by exactly one supervisor running each worker once, and output keeps flowing', async () => {
     const { f, processorPort, sinkPort } = await newFixture();
     const run = await runCli(['phase', 'run', 'processing', '--workers', '2', '--json'], { cwd: f.cwd, timeoutMs: 180_000 });
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
     const status = jsonOf<WorkersJson>(await runCli(['workers', 'status', '--json'], { cwd: f.cwd }));
     expect(status.workers.map((w) => [w.name, w.pid !== null])).toEqual([['processor-w1', true], ['processor-w2', true], ['sink-s1', true]]);
-    for (const port of [processorPort, processorPort + 1, sinkPort]) expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+    const ports = [processorPort, processorPort + 1, sinkPort];
+    for (const port of ports) expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+    await f.upsertOrders(ordersFrom(1, 300));
+    expect(await f.converge(120_000)).toBeUndefined();
 
     const { config } = loadConfig({ cwd: f.cwd });
-    const supervisor = supervisorPid(stackPaths(config, f.cwd));
-    expect(supervisor).toBeDefined();
-    process.kill(supervisor!, 'SIGKILL');
-    // Workers notice within a second or two and stop on their own (finishing their transaction).
-    await until('the orphaned workers to stop', () => ['w1', 'w2'].every((w) => processesOf(f.cwd, 'processor', w).length === 0) && processesOf(f.cwd, 'sink', 's1').length === 0);
+    const paths = stackPaths(config, f.cwd);
+    const killed = supervisorPid(paths)!;
+    expect(killed).toBeDefined();
+    const oldWorkers = pidsOf(paths);
+    expect(oldWorkers).toHaveLength(3);
+    const sampler = sampleProcesses(f.cwd);
+    const t0 = Date.now();
+    process.kill(killed, 'SIGKILL');
+    // Orders written while the pipeline recovers, and after.
+    await f.upsertOrders(ordersFrom(301, 200));
+    const supervisor = await waitFor('a new supervisor running two new processors and a new sink, each answering on its port', () => recovered(paths, killed, oldWorkers, ports), 60_000, 250);
+    const recoveredSeconds = (Date.now() - t0) / 1000;
+    await f.upsertOrders(ordersFrom(501, 200));
+    expect(await f.converge(120_000)).toBeUndefined();
+    // A late second start would show in these seconds too.
+    await new Promise((r) => setTimeout(r, 5_000));
+    const most = await sampler.stop();
+    console.log(`supervisor SIGKILL: pid ${killed} replaced by pid ${supervisor}, workers running again in ${recoveredSeconds.toFixed(1)} s; most processes at once: ${JSON.stringify(most)}`);
+    expect(recoveredSeconds).toBeLessThan(60);
+    // Never two supervisors, never a worker twice, not even for the 100 ms of a sample.
+    expect(most).toEqual(Object.fromEntries(MARKERS.map((m) => [m, 1])));
+    expect(oldWorkers.filter(alive)).toEqual([]);
+    expect(alive(killed)).toBe(false);
+    expect(processesOf(f.cwd, 'workers supervise')).toEqual([supervisor]);
+    const now = workerStatus(paths);
+    for (const w of now) expect(processesOf(f.cwd, w.name === 'sink-s1' ? 'sink run --instance s1' : `processor run --instance ${w.name.slice('processor-'.length)}`), w.name).toEqual([w.pid]);
 
-    const again = await runCli(['phase', 'run', 'processing', '--workers', '2', '--json'], { cwd: f.cwd, timeoutMs: 180_000 });
-    expect(again.exitCode, again.stderr + again.stdout).toBe(0);
-    await new Promise((r) => setTimeout(r, 3_000));
-    expect(processesOf(f.cwd, 'processor', 'w1')).toHaveLength(1);
-    expect(processesOf(f.cwd, 'processor', 'w2')).toHaveLength(1);
-    expect(processesOf(f.cwd, 'sink', 's1')).toHaveLength(1);
+    // Visible in workers status, and audited.
+    const after = await runCli(['workers', 'status', '--json'], { cwd: f.cwd });
+    expect(after.exitCode, after.stderr).toBe(0);
+    const afterJson = jsonOf<WorkersJson>(after);
+    expect(afterJson.supervisor).toMatchObject({ state: 'running', pid: supervisor, restartsTotal: 1 });
+    expect(afterJson.supervisor.restarts[0]).toMatchObject({ previousPid: killed, pid: supervisor });
+    expect(afterJson.supervisor.restarts[0]!.by).toMatch(/^(processor-w1|processor-w2|sink-s1)$/);
+    const text = await runCli(['workers', 'status'], { cwd: f.cwd });
+    expect(text.stdout).toContain(`restarted on its own 1 time(s)`);
+    expect(text.stdout).toContain(`pid ${killed} was gone`);
+    const audit = jsonOf<{ entries: { command: string; detail: { previousPid: number; pid: number } }[] }>(await runCli(['audit', '--json', '-n', '20', '--command', 'workers supervisor-restart'], { cwd: f.cwd }));
+    expect(audit.entries.some((e) => e.detail.previousPid === killed && e.detail.pid === supervisor)).toBe(true);
   }, 300_000);
+
+  it('an intentional stop after a supervisor SIGKILL stays stopped: `dev down` racing the recovery, `workers stop` after it', async () => {
+    const { f, processorPort, sinkPort } = await newFixture();
+    const { config } = loadConfig({ cwd: f.cwd });
+    const paths = stackPaths(config, f.cwd);
+    const nothingRuns = () => MARKERS.every((m) => processesOf(f.cwd, m).length === 0);
+
+    // 1. `dev down` right after the kill, while the workers are noticing. (This directory's stack
+    // has no services of its own: `dev down` here stops only its workers.)
+    expect((await runCli(['phase', 'run', 'processing', '--workers', '2'], { cwd: f.cwd, timeoutMs: 180_000 })).exitCode).toBe(0);
+    process.kill(supervisorPid(paths)!, 'SIGKILL');
+    const down = await runCli(['dev', 'down'], { cwd: f.cwd, timeoutMs: 180_000 });
+    expect(down.exitCode, down.stderr).toBe(0);
+    await until('every worker and supervisor of this directory to be gone', nothingRuns, 60_000);
+    // Long enough for any worker's restart to have shown.
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect(MARKERS.map((m) => processesOf(f.cwd, m).length)).toEqual([0, 0, 0, 0]);
+    let status = jsonOf<WorkersJson>(await runCli(['workers', 'status', '--json'], { cwd: f.cwd }));
+    expect(status.supervisor).toMatchObject({ state: 'stopped', pid: null, stop: { by: '`dev down`' } });
+    expect(status.workers.every((w) => w.pid === null)).toBe(true);
+
+    // 2. A human start ends the stop; after another kill the pipeline recovers, then `workers stop` holds.
+    expect((await runCli(['phase', 'run', 'processing', '--workers', '2'], { cwd: f.cwd, timeoutMs: 180_000 })).exitCode).toBe(0);
+    const killed = supervisorPid(paths)!;
+    const oldWorkers = pidsOf(paths);
+    process.kill(killed, 'SIGKILL');
+    await waitFor('the supervisor to recover on its own', () => recovered(paths, killed, oldWorkers, [processorPort, processorPort + 1, sinkPort]), 60_000, 250);
+    const stop = await runCli(['workers', 'stop'], { cwd: f.cwd, timeoutMs: 180_000 });
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(stop.stdout).toContain('workers stopped');
+    expect(nothingRuns()).toBe(true);
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect(MARKERS.map((m) => processesOf(f.cwd, m).length)).toEqual([0, 0, 0, 0]);
+    const text = await runCli(['workers', 'status'], { cwd: f.cwd });
+    expect(text.exitCode).toBe(1);
+    expect(text.stdout).toContain('stopped on purpose (`workers stop`');
+    status = jsonOf<WorkersJson>(await runCli(['workers', 'status', '--json'], { cwd: f.cwd }));
+    expect(status.supervisor).toMatchObject({ state: 'stopped', stop: { by: '`workers stop`' }, restartsTotal: 1 });
+  }, 400_000);
 
   it('reports a worker that can never start instead of retrying it forever', async () => {
     const { f, processorPort } = await newFixture();
@@ -129,7 +263,6 @@ describe('local worker supervisor', () => {
     })();
     try {
       // The step up: 120 000 order changes at once, far more than one worker reads in the 3 s window.
-      const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
       for (let from = 1; from <= 120_000; from += 5_000) {
         const batch = [];
         for (let id = from; id < from + 5_000; id++) batch.push({ id, customerId: 1 + (id % 20), productId: 1 + (id % 8), quantity: 1, amountCents: 1_000 + (id % 997), status: 'PLACED' as const, createdAt: T0 + id * 1_000 });
