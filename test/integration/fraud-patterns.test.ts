@@ -10,8 +10,12 @@ import { testConfig } from './test-env.ts';
  * the legacy batch over the same rows. Velocity (default rules.patterns: 3 orders of a customer in
  * one aligned 10-minute window above 5000.00 in all) must fire on a late order, be retracted by a
  * cancellation, by a delete and by a move (and fire under the customer the order moved to), and
- * once caught up the stream's alerts must equal what `batch run` writes to the warehouse; and a
- * demo-sized `load` (300 orders/s for 40 s over 1000 customers) gives the same alerts on both sides.
+ * once caught up the stream's alerts must equal what `batch run` writes to the warehouse.
+ * Escalation (default: an order above 5000.00 within 30 minutes after the customer's last tier
+ * change, customers.tier_changed_at) must fire on a tier change and on a late order, be retracted
+ * by a cancellation and a move, follow a later tier change, and equal on both sides what SQL on
+ * the source computes. A demo-sized `load` (300 orders/s for 40 s over 1000 customers) gives the
+ * same alerts of both patterns on both sides, escalation's also equal to the source's SQL.
  * The source and the warehouse are databases of this file's own.
  */
 const id = `fp${runId()}`;
@@ -32,10 +36,10 @@ beforeAll(async () => {
   // Seeds the demo's 1000 customers and its products (the last test's load uses them).
   const seeded = await fixture.cli(['load', '--rate', '1', '--duration', '1s', '--customers', '1000', '--json']);
   expect(seeded.exitCode, seeded.stderr).toBe(0);
-  // This file's customers 1-6 (ids 100001-100006), NEW, and an untaxed book: final amount = amount. Created after
+  // This file's customers 1-9 (ids 100001-100009), NEW, and an untaxed book: final amount = amount. Created after
   // the seeding load; the last test's load may give them orders and tier changes, after the tests that count on them.
   await fixture.source(async (sql) => {
-    for (let c = 1; c <= 6; c++) await sql(`INSERT INTO public.customers (id, name, tier) VALUES ($1, $2, 'NEW')`, [100_000 + c, `c${c}`]);
+    for (let c = 1; c <= 9; c++) await sql(`INSERT INTO public.customers (id, name, tier) VALUES ($1, $2, 'NEW')`, [100_000 + c, `c${c}`]);
     await sql(`INSERT INTO public.products (id, name, category, price) VALUES (100000, 'p1', 'books', 10)`);
   });
   await fixture.createTopics();
@@ -61,15 +65,27 @@ async function insert(customer: number, minute: number, amount = '1800.00'): Pro
 
 const exec = (text: string, values: unknown[]) => fixture.source((sql) => sql(text, values));
 
-/** The stream's live velocity alerts: "customer window_start ids final anchor", of the customers given (default: this file's own 1-6). */
-async function streamAlerts(customers: (id: number) => boolean = (c) => c > 100_000): Promise<string[]> {
+/** The stream's live alerts of one pattern, by key, of the customers given (default: this file's own 1-9). */
+async function liveAlerts(pattern: string, customers: (id: number) => boolean = (c) => c > 100_000): Promise<Record<string, string | number>[]> {
   const live = new Map<string, Record<string, string | number>>();
   for (const r of await fixture.all(fixture.topics.fraudAlerts)) {
     const key = r.key?.toString('utf8') ?? '';
     if (r.value === null) live.delete(key);
     else live.set(key, JSON.parse(r.value.toString('utf8')) as Record<string, string | number>);
   }
-  return [...live.values()].filter((v) => v.pattern === 'velocity' && customers(Number(v.customer_id))).map((v) => `${v.customer_id} ${v.window_start} ${v.matched_order_ids} ${v.final_amount} ${v.order_id}`).sort();
+  return [...live.values()].filter((v) => v.pattern === pattern && customers(Number(v.customer_id)));
+}
+
+/** The stream's live velocity alerts: "customer window_start ids final anchor". */
+async function streamAlerts(customers?: (id: number) => boolean): Promise<string[]> {
+  return (await liveAlerts('velocity', customers)).map((v) => `${v.customer_id} ${v.window_start} ${v.matched_order_ids} ${v.final_amount} ${v.order_id}`).sort();
+}
+
+/** The stream's live escalation alerts: "customer order final tier_changed_at", the order's created_at as well for a window filter. */
+async function streamEscalations(customers?: (id: number) => boolean): Promise<{ line: string; createdAt: number }[]> {
+  return (await liveAlerts('escalation', customers))
+    .map((v) => ({ line: `${v.customer_id} ${v.order_id} ${v.final_amount} ${v.window_start}`, createdAt: Date.parse(String(v.created_at)) }))
+    .sort((a, b) => a.line.localeCompare(b.line));
 }
 
 const line = (customer: number, windowMinute: number, ids: readonly number[], final: string) =>
@@ -130,11 +146,136 @@ describe('fraud patterns on the real pipeline: velocity', () => {
     expect(batch).toEqual([...expected].sort());
     expect(await streamAlerts()).toEqual(batch);
   }, 240_000);
+});
 
-  it('a demo-sized load: the stream and the batch raise the same velocity alerts', async () => {
+/** A tier change of one of this file's customers at a time on DAY: the trigger stamps now(), which is then moved to DAY (an update that leaves the tier alone keeps the stamp). */
+async function changeTier(customer: number, tier: string, minute: number): Promise<void> {
+  await exec(`UPDATE public.customers SET tier = $2 WHERE id = $1`, [100_000 + customer, tier]);
+  await exec(`UPDATE public.customers SET tier_changed_at = $2 WHERE id = $1`, [100_000 + customer, new Date(T0 + minute * MIN)]);
+}
+
+/**
+ * Escalation alerts as SQL on the source computes them, independently of the product's code:
+ * live orders created in [tier_changed_at, + 30 min) of their customer (both to the millisecond,
+ * as the pipeline reads them), whose final (DESIGN's default rates, half-even to the cent at each
+ * step) is above 5000.00. Lines as streamEscalations writes them.
+ */
+async function sourceEscalations(from: Date | string, to: Date | string, customers: 'own' | 'demo'): Promise<string[]> {
+  return fixture.source(async (sql) => {
+    await sql(
+      `CREATE FUNCTION pg_temp.half_even(x numeric) RETURNS numeric LANGUAGE sql AS
+         $$ SELECT CASE WHEN x * 100 - floor(x * 100) = 0.5 THEN (floor(x * 100) + mod(floor(x * 100), 2)) / 100 ELSE round(x, 2) END $$`,
+      [],
+    );
+    const rows = await sql(
+      `WITH discount(tier, rate) AS (VALUES ('NEW', 0::numeric), ('BRONZE', 0.02), ('SILVER', 0.05), ('GOLD', 0.10), ('PLATINUM', 0.15)),
+            tax(category, rate) AS (VALUES ('electronics', 0.10::numeric), ('groceries', 0.05), ('books', 0)),
+            taxable AS (
+              SELECT o.id, o.customer_id, o.created_at, c.tier_changed_at, o.amount - pg_temp.half_even(o.amount * d.rate) AS taxable, coalesce(t.rate, 0.08) AS tax_rate
+                FROM public.orders o
+                JOIN public.customers c ON c.id = o.customer_id
+                JOIN public.products p ON p.id = o.product_id
+                JOIN discount d ON d.tier = c.tier
+                LEFT JOIN tax t ON t.category = lower(trim(p.category))
+               WHERE o.status <> 'CANCELLED' AND o.created_at >= $1 AND o.created_at < $2 AND c.tier_changed_at IS NOT NULL
+                 AND (c.id > 100000) = $3),
+            priced AS (SELECT *, (taxable + pg_temp.half_even(taxable * tax_rate))::numeric(14,2) AS final FROM taxable)
+       SELECT customer_id || ' ' || id || ' ' || final::text || ' ' || to_char(date_trunc('milliseconds', tier_changed_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS line
+         FROM priced
+        WHERE final > 5000.00
+          AND date_trunc('milliseconds', created_at) >= date_trunc('milliseconds', tier_changed_at)
+          AND date_trunc('milliseconds', created_at) < date_trunc('milliseconds', tier_changed_at) + interval '30 minutes'`,
+      [from, to, customers === 'own'],
+    );
+    return rows.map((r) => String(r.line)).sort();
+  });
+}
+
+/** The batch's escalation alerts in the warehouse whose created_at lies in [from, to), as the same lines. */
+async function batchEscalations(from: Date | string, to: Date | string, customers: 'own' | 'demo'): Promise<string[]> {
+  const { rows } = await warehouse.query<{ line: string }>(
+    `SELECT customer_id || ' ' || order_id || ' ' || final_amount::text || ' ' || to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS line
+       FROM public.fraud_alerts WHERE pattern = 'escalation' AND created_at >= $1 AND created_at < $2 AND (customer_id > 100000) = $3`,
+    [from, to, customers === 'own'],
+  );
+  return rows.map((r) => r.line).sort();
+}
+
+describe('fraud patterns on the real pipeline: escalation', () => {
+  const ids: Record<string, number> = {};
+  let expected: string[] = [];
+  const esc = (customer: number, order: number, final: string, changedMinute: number) => `${100_000 + customer} ${order} ${final} ${new Date(T0 + changedMinute * MIN).toISOString()}`;
+  async function convergeEscalations(want: readonly string[]): Promise<string[]> {
+    let last: string[] = [];
+    const target = [...want].sort().join('\n');
+    await waitFor('the escalation alerts', async () => ((last = (await streamEscalations()).map((e) => e.line)).join('\n') === target ? true : undefined), 90_000).catch(() => undefined);
+    return last;
+  }
+
+  it('the source stamps tier_changed_at when, and only when, the tier changes', async () => {
+    const stamp = async () => (await exec(`SELECT tier_changed_at FROM public.customers WHERE id = 100009`, []))[0]?.tier_changed_at as Date | null;
+    expect(await stamp()).toBeNull();
+    const before = Date.now();
+    await exec(`UPDATE public.customers SET tier = 'BRONZE' WHERE id = 100009`, []);
+    const stamped = await stamp();
+    expect(stamped?.getTime()).toBeGreaterThanOrEqual(before - 5_000);
+    expect(stamped?.getTime()).toBeLessThanOrEqual(Date.now() + 5_000);
+    await exec(`UPDATE public.customers SET tier = 'BRONZE', name = 'renamed' WHERE id = 100009`, []);
+    expect((await stamp())?.getTime()).toBe(stamped?.getTime());
+  });
+
+  it('a tier change raises the alert for the large orders after it; a late order fires when it arrives', async () => {
+    // Customer 7 (NEW, untaxed books): 6000.00 stays 6000.00; BRONZE takes 2 %: 5880.00.
+    const e1 = await insert(7, 60, '6000.00'); // 11:00, before the change
+    const e2 = await insert(7, 80, '6000.00'); // 11:20
+    await insert(7, 85, '4000.00'); // 11:25, too small
+    expect(await convergeEscalations([])).toEqual([]);
+    await changeTier(7, 'BRONZE', 70); // 11:10: window [11:10, 11:40)
+    expected = [esc(7, e2, '5880.00', 70)];
+    expect(await convergeEscalations(expected)).toEqual(expected);
+    const e3 = await insert(7, 75, '6000.00'); // late: 11:15 arrives after 11:20 and 11:25
+    expected = [...expected, esc(7, e3, '5880.00', 70)];
+    expect(await convergeEscalations(expected)).toEqual(expected);
+    expect(e1).toBeLessThan(e2);
+    ids.e2 = e2;
+    ids.e3 = e3;
+  }, 240_000);
+
+  it('a cancellation and a move retract the alert; a later tier change moves the window', async () => {
+    await exec(`UPDATE public.orders SET status = 'CANCELLED' WHERE id = $1`, [ids.e3]);
+    await exec(`UPDATE public.orders SET customer_id = 100008 WHERE id = $1`, [ids.e2]); // customer 8's tier never changed
+    expect(await convergeEscalations([])).toEqual([]);
+    const e5 = await insert(7, 90, '6000.00'); // 11:30: in [11:10, 11:40)
+    const e4 = await insert(7, 110, '6000.00'); // 11:50: not yet
+    expect(await convergeEscalations([esc(7, e5, '5880.00', 70)])).toHaveLength(1);
+    await changeTier(7, 'SILVER', 105); // 11:45: only this change counts now; SILVER takes 5 %: 5700.00
+    // Customer 9 (BRONZE since the first test) moves to GOLD at 12:00: 10 % off, 5400.00; 12:40 is past its window.
+    await changeTier(9, 'GOLD', 120);
+    const f1 = await insert(9, 125, '6000.00');
+    await insert(9, 160, '6000.00');
+    expected = [esc(7, e4, '5700.00', 105), esc(9, f1, '5400.00', 120)];
+    expect(await convergeEscalations(expected)).toEqual([...expected].sort());
+  }, 240_000);
+
+  it('once caught up, stream, batch and SQL on the source agree for the day', async () => {
+    const run = await fixture.cli(['batch', 'run', '--date', DAY, '--json'], 180_000);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const dayEnd = new Date(Date.parse(`${DAY}T00:00:00Z`) + 86_400_000);
+    const source = await sourceEscalations(`${DAY}T00:00:00Z`, dayEnd, 'own');
+    const batch = await batchEscalations(`${DAY}T00:00:00Z`, dayEnd, 'own');
+    const stream = (await streamEscalations()).map((e) => e.line);
+    console.log(`fraud patterns: escalation alerts stream ${stream.length}, batch ${batch.length}, source SQL ${source.length}`);
+    expect(source).toEqual([...expected].sort());
+    expect(batch).toEqual(source);
+    expect(stream).toEqual(source);
+  }, 240_000);
+});
+
+describe('fraud patterns on the real pipeline: a demo-sized load', () => {
+  it('the stream and the batch raise the same velocity and escalation alerts, escalation equal to SQL on the source', async () => {
     const load = await fixture.cli(['load', '--rate', '300', '--duration', '40s', '--json'], 180_000);
     expect(load.exitCode, load.stderr).toBe(0);
-    const report = JSON.parse(load.stdout) as { window: { from: string; to: string }; orders: { inserted: number } };
+    const report = JSON.parse(load.stdout) as { window: { from: string; to: string }; orders: { inserted: number }; tierChanges: number };
     const run = await fixture.cli(['batch', 'run', '--from', report.window.from, '--to', report.window.to, '--json'], 180_000);
     expect(run.exitCode, run.stderr).toBe(0);
     const { window } = JSON.parse(run.stdout) as { window: { from: string; to: string } };
@@ -148,11 +289,28 @@ describe('fraud patterns on the real pipeline: velocity', () => {
       const start = Date.parse(l.split(' ')[1] ?? '');
       return start >= Date.parse(window.from) && start < Date.parse(window.to);
     };
+    const escalationSource = await sourceEscalations(window.from, window.to, 'demo');
+    const escalationBatch = await batchEscalations(window.from, window.to, 'demo');
+    const escalationInWindow = (e: { createdAt: number }) => e.createdAt >= Date.parse(window.from) && e.createdAt < Date.parse(window.to);
+    const demoCustomer = (c: number) => c <= 100_000;
     let stream: string[] = [];
-    await waitFor('the stream to catch up with the batch', async () => ((stream = (await streamAlerts((c) => c <= 100_000)).filter(inWindow)).join('\n') === batch.join('\n') ? true : undefined), 180_000).catch(() => undefined);
+    let escalationStream: string[] = [];
+    await waitFor(
+      'the stream to catch up with the batch',
+      async () => {
+        stream = (await streamAlerts(demoCustomer)).filter(inWindow);
+        escalationStream = (await streamEscalations(demoCustomer)).filter(escalationInWindow).map((e) => e.line);
+        return stream.join('\n') === batch.join('\n') && escalationStream.join('\n') === escalationBatch.join('\n') ? true : undefined;
+      },
+      180_000,
+    ).catch(() => undefined);
     const [threshold] = (await warehouse.query<{ n: string }>(`SELECT count(*) AS n FROM public.fraud_alerts WHERE pattern = '' AND created_at >= $1 AND created_at < $2`, [window.from, window.to])).rows;
-    console.log(`fraud patterns, demo-sized load (${report.orders.inserted} orders, 1000 customers): velocity alerts stream ${stream.length}, batch ${batch.length}; threshold alerts batch ${threshold?.n}`);
+    const escalatedCustomers = new Set(escalationSource.map((l) => l.split(' ')[0])).size;
+    console.log(`fraud patterns, demo-sized load (${report.orders.inserted} orders, ${report.tierChanges} tier changes, 1000 customers): velocity alerts stream ${stream.length}, batch ${batch.length}; escalation alerts stream ${escalationStream.length}, batch ${escalationBatch.length}, source SQL ${escalationSource.length} (${escalatedCustomers} customers); threshold alerts batch ${threshold?.n}`);
     expect(batch.length).toBeGreaterThan(0);
     expect(stream).toEqual(batch);
+    expect(escalationSource.length).toBeGreaterThan(0);
+    expect(escalationBatch).toEqual(escalationSource);
+    expect(escalationStream).toEqual(escalationSource);
   }, 420_000);
 });
