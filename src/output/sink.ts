@@ -219,7 +219,11 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
       // Sequential on purpose: while a batch is failing nothing more is read, so memory holds one
       // batch. (Overlapping the insert with the next read measured no faster: the worker is CPU-bound.)
       const batch = await collectBatch(consumer, batchRows, batchWaitMs, signal);
-      if (batch.records.length === 0) continue;
+      if (batch.records.length === 0) {
+        // Only positions past abort markers: nothing to write, but committing them lets the lag reach 0.
+        if (batch.nextOffsets.length > 0) await consumer.commit(batch.nextOffsets).catch((error: unknown) => logger.warn(`sink: committing offsets failed: ${messageOf(error)}`));
+        continue;
+      }
       const perTopic = new Map<string, number>();
       for (const record of batch.records) perTopic.set(record.topic, (perTopic.get(record.topic) ?? 0) + 1);
       for (const [topic, count] of perTopic) counters.recordsIn(count, { topic });

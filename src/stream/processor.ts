@@ -283,8 +283,13 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
             }
           }
         }
-        if (record.topic === topics.ordersByCustomer) consumedTo.set(record.partition, record.offset + 1n);
-        else setOffset(offsets, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+      }
+      // Where each owned partition now stands: after its last record, or past the abort markers
+      // and aborted transactions fetched after it (so an idle partition's lag reaches 0).
+      for (const next of batch.nextOffsets) {
+        if (!owned.has(next.partition)) continue;
+        if (next.topic === topics.ordersByCustomer) consumedTo.set(next.partition, next.offset);
+        else setOffset(offsets, next);
       }
       // A repartition partition commits up to its first waiting order, or all it consumed once its
       // queue has drained (also when the drain happened without new records, so a restart does not

@@ -122,6 +122,44 @@ describe('the Kafka adapter against the local broker', () => {
     }
   });
 
+  it('commits past an aborted transaction at the tail of a partition, so an idle group reaches lag 0', async () => {
+    const topic = unique('tail');
+    topics.push(topic);
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const producer = createTransactionalProducer(kafka, { transactionalId: unique('tail-tx') });
+    try {
+      await producer.init();
+      // Offsets 0-2 committed + marker 3, then 4-6 aborted + marker 7: the log ends at 8.
+      await producer.runTransaction((tx) => tx.send([0, 1, 2].map((i) => ({ topic, key: `c${i}`, value: `committed-${i}` }))));
+      await producer.begin();
+      await producer.send([0, 1, 2].map((i) => ({ topic, key: `a${i}`, value: `aborted-${i}` })));
+      await producer.abort();
+    } finally {
+      await producer.close();
+    }
+    const [end] = await admin.endOffsets(topic);
+    expect(end?.offset).toBe(8n);
+
+    const groupId = unique('tail-group');
+    const consumer = createConsumer(kafka, { groupId, topics: [topic] });
+    const values: (string | null)[] = [];
+    try {
+      const deadline = Date.now() + 20_000;
+      let lag: bigint | null = null;
+      while (Date.now() < deadline && lag !== 0n) {
+        const batch = await consumer.poll({ maxWaitMs: 200 });
+        values.push(...batch.records.map((r) => text(r.value)));
+        if (batch.nextOffsets.length > 0) await consumer.commit(batch.nextOffsets);
+        lag = (await admin.groupLag(groupId)).find((p) => p.topic === topic)?.lag ?? null;
+      }
+    } finally {
+      await consumer.close();
+    }
+    expect(values).toEqual(['committed-0', 'committed-1', 'committed-2']);
+    const [partition] = await admin.groupLag(groupId);
+    expect([partition?.committed, partition?.lag]).toEqual([8n, 0n]);
+  });
+
   it('commits consumer offsets inside the transaction, atomically with its output', async () => {
     const input = unique('in');
     const output = unique('out');

@@ -108,6 +108,15 @@ describe('stream processor', () => {
       await producing;
     }
     expect(await f.converge(90_000)).toBeUndefined();
+    // The kills left aborted transactions in the repartition topic; once idle, the group still
+    // commits past them (its fetch position, not only "last record + 1"), so its lag reaches 0.
+    const groupId = `${f.id}-processor`;
+    let lag: readonly { topic: string; partition: number; lag: bigint | null }[] = [];
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      lag = await f.admin.groupLag(groupId);
+      if (lag.length > 0 && lag.every((p) => p.lag === 0n)) break;
+    }
+    expect(lag.filter((p) => p.lag !== 0n).map((p) => `${p.topic}[${p.partition}] lag ${p.lag}`)).toEqual([]);
     await f.stopWorker('w1');
     // No order has more processed-order records than it had input changes (no duplicate emissions).
     const perKey = new Map<number, number>();

@@ -47,3 +47,28 @@ export function dropAbortedBatches<B extends BatchLike>(batches: readonly B[], a
 function isAbortMarker(key: Buffer | null | undefined): boolean {
   return key !== null && key !== undefined && key.length >= 4 && key.readInt16BE(2) === ABORT_MARKER;
 }
+
+/**
+ * Where a reader stands after one fetched partition: `fetchedTo`, the offset after the last batch
+ * fetched (past control records and aborted transactions, which no reader is given), and
+ * `dataTo`, the offset after the last record it is given (null when none). Once every record up
+ * to `dataTo` is processed, a consumer may commit `fetchedTo`: committing only "last record + 1"
+ * leaves an idle partition forever behind its abort markers, so its lag never reaches 0.
+ * `fetched` is the partition's batches before `dropAbortedBatches`, `kept` after. Null when the
+ * response held no batch for it.
+ */
+export interface FetchPosition {
+  readonly fetchedTo: bigint;
+  readonly dataTo: bigint | null;
+}
+
+export function fetchPosition(fetched: readonly BatchLike[], kept: readonly (BatchLike & { readonly records: readonly { readonly offsetDelta: number }[] })[]): FetchPosition | null {
+  const last = fetched[fetched.length - 1];
+  if (!last) return null;
+  let dataTo: bigint | null = null;
+  for (const batch of kept) {
+    const lastRecord = batch.records[batch.records.length - 1];
+    if ((batch.attributes & CONTROL_BIT) === 0 && lastRecord) dataTo = batch.firstOffset + BigInt(lastRecord.offsetDelta) + 1n;
+  }
+  return { fetchedTo: last.firstOffset + BigInt(last.lastOffsetDelta) + 1n, dataTo };
+}

@@ -2,6 +2,7 @@ import { Admin, Consumer, FetchIsolationLevels, type MessagesStream } from '@pla
 import { copartitionedAssigner, toAssignment } from './assignor.ts';
 import { guard } from './errors.ts';
 import { filterAbortedTransactions, readCommittedOffsetsStably } from './library-patches.ts';
+import { FetchPositions } from './positions.ts';
 import { toConsumed, type CommitOffset, type ConsumedRecord, type ConsumerGroupMetadata, type PollOptions, type TopicAssignment } from './records.ts';
 import { connectionOptions, type KafkaSettings } from './settings.ts';
 
@@ -99,7 +100,23 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
     ...(options.copartitioned ? { partitionAssigner: copartitionedAssigner } : {}),
     ...connectionOptions(kafka),
   });
-  filterAbortedTransactions(consumer);
+  // Where each partition may be committed past abort markers (see FetchPositions); fetch
+  // responses name topics by id, resolved through the metadata read when the stream opens.
+  const positions = new FetchPositions();
+  const topicNames = new Map<string, string>();
+  // Bumped by a rewind before and after the old stream closes: a response to a fetch sent in
+  // another epoch may come from that stream, which had read further than the new session.
+  let epoch = 0;
+  filterAbortedTransactions(consumer, () => {
+    const sentIn = epoch;
+    return (fetched) => {
+      if (sentIn !== epoch) return;
+      for (const f of fetched) {
+        const topic = topicNames.get(f.topicId);
+        if (topic !== undefined) positions.fetchedFrom(partitionKey(topic, f.partition), f.requestedFrom, f);
+      }
+    };
+  });
   // Committed offsets are read with require_stable through an admin client of its own, made on
   // the first join: a partition waits for its previous owner's pending transaction (KIP-447).
   let admin: Admin | undefined;
@@ -107,6 +124,9 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
     consumer,
     () => (admin ??= new Admin({ clientId: `${kafka.clientId}-${options.clientSuffix ?? 'consumer'}-offsets`, bootstrapBrokers: [...kafka.brokers], retries: 3, retryDelay: 250, ...connectionOptions(kafka) })),
     options.stableOffsetsMaxWaitMs ?? 60_000,
+    (committed) => {
+      for (const [topic, byPartition] of committed) byPartition.forEach((offset, partition) => positions.started(partitionKey(topic, partition), offset));
+    },
   );
 
   // The library sets `generationId` at JoinGroup and `assignments` only after SyncGroup; the join
@@ -133,6 +153,10 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
   let wake: (() => void) | undefined;
   const open = async (): Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> => {
     if (stream) return stream;
+    if (topicNames.size < options.topics.length) {
+      const metadata = await consumer.metadata({ topics: [...options.topics] });
+      for (const [name, topic] of metadata.topics) topicNames.set(topic.id, name);
+    }
     const opened = await consumer.consume({ topics: [...options.topics], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
     // A 'readable' listener keeps the stream in paused mode: records wait in its buffer for poll().
     opened.on('readable', () => wake?.());
@@ -159,7 +183,9 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
           if (message !== null) {
             const record = toConsumed(message);
             records.push(record);
-            next.set(`${record.topic}\u0000${record.partition}`, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+            const key = partitionKey(record.topic, record.partition);
+            next.set(key, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+            positions.delivered(key, record.offset + 1n);
             group = groupOf(message) ?? group;
             continue;
           }
@@ -173,6 +199,12 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
             };
           });
           wake = undefined;
+        }
+        // Partitions fully delivered whose fetch position lies past their last record (abort markers, aborted transactions).
+        const assigned = (membership?.assignment ?? []).flatMap((a) => a.partitions.map((partition) => partitionKey(a.topic, partition)));
+        for (const { key, offset } of positions.advanced(assigned)) {
+          const [topic = '', partition = '0'] = key.split('\u0000');
+          next.set(key, { topic, partition: Number(partition), offset });
         }
         return { records, group: group ?? currentGroup(), nextOffsets: [...next.values()] };
       }),
@@ -188,8 +220,11 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
         if (!old) return;
         stream = undefined;
         failure = undefined;
+        positions.clear();
+        epoch++;
         await open();
         await old.close().catch(() => undefined);
+        epoch++;
       }),
     pause: () => void stream?.pause(),
     resume: () => void stream?.resume(),
@@ -199,6 +234,10 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
       await admin?.close().catch(() => undefined);
     },
   };
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 /** The group membership a message was fetched under (`metadata.consumer`, set by the library's stream). */

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Admin, CallbackWithPromise, Consumer, FetchOptions, fetchV17, ListCommitsOptions, Message, Offsets, Producer } from '@platformatic/kafka';
 import { UsageError } from '../../core/errors.ts';
 import { sleep } from '../../core/time.ts';
-import { dropAbortedBatches } from './aborted-batches.ts';
+import { dropAbortedBatches, fetchPosition, type FetchPosition } from './aborted-batches.ts';
 import { hasProtocolError } from './errors.ts';
 import type { CommitOffset, ConsumerGroupMetadata } from './records.ts';
 
@@ -53,6 +53,7 @@ export function filterFetchResponse(response: FetchResponse): void {
   }
 }
 
+
 /**
  * Defect 1 (still in 2.12.1): read_committed delivers aborted records. The library keeps one
  * aborted range per producer id per fetch response (a Map overwritten per aborted transaction),
@@ -61,7 +62,11 @@ export function filterFetchResponse(response: FetchResponse): void {
  * response is not filtered at all. This routes the consumer's fetches (its stream calls the
  * public `fetch`) through the Java client's filter, after the library's own (which only removes).
  */
-export function filterAbortedTransactions(consumer: Consumer): void {
+/**
+ * `observe`, when given, is called as each fetch is sent and returns what receives the positions
+ * its response shows (so a caller can tell responses of requests made before some event).
+ */
+export function filterAbortedTransactions(consumer: Consumer, observe?: () => (positions: readonly TopicFetchPosition[]) => void): void {
   const original = consumer.fetch.bind(consumer) as (options: FetchOptions<Buffer, Buffer, Buffer, Buffer>, callback: FetchCallback) => void;
   const patched = (options: FetchOptions<Buffer, Buffer, Buffer, Buffer>, callback?: FetchCallback): void | Promise<FetchResponse> => {
     if (!callback) {
@@ -69,13 +74,42 @@ export function filterAbortedTransactions(consumer: Consumer): void {
         patched(options, (error, response) => (error ? reject(error) : resolve(response as FetchResponse)));
       });
     }
+    const onPositions = observe?.();
     original(options, (error, response) => {
-      if (!error && response) filterFetchResponse(response);
+      if (!error && response) {
+        const fetched = onPositions ? response.responses.map((t) => t.partitions.map((p) => p.records ?? [])) : [];
+        filterFetchResponse(response);
+        if (onPositions) onPositions(positionsOf(options, response, fetched));
+      }
       callback(error, response as FetchResponse);
     });
   };
   // An own property shadows the prototype method for this instance only.
   Object.defineProperty(consumer, 'fetch', { value: patched, writable: true, configurable: true });
+}
+
+/** A fetch position (see `fetchPosition`) of one partition, by topic id (fetch responses name no topics), with the offset the fetch asked from. */
+export interface TopicFetchPosition extends FetchPosition {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly requestedFrom: bigint;
+}
+
+type FetchedBatches = NonNullable<FetchResponse['responses'][number]['partitions'][number]['records']>;
+
+/** The positions a filtered response shows; `fetched` holds each partition's batches before the filter, in response order. */
+function positionsOf(request: FetchOptions<Buffer, Buffer, Buffer, Buffer>, response: FetchResponse, fetched: readonly (readonly FetchedBatches[])[]): TopicFetchPosition[] {
+  const requested = new Map<string, bigint>();
+  for (const topic of request.topics) for (const p of topic.partitions) requested.set(`${topic.topicId}\u0000${p.partition}`, p.fetchOffset);
+  const positions: TopicFetchPosition[] = [];
+  response.responses.forEach((topic, t) =>
+    topic.partitions.forEach((partition, p) => {
+      const requestedFrom = requested.get(`${topic.topicId}\u0000${partition.partitionIndex}`);
+      const position = requestedFrom === undefined ? null : fetchPosition(fetched[t]?.[p] ?? [], partition.records ?? []);
+      if (position && requestedFrom !== undefined) positions.push({ topicId: topic.topicId, partition: partition.partitionIndex, requestedFrom, ...position });
+    }),
+  );
+  return positions;
 }
 
 /**
@@ -124,9 +158,12 @@ export async function addOffsetsToTransaction(tx: Transaction, group: ConsumerGr
  * `requireStable: true`, waiting while the broker answers UNSTABLE_OFFSET_COMMIT (a transaction with
  * offsets for the group is pending) for at most `maxWaitMs`, as the Java client does (KIP-447).
  */
-export function readCommittedOffsetsStably(consumer: Consumer, admin: () => Admin, maxWaitMs: number): void {
+export function readCommittedOffsetsStably(consumer: Consumer, admin: () => Admin, maxWaitMs: number, onCommitted?: (offsets: Offsets) => void): void {
   const patched = (options: ListCommitsOptions, callback?: CallbackWithPromise<Offsets>): void | Promise<Offsets> => {
-    const result = stableCommittedOffsets(admin(), consumer.groupId, options, maxWaitMs);
+    const result = stableCommittedOffsets(admin(), consumer.groupId, options, maxWaitMs).then((offsets) => {
+      onCommitted?.(offsets);
+      return offsets;
+    });
     if (!callback) return result;
     result.then(
       (offsets) => callback(null, offsets),
