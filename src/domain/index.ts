@@ -25,5 +25,5 @@ export {
   windowStartFor,
 } from './windows.ts';
 export type { SummaryAccumulator, SummaryKey } from './windows.ts';
-export { DEFAULT_PATTERNS, PATTERN_KINDS, THRESHOLD_PATTERN, alignmentMinutes, patternAlert, patternWindowEnd, patternWindowStart, velocityAlert } from './patterns.ts';
-export type { CompiledPattern, PatternKind, PatternRule } from './patterns.ts';
+export { DEFAULT_PATTERNS, MAX_ESCALATION_MINUTES, PATTERN_KINDS, THRESHOLD_PATTERN, alignmentMinutes, escalationAlert, isWindowed, patternAlert, patternWindowEnd, patternWindowStart, velocityAlert } from './patterns.ts';
+export type { CompiledEscalation, CompiledPattern, CompiledVelocity, EscalationRule, PatternKind, PatternRule, VelocityRule } from './patterns.ts';
