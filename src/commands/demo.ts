@@ -19,7 +19,7 @@ export interface DemoOptions {
 
 /**
  * The whole migration end to end on the local stack (src/demo/run-demo.ts), then the measured
- * "Batch vs Stream" table.
+ * "Batch vs Stream" table, with a row per channel (web, partner, store).
  */
 export async function demo(options: DemoOptions, ctx: CommandContext): Promise<CommandResult<DemoSummary & { readonly dashboardUrl: string | null }>> {
   const rate = Number(options.rate);
@@ -52,9 +52,25 @@ function renderDemo(s: DemoSummary): string {
       ['data latency', 'up to 24 h + the nightly run (data of the previous day)', latency && latency.probes > 0 ? `p50 ${latency.p50} ms, p99 ${latency.p99} ms source commit → ClickHouse view (${latency.probes} probes)` : 'not measured'],
       ['throughput', `${s.batch.rowsPerSecond ?? '?'} orders/s while running (${batchRows} in ${s.batch.seconds.toFixed(1)} s)`, `kept up with ${s.load.changesPerSecond} source changes/s; caught up ${s.catchUpSeconds.toFixed(1)} s after the load`],
       ['recovery', 'a failed night is re-run by hand (minutes to hours later)', s.recovery ? `processor SIGKILLed: restarted and committing again after ${s.recovery.secondsToFirstCommit.toFixed(1)} s` : 'not measured'],
+      ...s.channels.map((c) => [`${c.channel} orders (${c.source})`, `${c.batchRows} processed orders${channelBatchNote(s, c.channel)}`, `${c.streamRows} processed orders, ${c.missingInStream + c.missingInBatch + c.mismatched === 0 ? 'equal to the batch' : `${c.missingInStream} missing, ${c.missingInBatch} extra, ${c.mismatched} differing`}${channelStreamNote(s, c.channel)}`]),
     ],
   );
   return [renderTable(['step', 'seconds', 'result'], s.steps.map((x) => [x.step, x.seconds.toFixed(1), x.detail])), '', 'Batch vs Stream (measured on this run)', table].join('\n');
+}
+
+/** How the nightly job reads a channel. */
+function channelBatchNote(s: DemoSummary, channel: string): string {
+  if (channel === 'partner') return ', every API page read after the day';
+  if (channel === 'store') return `, ${s.sources.store.files.length} files read in name order`;
+  return ', extracted by query';
+}
+
+/** How the stream took a channel in: the API's pages, throttles and errors; the store files and the late correction. */
+function channelStreamNote(s: DemoSummary, channel: string): string {
+  const { partner, store } = s.sources;
+  if (channel === 'partner') return `; ${partner.changes} API changes, ${partner.requests} requests, ${partner.rateLimited} answered 429, ${partner.serverErrors} answered 500 (retried)`;
+  if (channel === 'store') return `; ${store.lines} lines in ${store.files.length} files${store.correctingFile ? `, the last correcting ${store.corrected} and cancelling ${store.cancelled} earlier orders` : ''}`;
+  return '; by CDC';
 }
 
 export const registerDemo: Register = (program: Command, action) => {

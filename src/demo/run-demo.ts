@@ -1,8 +1,11 @@
 /**
- * The whole migration on the local stack, from nothing: services, source, the four phases, a
+ * The whole migration on the local stack, from nothing: services, sources, the four phases, a
  * workload (with a processor crash in the middle, to measure recovery), the legacy batch for the
  * same window, validation, the cutover gate and the cutover itself. Each step calls the service
  * the matching command calls (never the command), says what it did, and a failure names the step.
+ *
+ * Three channels: web orders in PostgreSQL (CDC), partner orders from an HTTP API the demo runs,
+ * and store orders from files the demo drops while the load runs (src/demo/demo-channels.ts).
  */
 import { runBatch } from '../batch-legacy/run-batch.ts';
 import { resolveWindow } from '../batch-legacy/window.ts';
@@ -30,8 +33,11 @@ import type { ValidationReport } from '../validation/report.ts';
 import { runValidation } from '../validation/run-validation.ts';
 import { OUTPUT_TABLES } from '../validation/tables.ts';
 import { resolveValidationWindow } from '../validation/window.ts';
+import type { Channel } from '../domain/output-tables.ts';
+import { CHANNEL_ID_BASE } from '../sources/order-input.ts';
+import { openDemoChannels, runChannelLoad, type ChannelLoadReport, type DemoChannels } from './demo-channels.ts';
 import { probeLatency, type LatencyFigure } from './latency-probe.ts';
-import { measureRecovery, waitForCatchUp, type RecoveryFigure } from './stream-checks.ts';
+import { measureRecovery, waitForCatchUp, type ChannelExpectation, type RecoveryFigure } from './stream-checks.ts';
 import { sleep } from '../core/time.ts';
 
 export interface DemoRequest {
@@ -58,8 +64,29 @@ export interface StepRecord {
   readonly detail: string;
 }
 
+/** One channel in the widest validation report: processed orders on each side and how they differ. */
+export interface ChannelFigure {
+  readonly channel: Channel;
+  /** Where its orders come from. */
+  readonly source: string;
+  readonly batchRows: number;
+  readonly streamRows: number;
+  readonly missingInStream: number;
+  readonly missingInBatch: number;
+  readonly mismatched: number;
+}
+
+/** What the partner API and the store directory did during the run. */
+export interface DemoSources {
+  readonly partner: { readonly url: string; readonly changes: number; readonly created: number; readonly corrected: number; readonly cancelled: number; readonly requests: number; readonly rateLimited: number; readonly serverErrors: number };
+  readonly store: { readonly directory: string; readonly files: readonly string[]; readonly lines: number; readonly created: number; readonly corrected: number; readonly cancelled: number; readonly correctingFile: string | null; readonly correctedOrderId: number | null; readonly cancelledOrderId: number | null };
+}
+
 export interface DemoSummary {
   readonly steps: readonly StepRecord[];
+  /** Per channel (web, partner, store), batch vs stream, from the widest validation report. */
+  readonly channels: readonly ChannelFigure[];
+  readonly sources: DemoSources;
   readonly window: { readonly from: string; readonly to: string };
   readonly load: { readonly orders: LoadReport['counts']; readonly seconds: number; readonly ordersPerSecond: number; readonly changesPerSecond: number };
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly probes: number } | null;
@@ -89,7 +116,17 @@ export function demoConfig(config: Config): Config {
 }
 
 export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<DemoSummary> {
-  const config = demoConfig(deps.config);
+  let channels: DemoChannels | undefined;
+  try {
+    return await runDemoSteps(request, deps, (opened) => (channels = opened));
+  } finally {
+    await channels?.stop();
+  }
+}
+
+async function runDemoSteps(request: DemoRequest, deps: DemoDeps, opened: (channels: DemoChannels) => void): Promise<DemoSummary> {
+  // The user's configuration until step 2 has started the sources; the demo's own (with them) after.
+  let config = demoConfig(deps.config);
   const { logger } = deps;
   const steps: StepRecord[] = [];
   const step = async <T>(index: number, name: string, hint: string, fn: () => Promise<T>, describe: (value: T) => string): Promise<T> => {
@@ -109,24 +146,36 @@ export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<Dem
   };
 
   await step(1, 'local stack', 'see `stream-migrate dev status` and `stream-migrate dev logs SERVICE`', () => stackUp({ config, paths: stackPaths(config, deps.cwd), logger }), (r) => `${r.services.length} services up in ${r.seconds.toFixed(1)} s`);
-  await step(2, 'demo source', 'check `stream-migrate dev logs postgres`', async () => {
+  const sources = await step(2, 'demo sources', 'check `stream-migrate dev logs postgres` and the files under .stream-migrate/demo/', async () => {
     await ensureDemoSchema(config.source);
     const pool = createPostgresPool(config.source, 2, 'stream-migrate-demo');
+    let seeded: Awaited<ReturnType<typeof seedDemoSource>>;
     try {
-      return await seedDemoSource(pool, { customers: DEMO_CUSTOMERS, products: DEMO_PRODUCTS, random: mulberry32(20261126) });
+      seeded = await seedDemoSource(pool, { customers: DEMO_CUSTOMERS, products: DEMO_PRODUCTS, random: mulberry32(20261126) });
     } finally {
       await pool.end();
     }
-  }, (s) => (s.customers + s.products > 0 ? `seeded ${s.customers} customers and ${s.products} products` : 'tables and seed data already there'));
+    const channels = await openDemoChannels(deps.configFile, deps.cwd, deps.config, logger);
+    opened(channels);
+    return { seeded, channels };
+  }, ({ seeded, channels }) => {
+    const source = seeded.customers + seeded.products > 0 ? `seeded ${seeded.customers} customers and ${seeded.products} products` : 'PostgreSQL tables and seed data already there';
+    const history = channels.partnerHistory > 0 ? ` (${channels.partnerHistory} changes from earlier runs)` : '';
+    return `${source}; partner API on ${channels.partnerUrl}${history}; store files dropped into ${channels.paths.storeDir}`;
+  });
+  const channels = sources.channels;
+  config = demoConfig(channels.config);
+  const configFile = channels.configFile;
 
   const phases: readonly (readonly [number, PhaseName])[] = [[3, 'infrastructure'], [4, 'ingestion'], [5, 'processing'], [6, 'output']];
   for (const [index, phase] of phases) {
     const hint = `see \`stream-migrate phase verify ${phase}\`${phase === 'processing' || phase === 'output' ? ' and `stream-migrate workers status`' : ''}`;
-    await step(index, `phase ${phase}`, hint, () => runDemoPhase(phase, config, deps), () => 'succeeded');
+    await step(index, `phase ${phase}`, hint, () => runDemoPhase(phase, config, configFile, deps), () => (phase === 'processing' ? `succeeded; processor, sink and source workers ${[...config.sources.http, ...config.sources.files].map((s) => `source-${s.name}`).join(', ')} supervised` : 'succeeded'));
   }
 
   let recovery: RecoveryFigure | undefined;
   let latency: LatencyFigure | undefined;
+  let external: ChannelLoadReport | undefined;
   const load = await step(7, `workload ${request.ratePerSecond} orders/s for ${formatDuration(request.durationMs)}`, 'see `stream-migrate dev logs postgres`', async () => {
     // Halfway through, the processor is killed: the supervisor restarts it and we time the recovery.
     const crash = (async () => {
@@ -139,7 +188,13 @@ export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<Dem
     const probing = probeLatency(config, stopProbing.signal).then((figure) => (latency = figure));
     const pool = createPostgresPool(config.source, 4, 'stream-migrate-demo-load');
     try {
-      const report = await runLoad(pool, await loadCatalogue(pool), { ratePerSecond: request.ratePerSecond, durationMs: request.durationMs, random: mulberry32(20261127), connections: 4 });
+      const catalogue = await loadCatalogue(pool);
+      // Partner API changes and store files arrive while the web orders are written.
+      const [report, channelLoad] = await Promise.all([
+        runLoad(pool, catalogue, { ratePerSecond: request.ratePerSecond, durationMs: request.durationMs, random: mulberry32(20261127), connections: 4 }),
+        runChannelLoad(channels, { ratePerSecond: request.ratePerSecond, durationMs: request.durationMs, random: mulberry32(20261128), catalogue }),
+      ]);
+      external = channelLoad;
       await Promise.all([crash, probing]);
       return report;
     } finally {
@@ -147,12 +202,21 @@ export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<Dem
     }
   }, (r) => {
     const c = r.counts;
-    return `${c.inserted} orders inserted, ${c.updated} updated, ${c.cancelled} cancelled, ${c.deleted} deleted, ${c.tierChanges} tier changes; ${Math.round(c.inserted / Math.max(0.001, r.elapsedMs / 1000))} orders/s`;
+    const web = `web: ${c.inserted} orders inserted, ${c.updated} updated, ${c.cancelled} cancelled, ${c.deleted} deleted, ${c.tierChanges} tier changes; ${Math.round(c.inserted / Math.max(0.001, r.elapsedMs / 1000))} orders/s`;
+    const p = external?.partner;
+    const s = external?.store;
+    return `${web}; partner: ${p?.created ?? 0} orders, ${p?.corrected ?? 0} corrected, ${p?.cancelled ?? 0} cancelled; store: ${s?.created ?? 0} orders in ${s?.files.length ?? 0} files, the last correcting ${s?.corrected ?? 0} and cancelling ${s?.cancelled ?? 0} earlier orders`;
   });
   if (!load.window) throw new DemoStepError('demo stopped at step 7 (workload): no order was inserted', undefined);
+  if (!external) throw new DemoStepError('demo stopped at step 7 (workload): the partner and store orders were not written', undefined);
+  const channelLoad = external;
+  const expectations: ChannelExpectation[] = [
+    { channel: 'partner', orderIds: { from: CHANNEL_ID_BASE.partner + channelLoad.partner.idRange.from, to: CHANNEL_ID_BASE.partner + channelLoad.partner.idRange.to }, ...channelLoad.partner.live },
+    { channel: 'store', orderIds: { from: CHANNEL_ID_BASE.store + channelLoad.store.idRange.from, to: CHANNEL_ID_BASE.store + channelLoad.store.idRange.to }, ...channelLoad.store.live },
+  ];
   const loadWindow = { from: load.window.from.toISOString(), to: new Date(load.window.to.getTime() + 1).toISOString() };
 
-  const caughtUp = await step(8, 'stream catches up', 'see `stream-migrate workers status` and the worker logs under .stream-migrate/workers/', () => waitForCatchUp(config, 180_000), (c) => `connector, processor and sink caught up in ${c.seconds.toFixed(1)} s after the load`);
+  const caughtUp = await step(8, 'stream catches up', 'see `stream-migrate workers status` and the worker logs under .stream-migrate/workers/', () => waitForCatchUp(config, 180_000, expectations), (c) => `connector, source workers, processor and sink caught up in ${c.seconds.toFixed(1)} s after the load`);
 
   const summaryMs = config.rules.windowMinutes * 60_000;
   const loadBatchWindow = resolveWindow(loadWindow, deps.clock.now(), alignmentMinutes(config.rules));
@@ -188,7 +252,7 @@ export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<Dem
       out.push(report);
     }
     return out;
-  }, (r) => `${r.length} reports PASS (#${r.map((x) => x.reportId).join(', #')})`);
+  }, (r) => `${r.length} reports PASS (#${r.map((x) => x.reportId).join(', #')}); processed orders batch = stream per channel: ${channelFigures(r[0]).map((c) => `${c.channel} ${c.batchRows} = ${c.streamRows}`).join(', ')}`);
 
   const cutover = await step(11, 'cutover gate, then cutover', 'run `stream-migrate cutover --dry-run` to see the checklist', async () => {
     const cutoverDeps = { config, clock: deps.clock, actor: deps.actor, cwd: deps.cwd };
@@ -202,8 +266,14 @@ export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<Dem
   const batchSeconds = steps.find((s) => s.step.startsWith('legacy batch'))?.seconds ?? 0;
   const loadSeconds = load.elapsedMs / 1000;
   const c = load.counts;
+  const api = channels.partner.stats;
   return {
     steps,
+    channels: channelFigures(reports[0]),
+    sources: {
+      partner: { url: channels.partnerUrl, changes: channelLoad.partner.changes, created: channelLoad.partner.created, corrected: channelLoad.partner.corrected, cancelled: channelLoad.partner.cancelled, requests: api.served + api.rateLimited + api.failed, rateLimited: api.rateLimited, serverErrors: api.failed },
+      store: { directory: channels.paths.storeDir, files: channelLoad.store.files, lines: channelLoad.store.lines, created: channelLoad.store.created, corrected: channelLoad.store.corrected, cancelled: channelLoad.store.cancelled, correctingFile: channelLoad.store.correctingFile, correctedOrderId: channelLoad.store.correctedOrderId, cancelledOrderId: channelLoad.store.cancelledOrderId },
+    },
     window: loadWindow,
     load: {
       orders: c,
@@ -229,6 +299,14 @@ export async function runDemo(request: DemoRequest, deps: DemoDeps): Promise<Dem
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const CHANNEL_SOURCES: Readonly<Record<Channel, string>> = { web: 'PostgreSQL orders (CDC)', partner: 'partner HTTP API', store: 'store CSV/JSONL files' };
+
+/** The processed orders of each channel in a report, batch vs stream. */
+function channelFigures(report: ValidationReport | undefined): readonly ChannelFigure[] {
+  const processed = report?.tables.find((t) => t.name === 'processed_orders');
+  return (processed?.channels ?? []).map((c) => ({ ...c, source: CHANNEL_SOURCES[c.channel] }));
+}
+
 /**
  * Three distinct windows ending where the load ended: the load's own summary windows, then the
  * same widened back by one and by two summary windows (the batch covers the widest, so both sides
@@ -238,10 +316,10 @@ export function demoWindows(fromMs: number, toMs: number, sizeMs: number): reado
   return [{ fromMs: fromMs - 2 * sizeMs, toMs }, { fromMs: fromMs - sizeMs, toMs }, { fromMs, toMs }];
 }
 
-async function runDemoPhase(name: PhaseName, config: Config, deps: DemoDeps): Promise<void> {
+async function runDemoPhase(name: PhaseName, config: Config, configFile: string, deps: DemoDeps): Promise<void> {
   const store = await openStateStore(config.warehouse);
   try {
-    const result = await runPhase(PHASES[name], { config, logger: deps.logger, clock: deps.clock, progress: logProgress(deps.logger), options: { prune: false }, cwd: deps.cwd, configFile: deps.configFile, redact: deps.redact }, store, deps.actor);
+    const result = await runPhase(PHASES[name], { config, logger: deps.logger, clock: deps.clock, progress: logProgress(deps.logger), options: { prune: false }, cwd: deps.cwd, configFile, redact: deps.redact }, store, deps.actor);
     const failed = result.steps.find((s) => s.status === 'failed');
     if (result.status !== 'succeeded') throw new CheckFailedError(`phase ${name} did not succeed${failed ? `: ${failed.name}: ${failed.detail}` : ''}`);
   } finally {

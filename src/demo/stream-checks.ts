@@ -9,22 +9,34 @@ import type { Logger } from '../core/logger.ts';
 import { stackPaths } from '../local-stack/paths.ts';
 import { workersDir } from '../local-stack/workers.ts';
 import { sleep } from '../core/time.ts';
+import type { Channel } from '../domain/output-tables.ts';
+import { CHANNEL_ID_BASE } from '../sources/order-input.ts';
 
-
+/** What ClickHouse must hold of one external channel's orders once caught up: this run's id range, live rows, their quantities. */
+export interface ChannelExpectation {
+  readonly channel: Channel;
+  /** Output keys (order_id) of this run's orders of the channel, [from, to). */
+  readonly orderIds: { readonly from: number; readonly to: number };
+  readonly orders: number;
+  readonly quantity: number;
+}
 
 /**
- * Waits until the stream has caught up with the source: processor and sink have nothing left to
- * read and ClickHouse holds as many current processed orders as the source has live, joined orders.
+ * Waits until the stream has caught up with the sources: processor and sink have nothing left to
+ * read, ClickHouse holds as many current web orders as the source has live, joined orders, and,
+ * for each external channel, this run's live orders with their last quantities (so a correction
+ * or cancellation still on its way is waited for, not only new orders).
  */
-export async function waitForCatchUp(config: Config, timeoutMs: number): Promise<{ readonly seconds: number }> {
+export async function waitForCatchUp(config: Config, timeoutMs: number, external: readonly ChannelExpectation[] = []): Promise<{ readonly seconds: number }> {
   const kafka = await import('../clients/kafka.ts');
   const admin = kafka.createKafkaAdmin(config.kafka, 'demo-catch-up', { retries: 2 });
   const ch = createClickHouse(config.clickhouse);
+  const db = config.clickhouse.database;
   const started = Date.now();
   let last = '';
   try {
     while (Date.now() - started < timeoutMs) {
-      const [processorLag, sinkLag, sourceLive, streamRows] = await Promise.all([
+      const [processorLag, sinkLag, sourceLive, streamRows, channels] = await Promise.all([
         admin.groupLag(config.processor.groupId).then(lagToRead),
         admin.groupLag(config.sink.groupId).then(lagToRead),
         withPostgres(config.source, 'source', async (c) =>
@@ -36,10 +48,20 @@ export async function waitForCatchUp(config: Config, timeoutMs: number): Promise
             ).rows[0]?.n ?? 0,
           ),
         ),
-        ch.query<{ n: string }>(`SELECT count() AS n FROM ${config.clickhouse.database}.processed_orders`).then((r) => Number(r[0]?.n ?? 0)),
+        ch.query<{ n: string }>(`SELECT count() AS n FROM ${db}.processed_orders WHERE order_id < ${CHANNEL_ID_BASE.partner}`).then((r) => Number(r[0]?.n ?? 0)),
+        Promise.all(
+          external.map(async (e) => {
+            const [row] = await ch.query<{ n: string; q: string }>(`SELECT count() AS n, sum(quantity) AS q FROM ${db}.processed_orders WHERE order_id >= ${e.orderIds.from} AND order_id < ${e.orderIds.to}`);
+            return { ...e, streamOrders: Number(row?.n ?? 0), streamQuantity: Number(row?.q ?? 0) };
+          }),
+        ),
       ]);
-      last = `processor lag ${processorLag}, sink lag ${sinkLag}, ${streamRows} of ${sourceLive} live orders in ClickHouse`;
-      if (processorLag === 0n && sinkLag === 0n && streamRows === sourceLive) return { seconds: (Date.now() - started) / 1000 };
+      const behind = channels.filter((c) => c.streamOrders !== c.orders || c.streamQuantity !== c.quantity);
+      last = [
+        `processor lag ${processorLag}, sink lag ${sinkLag}, ${streamRows} of ${sourceLive} live web orders in ClickHouse`,
+        ...channels.map((c) => `${c.channel} ${c.streamOrders} of ${c.orders} orders (quantity ${c.streamQuantity} of ${c.quantity})`),
+      ].join('; ');
+      if (processorLag === 0n && sinkLag === 0n && streamRows === sourceLive && behind.length === 0) return { seconds: (Date.now() - started) / 1000 };
       await sleep(1_000);
     }
   } finally {

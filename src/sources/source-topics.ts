@@ -1,6 +1,7 @@
 import type { TopicAdmin } from '../clients/kafka.ts';
 import type { Config } from '../config/schema.ts';
 import { UsageError } from '../core/errors.ts';
+import { sleep } from '../core/time.ts';
 import type { Channel } from '../domain/output-tables.ts';
 
 /** One configured order source, whichever its kind. */
@@ -39,8 +40,16 @@ export async function ensureSourceTopics(admin: Pick<TopicAdmin, 'createTopics' 
   const [orders] = await admin.describeTopics([ordersTopic]);
   if (!orders) throw new UsageError(`topic ${ordersTopic} does not exist; run \`stream-migrate phase run infrastructure\` first`);
   const replicationFactor = config.topics[ordersTopic]?.replicationFactor ?? 1;
-  return admin.createTopics([
+  const created = await admin.createTopics([
     ...specs.map((s) => ({ name: s.topic, partitions: orders.partitions, replicationFactor, configs: { 'cleanup.policy': 'compact' } })),
     { name: sourceOffsetsTopic(config), partitions: 1, replicationFactor, configs: { 'cleanup.policy': 'compact' } },
   ]);
+  // A topic created a moment ago reaches the metadata a little later: the step's verify (and a
+  // worker about to produce) must see every one (the demo's verify once missed two of three).
+  for (let attempt = 0; created.length > 0 && attempt < 40; attempt++) {
+    const visible = new Set((await admin.describeTopics(created)).filter((d) => d.partitions > 0).map((d) => d.name));
+    if (created.every((t) => visible.has(t))) break;
+    await sleep(250);
+  }
+  return created;
 }
