@@ -73,7 +73,7 @@ export function isWindowed(pattern: CompiledPattern): pattern is CompiledVelocit
  */
 export const DEFAULT_PATTERNS: readonly PatternRule[] = Object.freeze([
   Object.freeze({ name: 'velocity', kind: 'velocity', severity: 'MEDIUM', minOrders: 3, totalAbove: '5000.00', windowMinutes: 10 } as const),
-  Object.freeze({ name: 'escalation', kind: 'escalation', severity: 'MEDIUM', totalAbove: '5000.00', windowMinutes: 30 } as const),
+  Object.freeze({ name: 'escalation', kind: 'escalation', severity: 'MEDIUM', totalAbove: '2000.00', windowMinutes: 30 } as const),
 ]);
 
 /** The longest escalation window: a week. */

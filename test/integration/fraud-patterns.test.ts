@@ -11,7 +11,7 @@ import { testConfig } from './test-env.ts';
  * one aligned 10-minute window above 5000.00 in all) must fire on a late order, be retracted by a
  * cancellation, by a delete and by a move (and fire under the customer the order moved to), and
  * once caught up the stream's alerts must equal what `batch run` writes to the warehouse.
- * Escalation (default: an order above 5000.00 within 30 minutes after the customer's last tier
+ * Escalation (default: an order above 2000.00 within 30 minutes after the customer's last tier
  * change, customers.tier_changed_at) must fire on a tier change and on a late order, be retracted
  * by a cancellation and a move, follow a later tier change, and equal on both sides what SQL on
  * the source computes. A demo-sized `load` (300 orders/s for 40 s over 1000 customers) gives the
@@ -158,7 +158,7 @@ async function changeTier(customer: number, tier: string, minute: number): Promi
  * Escalation alerts as SQL on the source computes them, independently of the product's code:
  * live orders created in [tier_changed_at, + 30 min) of their customer (both to the millisecond,
  * as the pipeline reads them), whose final (DESIGN's default rates, half-even to the cent at each
- * step) is above 5000.00. Lines as streamEscalations writes them.
+ * step) is above 2000.00. Lines as streamEscalations writes them.
  */
 async function sourceEscalations(from: Date | string, to: Date | string, customers: 'own' | 'demo'): Promise<string[]> {
   return fixture.source(async (sql) => {
@@ -182,7 +182,7 @@ async function sourceEscalations(from: Date | string, to: Date | string, custome
             priced AS (SELECT *, (taxable + pg_temp.half_even(taxable * tax_rate))::numeric(14,2) AS final FROM taxable)
        SELECT customer_id || ' ' || id || ' ' || final::text || ' ' || to_char(date_trunc('milliseconds', tier_changed_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS line
          FROM priced
-        WHERE final > 5000.00
+        WHERE final > 2000.00
           AND date_trunc('milliseconds', created_at) >= date_trunc('milliseconds', tier_changed_at)
           AND date_trunc('milliseconds', created_at) < date_trunc('milliseconds', tier_changed_at) + interval '30 minutes'`,
       [from, to, customers === 'own'],
@@ -228,7 +228,7 @@ describe('fraud patterns on the real pipeline: escalation', () => {
     // Customer 7 (NEW, untaxed books): 6000.00 stays 6000.00; BRONZE takes 2 %: 5880.00.
     const e1 = await insert(7, 60, '6000.00'); // 11:00, before the change
     const e2 = await insert(7, 80, '6000.00'); // 11:20
-    await insert(7, 85, '4000.00'); // 11:25, too small
+    await insert(7, 85, '1500.00'); // 11:25, too small (1470.00 once BRONZE)
     expect(await convergeEscalations([])).toEqual([]);
     await changeTier(7, 'BRONZE', 70); // 11:10: window [11:10, 11:40)
     expected = [esc(7, e2, '5880.00', 70)];
