@@ -30,7 +30,7 @@ export function alertKey(orderId: number, customerId: number, pattern: string): 
 }
 
 export function summaryKey(customerId: number, windowStartMs: number): string {
-  return `{"customer_id":${customerId},"window_start":"${iso(windowStartMs)}"}`;
+  return `{"customer_id":${customerId},"window_start":"${windowIso(windowStartMs)}"}`;
 }
 
 /** Encodes one emission; `nowIso` stamps processed_at / alerted_at / updated_at (one value per transaction). */
@@ -45,8 +45,8 @@ export function encodeEmission(emission: Emission, nowIso: string, windowMinutes
       const value = s
         ? JSON.stringify({
             customer_id: emission.customerId,
-            window_start: iso(emission.windowStartMs),
-            window_end: iso(windowEndFor(emission.windowStartMs, windowMinutes)),
+            window_start: windowIso(emission.windowStartMs),
+            window_end: windowIso(windowEndFor(emission.windowStartMs, windowMinutes)),
             order_count: s.orderCount,
             total_amount: formatMoney(s.totalAmountCents),
             total_final_amount: formatMoney(s.totalFinalCents),
@@ -92,8 +92,8 @@ function encodeAlert(alert: FraudAlert, nowIso: string): string {
     alerted_at: nowIso,
     pattern: alert.pattern,
     matched_order_ids: alert.matchedOrderIds,
-    window_start: iso(alert.windowStartMs),
-    window_end: iso(alert.windowEndMs),
+    window_start: windowIso(alert.windowStartMs),
+    window_end: windowIso(alert.windowEndMs),
   });
 }
 
@@ -167,6 +167,21 @@ export function decodeRouted(value: Buffer): RoutedChange | undefined {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/**
+ * ISO text of window bounds, which recur on every change of a window: formatting dates was one of
+ * the processor's top costs. Bounded: cleared when it grows past the windows of a busy day.
+ */
+const windowIsoCache = new Map<number, string>();
+function windowIso(ms: number): string {
+  let text = windowIsoCache.get(ms);
+  if (text === undefined) {
+    if (windowIsoCache.size >= 50_000) windowIsoCache.clear();
+    text = iso(ms);
+    windowIsoCache.set(ms, text);
+  }
+  return text;
 }
 
 function assertNever(value: never): never {

@@ -205,6 +205,43 @@ describe('the Kafka adapter against the local broker', () => {
     expect((await admin.listGroups()).map((g) => g.groupId)).toContain(groupId);
   });
 
+  it('refuses a transactional offset commit made under an older generation of the group (KIP-447 fencing), all partitions in one request', async () => {
+    const input = unique('fence-in');
+    topics.push(input);
+    await admin.createTopics([{ name: input, partitions: 4, replicationFactor: 1 }]);
+    const plain = createProducer(kafka);
+    await plain.send([0, 1, 2, 3].map((p) => ({ topic: input, key: `k${p}`, value: 'v', partition: p })));
+    await plain.close();
+    const groupId = unique('fence-group');
+    const first = createConsumer(kafka, { groupId, topics: [input] });
+    const second = createConsumer(kafka, { groupId, topics: [input] });
+    const producer = createTransactionalProducer(kafka, { transactionalId: unique('fence-tx') });
+    try {
+      let stale = null as Awaited<ReturnType<KafkaConsumer['poll']>>['group'];
+      for (let i = 0; i < 100 && !stale; i++) stale = (await first.poll({ maxWaitMs: 100 })).group;
+      expect(stale).not.toBeNull();
+      // A second member joins: the group moves to a later generation once both have rejoined.
+      for (let i = 0; i < 200; i++) {
+        await Promise.all([first.poll({ maxWaitMs: 50 }), second.poll({ maxWaitMs: 50 })]);
+        const [a, b] = [first.generation(), second.generation()];
+        if (a !== null && a === b && a > stale!.generationId) break;
+      }
+      expect(first.generation()).toBeGreaterThan(stale!.generationId);
+      await producer.init();
+      const everyPartition = [0, 1, 2, 3].map((partition) => ({ topic: input, partition, offset: 1n }));
+      await expect(producer.runTransaction((tx) => tx.sendOffsets(stale!, everyPartition))).rejects.toThrow();
+      expect((await admin.groupLag(groupId)).filter((p) => p.committed !== null)).toEqual([]);
+      // Under the current generation the same commit goes through, for every partition at once.
+      const current = (await first.poll({ maxWaitMs: 100 })).group!;
+      await producer.runTransaction((tx) => tx.sendOffsets(current, everyPartition));
+      expect((await admin.groupLag(groupId)).map((p) => [p.partition, p.committed])).toEqual([0, 1, 2, 3].map((p) => [p, 1n]));
+    } finally {
+      await producer.close();
+      await second.close();
+      await first.close();
+    }
+  });
+
   it('starts a member given a partition from the offsets of a transaction still committing, not older ones (require_stable)', async () => {
     const input = unique('stable-in');
     const output = unique('stable-out');

@@ -148,6 +148,7 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
     return group;
   };
 
+  const groups = new MessageGroups();
   let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   let failure: unknown;
   let wake: (() => void) | undefined;
@@ -175,7 +176,8 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
         const maxRecords = pollOptions.maxRecords ?? 5_000;
         const deadline = Date.now() + (pollOptions.maxWaitMs ?? 100);
         const records: ConsumedRecord[] = [];
-        const next = new Map<string, CommitOffset>();
+        // The last record of each partition, by topic then partition: what to commit after it.
+        const last = new Map<string, Map<number, ConsumedRecord>>();
         let group: ConsumerGroupMetadata | null = null;
         while (records.length < maxRecords) {
           if (failure !== undefined) throw failure;
@@ -183,10 +185,10 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
           if (message !== null) {
             const record = toConsumed(message);
             records.push(record);
-            const key = partitionKey(record.topic, record.partition);
-            next.set(key, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
-            positions.delivered(key, record.offset + 1n);
-            group = groupOf(message) ?? group;
+            const byPartition = last.get(record.topic);
+            if (byPartition) byPartition.set(record.partition, record);
+            else last.set(record.topic, new Map([[record.partition, record]]));
+            group = groups.of(message) ?? group;
             continue;
           }
           const remaining = deadline - Date.now();
@@ -199,6 +201,14 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
             };
           });
           wake = undefined;
+        }
+        const next = new Map<string, CommitOffset>();
+        for (const [topic, byPartition] of last) {
+          for (const [partition, record] of byPartition) {
+            const key = partitionKey(topic, partition);
+            next.set(key, { topic, partition, offset: record.offset + 1n });
+            positions.delivered(key, record.offset + 1n);
+          }
         }
         // Partitions fully delivered whose fetch position lies past their last record (abort markers, aborted transactions).
         const assigned = (membership?.assignment ?? []).flatMap((a) => a.partitions.map((partition) => partitionKey(a.topic, partition)));
@@ -240,19 +250,32 @@ function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
-/** The group membership a message was fetched under (`metadata.consumer`, set by the library's stream). */
-function groupOf(message: unknown): ConsumerGroupMetadata | null {
-  const metadata: unknown = typeof message === 'object' && message !== null ? Reflect.get(message, 'metadata') : undefined;
-  const c: unknown = typeof metadata === 'object' && metadata !== null ? Reflect.get(metadata, 'consumer') : undefined;
-  if (typeof c !== 'object' || c === null) return null;
-  const groupId: unknown = Reflect.get(c, 'groupId');
-  const generationId: unknown = Reflect.get(c, 'generationId');
-  const memberId: unknown = Reflect.get(c, 'memberId');
-  const coordinatorId: unknown = Reflect.get(c, 'coordinatorId');
-  if (typeof groupId !== 'string' || typeof generationId !== 'number' || typeof memberId !== 'string' || typeof coordinatorId !== 'number') {
-    return null;
+/**
+ * The group membership a message was fetched under (`metadata.consumer`, set by the library's
+ * stream). The same membership object is handed out until it changes: one per record cost
+ * allocations on the hottest path.
+ */
+class MessageGroups {
+  private current: ConsumerGroupMetadata | null = null;
+  private currentCoordinator = -1;
+
+  of(message: unknown): ConsumerGroupMetadata | null {
+    const metadata: unknown = typeof message === 'object' && message !== null ? Reflect.get(message, 'metadata') : undefined;
+    const c: unknown = typeof metadata === 'object' && metadata !== null ? Reflect.get(metadata, 'consumer') : undefined;
+    if (typeof c !== 'object' || c === null) return null;
+    const groupId: unknown = Reflect.get(c, 'groupId');
+    const generationId: unknown = Reflect.get(c, 'generationId');
+    const memberId: unknown = Reflect.get(c, 'memberId');
+    const coordinatorId: unknown = Reflect.get(c, 'coordinatorId');
+    if (typeof groupId !== 'string' || typeof generationId !== 'number' || typeof memberId !== 'string' || typeof coordinatorId !== 'number') {
+      return null;
+    }
+    const known = this.current;
+    if (known && known.groupId === groupId && known.generationId === generationId && known.memberId === memberId && this.currentCoordinator === coordinatorId) return known;
+    const group: ConsumerGroupMetadata = Object.freeze({ groupId, generationId, memberId, groupInstanceId: null });
+    groupCoordinators.set(group, coordinatorId);
+    this.current = group;
+    this.currentCoordinator = coordinatorId;
+    return group;
   }
-  const group: ConsumerGroupMetadata = Object.freeze({ groupId, generationId, memberId, groupInstanceId: null });
-  groupCoordinators.set(group, coordinatorId);
-  return group;
 }
