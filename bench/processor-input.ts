@@ -97,8 +97,10 @@ export async function produceInput(producer: KafkaProducer, topics: StreamTopics
     if (produced % 3_000 === 0) {
       // A few hundred tier changes spread through the stream.
       const c = 1 + (produced % CUSTOMERS);
-      const t = TIER_NAMES[(c + produced) % 5] ?? 'NEW';
-      if (t !== tier.get(c)) tierChanges++;
+      // Always a different tier than the customer has (the previous input's formula never changed one).
+      const current = TIER_NAMES.indexOf(tier.get(c) ?? 'NEW');
+      const t = TIER_NAMES[(current + 1 + ((produced / 3_000) % 4)) % 5] ?? 'NEW';
+      tierChanges++;
       tier.set(c, t);
       batch.push({ topic: topics.customers, key: `{"id":${c}}`, value: JSON.stringify({ id: c, name: `customer ${c}`, tier: t, __op: 'u', __source_ts_ms: Date.now() }) });
     }
@@ -126,11 +128,14 @@ interface Expected {
   readonly processed: Map<number, string>;
   /** "customer|windowStartMs" → "count|amount|final" */
   readonly summaries: Map<string, string>;
+  /** order id → "severity|final" of its threshold alert (the pattern alerts are not modelled) */
+  readonly alerts: Map<number, string>;
 }
 
 /** The final outputs the input must produce: live (not CANCELLED) orders priced with the final tiers. */
 export function expectedOutputs(input: ProducedInput): Expected {
   const processed = new Map<number, string>();
+  const alerts = new Map<number, string>();
   const sums = new Map<string, [number, number, number]>();
   for (const [id, state] of input.status) {
     if (state === 'CANCELLED') continue;
@@ -142,6 +147,9 @@ export function expectedOutputs(input: ProducedInput): Expected {
     const tax = applyMillionths(amount - discount, TAX[category] ?? DEFAULT_TAX);
     const final = amount - discount + tax;
     processed.set(id, [tier, category, cents(amount), cents(discount), cents(tax), cents(final), state].join('|'));
+    // DESIGN.md: HIGH above 10 000.00 final; MEDIUM for tier NEW above 1 000.00 final.
+    if (final > 1_000_000) alerts.set(id, `HIGH|${cents(final)}`);
+    else if (tier === 'NEW' && final > 100_000) alerts.set(id, `MEDIUM|${cents(final)}`);
     const window = Math.floor(createdAtOf(id) / WINDOW_MS) * WINDOW_MS;
     const key = `${customer}|${window}`;
     const acc = sums.get(key) ?? [0, 0, 0];
@@ -152,11 +160,11 @@ export function expectedOutputs(input: ProducedInput): Expected {
   }
   const summaries = new Map<string, string>();
   for (const [key, [count, amount, final]] of sums) summaries.set(key, `${count}|${cents(amount)}|${cents(final)}`);
-  return { processed, summaries };
+  return { processed, summaries, alerts };
 }
 
-/** The latest committed value of every key of a topic, projected by `project` (tombstones remove the key). */
-async function latest<K>(config: Config, topic: string, project: (key: string, value: Record<string, unknown>) => [K, string]): Promise<Map<K, string>> {
+/** The latest committed value of every key of a topic, projected by `project` (tombstones remove the key; undefined: left out). */
+async function latest<K>(config: Config, topic: string, project: (key: string, value: Record<string, unknown>) => [K, string] | undefined): Promise<Map<K, string>> {
   const reader = createPartitionReader(config.kafka, { topic, clientSuffix: 'bench-check', maxBytesPerFetch: 1024 * 1024 });
   const out = new Map<K, string>();
   try {
@@ -165,12 +173,13 @@ async function latest<K>(config: Config, topic: string, project: (key: string, v
         const key = r.key?.toString('utf8') ?? '';
         const k = JSON.parse(key) as Record<string, unknown>;
         if (r.value === null) {
-          out.delete(project(key, k)[0]);
+          const gone = project(key, k);
+          if (gone) out.delete(gone[0]);
           continue;
         }
         const v = JSON.parse(r.value.toString('utf8')) as Record<string, unknown>;
-        const [pk, projected] = project(key, { ...k, ...v });
-        out.set(pk, projected);
+        const projected = project(key, { ...k, ...v });
+        if (projected) out.set(projected[0], projected[1]);
       }
     });
   } finally {
@@ -207,11 +216,14 @@ export async function checkOutputs(config: Config, topics: StreamTopics, input: 
     `${str(v.customer_id)}|${Date.parse(str(v.window_start))}`,
     [v.order_count, v.total_amount, v.total_final_amount].map(str).join('|'),
   ]);
+  // Keys of pattern alerts carry the pattern's name; the rest are threshold alerts.
+  const alerts = await latest(config, topics.fraudAlerts, (key, v) => (key.includes('"pattern"') ? undefined : [Number(v.order_id), [v.severity, v.final_amount].map(str).join('|')]));
   compare('processed order', expected.processed, processed, problems);
   compare('summary', expected.summaries, summaries, problems);
+  compare('threshold alert', expected.alerts, alerts, problems);
   return {
     problems,
-    summary: `${processed.size} live processed orders (expected ${expected.processed.size}), ${summaries.size} summaries (expected ${expected.summaries.size}), ${deadLetters} dead letters`,
+    summary: `${processed.size} live processed orders (expected ${expected.processed.size}), ${summaries.size} summaries (expected ${expected.summaries.size}), ${alerts.size} threshold alerts (expected ${expected.alerts.size}), ${deadLetters} dead letters`,
   };
 }
 

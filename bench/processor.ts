@@ -1,131 +1,112 @@
 /**
  * Processor throughput: 1 000 000 pre-produced CDC-shaped order records (~5% updates, ~2%
- * cancellations, a few hundred tier changes) through one worker, exactly-once on.
+ * cancellations, a few hundred tier changes; bench/processor-input.ts) through `--workers N`
+ * `processor run` processes in one group (default 1), exactly-once on, start-up included.
  * The default rules.patterns (fraud patterns over time) are evaluated; `--no-patterns` runs the
  * same workload without them, to state what they cost.
- * Prints the worker's peak RSS and, last, `processor records/s N`.
  *
- *   npx tsx bench/processor.ts [--records 1000000] [--no-patterns]
+ * The bench checks its own result and exits 1 when it is wrong: no dead letters, and the live
+ * processed orders and the summaries equal to what its own arithmetic computes from the input.
+ * Then it measures the raw broker (bench/raw-broker.ts) on the same broker at the same record
+ * size (`--no-baseline` skips it) and prints the processor's share of the consumer's rate.
+ * Last line: `processor records/s N`.
+ *
+ *   npx tsx bench/processor.ts [--records 1000000] [--workers 1] [--no-patterns] [--no-baseline]
  */
 import fs from 'node:fs';
-import { execa } from 'execa';
-import { createKafkaAdmin, createProducer, type OutgoingRecord } from '../src/clients/kafka.ts';
-import { formatMoney } from '../src/domain/money.ts';
-import { TIERS } from '../src/domain/rules.ts';
+import { execa, type ResultPromise } from 'execa';
+import { createKafkaAdmin, createProducer } from '../src/clients/kafka.ts';
+import { loadConfig } from '../src/config/load.ts';
 import { StreamFixture } from '../test/integration/stream-fixture.ts';
 import { BIN_ENTRY } from '../test/integration/cli.ts';
+import { checkOutputs, PARTITIONS, produceInput } from './processor-input.ts';
+import { formatBaseline, rawBrokerBaseline } from './raw-broker.ts';
 
-const total = Number(process.argv[process.argv.indexOf('--records') + 1] || 1_000_000) || 1_000_000;
-const partitions = 6;
-const customers = 10_000;
-const products = 200;
-
+const arg = (name: string, fallback: number) => Number(process.argv[process.argv.indexOf(`--${name}`) + 1] || fallback) || fallback;
+const total = arg('records', 1_000_000);
+const workers = arg('workers', 1);
 const withPatterns = !process.argv.includes('--no-patterns');
-const fixture = new StreamFixture(`bench${Date.now().toString(36)}`, partitions, withPatterns ? {} : { rules: { patterns: [] } });
+const withBaseline = !process.argv.includes('--no-baseline');
+
+const fixture = new StreamFixture(`bench${Date.now().toString(36)}`, PARTITIONS, withPatterns ? {} : { rules: { patterns: [] } });
 await fixture.createTopics();
-const { config } = await import('../src/config/load.ts').then((m) => m.loadConfig({ cwd: fixture.cwd }));
+const { config } = loadConfig({ cwd: fixture.cwd });
 const producer = createProducer(config.kafka, 'bench-producer');
 const admin = createKafkaAdmin(config.kafka, 'bench-admin', { retries: 3 });
+let failed = false;
 
 try {
-  const customerRecords: OutgoingRecord[] = [];
-  for (let c = 1; c <= customers; c++) {
-    customerRecords.push({ topic: fixture.topics.customers, key: `{"id":${c}}`, value: JSON.stringify({ id: c, name: `customer ${c}`, tier: TIERS[c % 5], created_at: '2026-11-01T00:00:00Z', updated_at: '2026-11-01T00:00:00Z', __op: 'r', __source_ts_ms: Date.now() }) });
-  }
-  await producer.send(customerRecords);
-  const productRecords: OutgoingRecord[] = [];
-  for (let p = 1; p <= products; p++) {
-    productRecords.push({ topic: fixture.topics.products, key: `{"id":${p}}`, value: JSON.stringify({ id: p, name: `product ${p}`, category: ['books', 'electronics', 'groceries', 'garden'][p % 4], price: '19.99', updated_at: '2026-11-01T00:00:00Z', __op: 'r', __source_ts_ms: Date.now() }) });
-  }
-  await producer.send(productRecords);
-
-  // Realistic record size: the flat Debezium row with its metadata fields (~330 bytes).
   const started = Date.now();
-  const t0 = Date.UTC(2026, 10, 25, 0, 0, 0);
-  let produced = 0;
-  let orderId = 0;
-  let batch: OutgoingRecord[] = [];
-  const flush = async () => {
-    if (batch.length > 0) await producer.send(batch);
-    batch = [];
-  };
-  while (produced < total) {
-    const roll = produced % 100;
-    let id: number;
-    let status = 'PLACED';
-    if (roll < 5 && orderId > 100) {
-      id = orderId - 50;
-      status = 'PAID';
-    } else if (roll < 7 && orderId > 100) {
-      id = orderId - 80;
-      status = 'CANCELLED';
-    } else {
-      id = ++orderId;
-    }
-    const row = {
-      id,
-      customer_id: 1 + (id % customers),
-      product_id: 1 + (id % products),
-      quantity: 1 + (id % 5),
-      amount: formatMoney(1_000 + ((id * 7919) % 500_000)),
-      status,
-      created_at: new Date(t0 + id * 60).toISOString(),
-      updated_at: new Date(t0 + id * 60 + 1000).toISOString(),
-      __op: status === 'PLACED' ? 'c' : 'u',
-      __source_ts_ms: Date.now(),
-      __lsn: 1_000_000 + produced,
-      __deleted: 'false',
-    };
-    batch.push({ topic: fixture.topics.orders, key: `{"id":${id}}`, value: JSON.stringify(row), partition: id % partitions });
-    produced++;
-    if (produced % 3_000 === 0) {
-      // A few hundred tier changes spread through the stream.
-      const c = 1 + (produced % customers);
-      batch.push({ topic: fixture.topics.customers, key: `{"id":${c}}`, value: JSON.stringify({ id: c, name: `customer ${c}`, tier: TIERS[(c + produced) % 5], __op: 'u', __source_ts_ms: Date.now() }) });
-    }
-    if (batch.length >= 5_000) await flush();
-  }
-  await flush();
-  console.log(`produced ${total} order records in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const input = await produceInput(producer, fixture.topics, total);
+  console.log(`produced ${total} order records (${input.status.size} orders, ${input.tierChanges} tier changes) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const workerStarted = Date.now();
-  // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the worker.
+  // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
   // The heap cap the supervisor gives every worker.
   const nodeArgs = ['--max-old-space-size=768', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  const worker = execa(process.execPath, [...nodeArgs, BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', '0'], { cwd: fixture.cwd, reject: false });
-  let peakRss = 0;
+  const children: ResultPromise[] = [];
+  for (let i = 0; i < workers; i++) {
+    children.push(execa(process.execPath, [...nodeArgs, BIN_ENTRY, 'processor', 'run', '--instance', `bench-${i}`, '--metrics-port', '0'], { cwd: fixture.cwd, reject: false, all: true }));
+  }
+  const peakRss = children.map(() => 0);
   const sampler = setInterval(() => {
-    try {
-      const status = fs.readFileSync(`/proc/${worker.pid}/status`, 'utf8');
-      const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-      peakRss = Math.max(peakRss, hwm);
-    } catch {
-      // The worker may not have started yet.
-    }
+    children.forEach((child, i) => {
+      try {
+        const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+        peakRss[i] = Math.max(peakRss[i] ?? 0, hwm);
+      } catch {
+        // The worker may not have started yet, or has exited.
+      }
+    });
   }, 250);
   // Done when the group has consumed both stages to the end.
   for (;;) {
     await new Promise((r) => setTimeout(r, 1_000));
+    const exited = children.find((c) => c.exitCode !== null && c.exitCode !== undefined);
+    if (exited) throw new Error(`a worker exited (code ${exited.exitCode}) before the input was processed:\n${String((await exited).all ?? '').slice(-3000)}`);
     const lags = await admin.groupLag(config.processor.groupId).catch(() => []);
     const orders = lags.filter((l) => l.topic === fixture.topics.orders);
     const routed = lags.filter((l) => l.topic === fixture.topics.ordersByCustomer);
     // A transactional topic ends with a commit marker the consumer never returns: lag 1 there is "caught up".
     const lag = orders.reduce((n, l) => n + l.lag, 0n) + routed.reduce((n, l) => n + (l.lag > 1n ? l.lag : 0n), 0n);
-    if (orders.length === partitions && routed.length === partitions && lag === 0n) break;
+    if (orders.length === PARTITIONS && routed.length === PARTITIONS && lag === 0n) break;
     if (process.env.BENCH_VERBOSE) console.log(`lag ${lag}`);
   }
   const seconds = (Date.now() - workerStarted) / 1000;
   clearInterval(sampler);
-  worker.kill('SIGTERM');
-  await worker;
+
+  // The tier changes reach the workers through the customers table, outside the group's lag: give
+  // their recomputation a moment before calling a difference a failure.
+  const checkStarted = Date.now();
+  let check = await checkOutputs(config, fixture.topics, input);
+  while (check.problems.length > 0 && Date.now() - checkStarted < 30_000) {
+    await new Promise((r) => setTimeout(r, 2_000));
+    check = await checkOutputs(config, fixture.topics, input);
+  }
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children);
   const alerts = await fixture.latest(fixture.topics.fraudAlerts);
   const patternAlerts = [...alerts.keys()].filter((k) => k.includes('"pattern"')).length;
-  console.log(`fraud patterns ${withPatterns ? config.rules.patterns.map((p) => p.name).join(', ') : 'off'}: ${patternAlerts} live pattern alerts, ${alerts.size - patternAlerts} threshold alerts`);
-  console.log(`worker peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
-  console.log(`processed ${total} records in ${seconds.toFixed(1)} s (including start-up and restore)`);
-  console.log(`processor records/s ${Math.round(total / seconds)}`);
+  console.log(`fraud patterns ${withPatterns ? config.rules.patterns.map((p) => p.name).join(', ') : 'off'}: ${patternAlerts} live pattern alerts (not checked)`);
+  console.log(`check ${check.problems.length === 0 ? 'PASS' : 'FAIL'}: ${check.summary}`);
+  for (const problem of check.problems) console.log(`  ${problem}`);
+  failed = check.problems.length > 0;
+  console.log(`worker peak RSS ${peakRss.map((b) => `${(b / 1024 / 1024).toFixed(0)} MiB`).join(', ')}`);
+  console.log(`processed ${total} records with ${workers} worker${workers === 1 ? '' : 's'} in ${seconds.toFixed(1)} s (including start-up and restore)`);
+  const rate = Math.round(total / seconds);
+  if (withBaseline) {
+    const baseline = await rawBrokerBaseline(config, fixture.cwd, total);
+    for (const line of formatBaseline(baseline)) console.log(line);
+    console.log(`processor share of the raw consumer ${((100 * rate) / baseline.consumedPerSec).toFixed(1)}% (${rate} / ${baseline.consumedPerSec})`);
+  }
+  console.log(`processor records/s ${rate}`);
+} catch (error) {
+  failed = true;
+  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
 } finally {
   await producer.close();
   await admin.close();
   await fixture.cleanup();
 }
+process.exit(failed ? 1 : 0);

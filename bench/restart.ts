@@ -1,0 +1,122 @@
+/**
+ * Restart-to-first-commit after a SIGKILL: the processor bench's input (bench/processor-input.ts)
+ * flows through one `processor run` worker; once it commits, the worker is SIGKILLed and started
+ * again with the same --instance, and the time from that start to the new process's first
+ * committed transaction (its /metrics `stream_migrate_processor_transactions_total` leaving 0) is
+ * one sample. `--kills` samples, each with a backlog still flowing. Afterwards the backlog is
+ * drained and the outputs checked as bench/processor.ts checks them (exactly once through the
+ * kills); a wrong result or a restart that never commits exits 1.
+ * Last line: `restart-to-first-commit ms N` (the median).
+ *
+ *   npx tsx bench/restart.ts [--records 300000] [--kills 5]
+ */
+import net from 'node:net';
+import { execa, type ResultPromise } from 'execa';
+import { createKafkaAdmin, createProducer } from '../src/clients/kafka.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { StreamFixture } from '../test/integration/stream-fixture.ts';
+import { BIN_ENTRY } from '../test/integration/cli.ts';
+import { checkOutputs, PARTITIONS, produceInput } from './processor-input.ts';
+
+const arg = (name: string, fallback: number) => Number(process.argv[process.argv.indexOf(`--${name}`) + 1] || fallback) || fallback;
+const total = arg('records', 300_000);
+const kills = arg('kills', 5);
+/** How long each worker runs after its first commit before it is killed. */
+const RUN_BEFORE_KILL_MS = 1_000;
+const FIRST_COMMIT_TIMEOUT_MS = 60_000;
+
+const fixture = new StreamFixture(`restart${Date.now().toString(36)}`, PARTITIONS);
+await fixture.createTopics();
+const { config } = loadConfig({ cwd: fixture.cwd });
+const producer = createProducer(config.kafka, 'bench-producer');
+const admin = createKafkaAdmin(config.kafka, 'bench-admin', { retries: 3 });
+let failed = false;
+let worker: ResultPromise | undefined;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function transactions(port: number): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(500) })).text();
+    const match = /^stream_migrate_processor_transactions_total(?:\{[^}]*\})?\s+(\S+)/m.exec(text);
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0; // not listening yet
+  }
+}
+
+/** Starts a worker and returns the ms from its start to its first committed transaction. */
+async function startAndTimeFirstCommit(): Promise<number> {
+  const port = await freePort();
+  const started = Date.now();
+  const child = execa(process.execPath, ['--max-old-space-size=768', BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true });
+  worker = child;
+  while (Date.now() - started < FIRST_COMMIT_TIMEOUT_MS) {
+    if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`the worker exited (code ${child.exitCode}) before its first commit:\n${String((await child).all ?? '').slice(-3000)}`);
+    if ((await transactions(port)) > 0) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no committed transaction within ${FIRST_COMMIT_TIMEOUT_MS / 1000} s of the worker's start`);
+}
+
+async function remainingLag(): Promise<bigint> {
+  const lags = await admin.groupLag(config.processor.groupId).catch(() => []);
+  const orders = lags.filter((l) => l.topic === fixture.topics.orders);
+  const routed = lags.filter((l) => l.topic === fixture.topics.ordersByCustomer);
+  if (orders.length < PARTITIONS || routed.length < PARTITIONS) return -1n; // not every partition committed yet
+  // A transactional topic ends with a commit marker the consumer never returns: lag 1 there is "caught up".
+  return orders.reduce((n, l) => n + l.lag, 0n) + routed.reduce((n, l) => n + (l.lag > 1n ? l.lag : 0n), 0n);
+}
+
+try {
+  const input = await produceInput(producer, fixture.topics, total);
+  console.log(`produced ${total} order records (${input.status.size} orders, ${input.tierChanges} tier changes)`);
+  console.log(`cold start-to-first-commit ms ${await startAndTimeFirstCommit()}`);
+  const samples: number[] = [];
+  for (let k = 0; k < kills; k++) {
+    await new Promise((r) => setTimeout(r, RUN_BEFORE_KILL_MS));
+    const lag = await remainingLag();
+    if (lag === 0n) {
+      console.log(`backlog drained after ${k} kills: give more --records for ${kills}`);
+      break;
+    }
+    worker?.kill('SIGKILL');
+    await worker;
+    const ms = await startAndTimeFirstCommit();
+    samples.push(ms);
+    console.log(`kill ${k + 1}: backlog ${lag < 0n ? 'not yet committed on every partition' : `${lag} records`}, restart-to-first-commit ${ms} ms`);
+  }
+  while ((await remainingLag()) !== 0n) await new Promise((r) => setTimeout(r, 1_000));
+  const checkStarted = Date.now();
+  let check = await checkOutputs(config, fixture.topics, input);
+  while (check.problems.length > 0 && Date.now() - checkStarted < 30_000) {
+    await new Promise((r) => setTimeout(r, 2_000));
+    check = await checkOutputs(config, fixture.topics, input);
+  }
+  console.log(`check after ${samples.length} SIGKILLs ${check.problems.length === 0 ? 'PASS' : 'FAIL'}: ${check.summary}`);
+  for (const problem of check.problems) console.log(`  ${problem}`);
+  failed = check.problems.length > 0 || samples.length === 0;
+  samples.sort((a, b) => a - b);
+  const median = samples.length % 2 === 1 ? samples[(samples.length - 1) / 2] : Math.round(((samples[samples.length / 2 - 1] ?? NaN) + (samples[samples.length / 2] ?? NaN)) / 2);
+  console.log(`restart-to-first-commit samples ms ${samples.join(', ')} (max ${samples.at(-1) ?? 'none'})`);
+  console.log(`restart-to-first-commit ms ${median ?? 'none'}`);
+} catch (error) {
+  failed = true;
+  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+} finally {
+  worker?.kill('SIGTERM');
+  await worker;
+  await producer.close();
+  await admin.close();
+  await fixture.cleanup();
+}
+process.exit(failed ? 1 : 0);
