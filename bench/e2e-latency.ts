@@ -1,33 +1,138 @@
 /**
- * End-to-end latency: a steady `load` of 1 000 orders/s for 60 s on the local stack, while probe
- * orders are inserted every 100 ms and ClickHouse's processed_orders view is polled until each
- * shows up (src/demo/latency-probe.ts). Latency = commit in the source → row visible in the view.
- * Prints p50, p95 and, last, `e2e p99 ms N`.
+ * End-to-end latency (issue 12 §4): a steady `load` of 1 000 orders/s for 60 s on a stack, while a
+ * probe order is inserted every 100 ms and ClickHouse's processed_orders is polled every 20 ms
+ * until each shows up. Latency = the probe's source commit (its autocommit INSERT returned) → row
+ * visible in ClickHouse.
+ * - Probes go to every partition: the orders' second stage is partitioned by customer id modulo
+ *   the partition count (src/stream/topics.ts partitionForCustomer), so the probes' customers
+ *   rotate through every residue; order ids are consecutive, spread by the source's key hash.
+ * - A probe not seen within 30 s of its commit is a failure: counted, printed, and ranked above
+ *   every seen probe in the percentiles (a percentile that lands on one prints `>30000`).
+ * - The load must achieve at least 95% of `--rate`, else the figure is not at the rate asked.
+ * Failures exit 1. Prints p50, p95, per-partition p99 and, last, `e2e p99 ms N`.
  *
- *   npx tsx bench/e2e-latency.ts [--rate 1000] [--seconds 60]     (BENCH_CWD: another stack's directory)
+ *   npx tsx bench/e2e-latency.ts [--rate 1000] [--seconds 60]     (BENCH_CWD: the stack's directory; default the repository's)
  */
 import { execa } from 'execa';
+import { createClickHouse } from '../src/clients/clickhouse.ts';
+import { createKafkaAdmin } from '../src/clients/kafka.ts';
+import { createPostgresPool } from '../src/clients/postgres.ts';
 import { loadConfig } from '../src/config/load.ts';
-import { probeLatency } from '../src/demo/latency-probe.ts';
+import { streamTopics } from '../src/stream/topics.ts';
 import { BIN, REPO_ROOT } from '../test/integration/cli.ts';
 
 const arg = (name: string, fallback: number) => Number(process.argv[process.argv.indexOf(`--${name}`) + 1] || fallback) || fallback;
 const rate = arg('rate', 1000);
 const seconds = arg('seconds', 60);
+const PROBE_EVERY_MS = 100;
+const UNSEEN_AFTER_MS = 30_000;
 const cwd = process.env.BENCH_CWD ?? REPO_ROOT;
 const { config } = loadConfig({ cwd });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const phase of ['infrastructure', 'ingestion', 'processing', 'output']) {
   const run = await execa(BIN, ['phase', 'run', phase], { cwd, reject: false });
   if (run.exitCode !== 0) throw new Error(`phase ${phase} failed: ${run.stderr}`);
 }
-const load = execa(BIN, ['load', '--rate', String(rate), '--duration', `${seconds}s`], { cwd, reject: false });
-const stop = new AbortController();
-setTimeout(() => stop.abort(), seconds * 1000);
-const figure = await probeLatency(config, stop.signal);
+const admin = createKafkaAdmin(config.kafka, 'bench-e2e', { retries: 3 });
+const routedTopic = streamTopics(config).ordersByCustomer;
+const partitions = (await admin.describeTopics([routedTopic]))[0]?.partitions;
+await admin.close();
+if (!partitions) throw new Error(`topic ${routedTopic} not found after the processing phase`);
+
+const load = execa(BIN, ['load', '--rate', String(rate), '--duration', `${seconds}s`, '--json'], { cwd, reject: false });
+const pool = createPostgresPool(config.source, 2, 'stream-migrate-latency-bench');
+const ch = createClickHouse(config.clickhouse);
+interface Probe {
+  readonly id: number;
+  readonly partition: number;
+  readonly committedAt: number;
+  latency?: number;
+}
+const probes = new Map<number, Probe>();
+const pending = new Map<number, Probe>();
+let failed = false;
+try {
+  // The load seeds customers and products on an empty source: wait for them.
+  let customerIds: number[] = [];
+  let productId: number | undefined;
+  for (let waited = 0; waited < 60_000 && (customerIds.length === 0 || productId === undefined); waited += 500) {
+    const customers = await pool.query<{ id: string }>('SELECT id FROM public.customers ORDER BY id LIMIT 1000').catch(() => ({ rows: [] }));
+    const products = await pool.query<{ id: string }>('SELECT min(id) AS id FROM public.products').catch(() => ({ rows: [] }));
+    customerIds = customers.rows.map((r) => Number(r.id));
+    productId = products.rows[0]?.id ? Number(products.rows[0].id) : undefined;
+    if (customerIds.length === 0 || productId === undefined) await sleep(500);
+  }
+  // One customer per partition of the second stage (customer id modulo the partition count).
+  const byPartition: number[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const c = customerIds.find((id) => id % partitions === p);
+    if (c === undefined) throw new Error(`no customer among the first ${customerIds.length} falls on partition ${p} of ${partitions}`);
+    byPartition.push(c);
+  }
+
+  const stopAt = Date.now() + seconds * 1000;
+  const inserting = (async () => {
+    for (let n = 0; Date.now() < stopAt; n++) {
+      const partition = n % partitions;
+      const inserted = await pool.query<{ id: string }>(
+        "INSERT INTO public.orders (customer_id, product_id, quantity, amount, status) VALUES ($1, $2, 1, 12.34, 'PLACED') RETURNING id",
+        [byPartition[partition], productId],
+      );
+      const probe: Probe = { id: Number(inserted.rows[0]?.id), partition, committedAt: Date.now() };
+      probes.set(probe.id, probe);
+      pending.set(probe.id, probe);
+      await sleep(PROBE_EVERY_MS);
+    }
+  })();
+  let inserted = false;
+  void inserting.then(() => (inserted = true));
+  while (!inserted || (pending.size > 0 && Date.now() < stopAt + UNSEEN_AFTER_MS)) {
+    if (pending.size > 0) {
+      const seen = await ch.query<{ order_id: string }>(`SELECT order_id FROM ${config.clickhouse.database}.processed_orders WHERE order_id IN (${[...pending.keys()].join(',')})`);
+      const now = Date.now();
+      for (const { order_id } of seen) {
+        const probe = pending.get(Number(order_id));
+        if (!probe) continue;
+        probe.latency = now - probe.committedAt;
+        pending.delete(probe.id);
+      }
+    }
+    await sleep(20);
+  }
+  await inserting;
+} finally {
+  await pool.end().catch(() => undefined);
+  await ch.close();
+}
+
 const loaded = await load;
-console.log(String(loaded.stdout).split('\n').find((l) => l.includes('achieved')) ?? '');
-console.log(`${figure.probes} probes seen, ${figure.unseen} never seen`);
-console.log(`e2e p50 ms ${figure.p50}`);
-console.log(`e2e p95 ms ${figure.p95}`);
-console.log(`e2e p99 ms ${figure.p99}`);
+let achieved = NaN;
+try {
+  achieved = (JSON.parse(String(loaded.stdout)) as { achievedOrdersPerSecond: number }).achievedOrdersPerSecond;
+} catch {
+  console.log(`load failed (exit ${loaded.exitCode}): ${String(loaded.stderr).slice(-1000)}`);
+}
+console.log(`load achieved ${achieved} orders/s of ${rate} asked for ${seconds} s`);
+if (!(achieved >= 0.95 * rate)) {
+  console.log(`FAIL: the load ran below 95% of ${rate} orders/s, so this is not the latency at that rate`);
+  failed = true;
+}
+
+const all = [...probes.values()];
+const unseen = all.filter((p) => p.latency === undefined || p.latency > UNSEEN_AFTER_MS);
+const latencyOf = (p: Probe) => (p.latency === undefined || p.latency > UNSEEN_AFTER_MS ? Infinity : p.latency);
+const pct = (list: readonly Probe[], q: number) => {
+  const sorted = list.map(latencyOf).sort((a, b) => a - b);
+  const v = sorted[Math.min(sorted.length - 1, Math.floor((q / 100) * sorted.length))];
+  return v === undefined ? 'none' : v === Infinity ? `>${UNSEEN_AFTER_MS}` : String(v);
+};
+console.log(`${all.length} probes over ${partitions} partitions, ${all.length - unseen.length} seen, ${unseen.length} not seen within ${UNSEEN_AFTER_MS / 1000} s`);
+for (const p of unseen) console.log(`  unseen: order ${p.id} (partition ${p.partition}), ${p.latency === undefined ? 'never seen' : `seen after ${p.latency} ms`}`);
+if (unseen.length > 0 || all.length === 0) failed = true;
+const perPartition = Array.from({ length: partitions }, (_, p) => all.filter((x) => x.partition === p));
+console.log(`per partition p99 ms ${perPartition.map((list, p) => `${p}:${pct(list, 99)} (${list.length})`).join(' ')}`);
+console.log(`e2e p50 ms ${pct(all, 50)}`);
+console.log(`e2e p95 ms ${pct(all, 95)}`);
+console.log(`e2e p99 ms ${pct(all, 99)}`);
+process.exitCode = failed ? 1 : 0;
