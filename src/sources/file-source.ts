@@ -90,6 +90,21 @@ export function decodeLines(fileName: string, lines: readonly string[], from: nu
   );
 }
 
+/**
+ * The last version, in name order, of each of `touched`'s orders among `later` files (each a
+ * file name and its lines, sorted by name). Pure: the file source re-sends these after a file
+ * that arrived once later-named files were finished, so the stream ends where name order ends.
+ */
+export function laterVersions(touched: ReadonlySet<number>, later: readonly { readonly name: string; readonly lines: readonly string[] }[]): readonly SourceOrder[] {
+  const latest = new Map<number, SourceOrder>();
+  for (const file of later) {
+    for (const { order } of decodeStoreLines(file.name, file.lines, 0, file.lines.length)) {
+      if (order.ok && touched.has(order.value.id)) latest.set(order.value.id, order.value);
+    }
+  }
+  return [...latest.values()];
+}
+
 /** The lines of a complete file (a final newline ends the last line, it does not start another). */
 export function fileLines(text: string): readonly string[] {
   const lines = text.split(/\r?\n/);
@@ -101,6 +116,13 @@ export function fileLines(text: string): readonly string[] {
  * The store-files source: each complete file is read from its committed line on, `batchLines`
  * lines per transaction, and moved to `done/` once its last line is committed. A crash between
  * the commit and the move only repeats the move.
+ *
+ * Files count in name order (point-of-sale files are named by time; the nightly read applies them
+ * so, last change wins). A file that completes after later-named files were finished (a late
+ * drop, a file renamed by hand) would otherwise leave its changes last in the stream but not in
+ * name order: e.g. a cancellation in a later-named file that the stream read first would be
+ * undone by the late file's older version of the order. So its last transaction also re-sends,
+ * for the orders it touched, their last version in the later-named files.
  */
 export async function runFileSource(ctx: SourceContext<FilePosition>, config: Config['sources']['files'][number]): Promise<void> {
   const { spec, logger, signal } = ctx;
@@ -124,6 +146,7 @@ export async function runFileSource(ctx: SourceContext<FilePosition>, config: Co
       const lines = fileLines(fs.readFileSync(path.join(config.directory, name), 'utf8'));
       let line = at?.line ?? 0;
       const started = Date.now();
+      const finishedLater = Object.keys(position.files).filter((other) => other > name && position.files[other]?.done).sort();
       do {
         const end = Math.min(line + batchLines, lines.length);
         const now = Date.now();
@@ -137,6 +160,11 @@ export async function runFileSource(ctx: SourceContext<FilePosition>, config: Co
                 headers: { 'dlq.reason': l.error ?? 'undecodable', 'dlq.stage': 'source', 'dlq.source.name': spec.name, 'dlq.source.file': name, 'dlq.source.line': String(l.line), 'dlq.at': new Date(now).toISOString() },
               },
         );
+        if (end >= lines.length && finishedLater.length > 0) {
+          const replay = laterVersions(touchedOrders(name, lines), finishedLater.flatMap((other) => readDone(doneDir, other)));
+          records.push(...replay.map((order) => ({ topic: spec.topic, ...changeRecordOf(order, 'store', now) })));
+          logger.warn(`source ${spec.name}: ${name} arrived after ${finishedLater.at(-1)} (later by name) was finished; re-sent the later-named files' last version of ${replay.length} of the orders it changes, so the stream ends as name order says`);
+        }
         position = { files: { ...position.files, [name]: { line: end, done: end >= lines.length } } };
         await ctx.commit(records, position);
         line = end;
@@ -148,5 +176,19 @@ export async function runFileSource(ctx: SourceContext<FilePosition>, config: Co
       }
     }
     await sleep(pollMs, signal);
+  }
+}
+
+/** The ids of the orders a file's lines change. */
+function touchedOrders(name: string, lines: readonly string[]): ReadonlySet<number> {
+  return new Set(decodeStoreLines(name, lines, 0, lines.length).flatMap(({ order }) => (order.ok ? [order.value.id] : [])));
+}
+
+/** A finished file's lines from done/, or none when it has been removed since. */
+function readDone(doneDir: string, name: string): readonly { readonly name: string; readonly lines: readonly string[] }[] {
+  try {
+    return [{ name, lines: fileLines(fs.readFileSync(path.join(doneDir, name), 'utf8')) }];
+  } catch {
+    return [];
   }
 }
