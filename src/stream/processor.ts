@@ -101,6 +101,7 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
         sessionTimeoutMs: 10_000,
         heartbeatIntervalMs: 1_000,
         fetchMaxWaitMs: 50,
+        bufferedRecords: 2 * config.processor.maxPollRecords,
         clientSuffix: `processor-${options.instanceId}`,
       });
     try {

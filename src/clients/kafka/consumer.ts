@@ -42,6 +42,12 @@ export interface ConsumerOptions {
    * default transaction timeout, after which the coordinator aborts that transaction anyway.
    */
   readonly stableOffsetsMaxWaitMs?: number;
+  /**
+   * How many fetched records the consumer buffers before it stops fetching. Default 1 024 (the
+   * library's); a worker that polls thousands at a time sets it above its poll size, so the next
+   * batch is fetched while it processes and commits the current one.
+   */
+  readonly bufferedRecords?: number;
 }
 
 /**
@@ -94,6 +100,7 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
     rebalanceTimeout: options.rebalanceTimeoutMs ?? 30_000,
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
     maxWaitTime: options.fetchMaxWaitMs ?? 500,
+    ...(options.bufferedRecords ? { highWaterMark: options.bufferedRecords } : {}),
     autocommit: false,
     retries: 5,
     retryDelay: 250,
