@@ -253,6 +253,17 @@ describe('OrderState fraud patterns: escalation', () => {
     expect(last.get(2)).toEqual(fired(2, 1, 104_500, 'SILVER', W0 + 45 * MIN));
   });
 
+  it('a restored order of a customer who never had a tier change time is recomputed without escalation tombstones', () => {
+    const { state, customers, tables } = escalationSetup();
+    upsert(state, at(1, 10));
+    customers.set(1, { id: 1, tier: 'GOLD' }); // a tier change seen without a change time (a source without the column)
+    const restored = new OrderState(escalationRules, tables);
+    restored.restore(state.processed(1, 1)!);
+    const out = restored.reconcileAll();
+    expect(out.some((e) => e.kind === 'processed')).toBe(true);
+    expect(escalations(out)).toEqual([]);
+  });
+
   it('after any sequence of order and tier changes equals the rule applied to the final rows', () => {
     const { state, customers } = escalationSetup();
     const final = new Map<number, SourceOrder>();

@@ -114,7 +114,8 @@ export class OrderState {
    * Recomputes every order whose join inputs differ from the tables (after a restart). The
    * escalation alert of a stale order was computed before the restart with a tier change time
    * the tables no longer hold, so what was emitted is unknown: an order whose final could have
-   * matched is tombstoned first and recomputed (the last write of a key wins in a transaction).
+   * matched, of a customer with a change time, is tombstoned first and recomputed (the last
+   * write of a key wins in a transaction).
    */
   reconcileAll(): readonly Emission[] {
     const stale: OrderRef[] = [];
@@ -128,8 +129,10 @@ export class OrderState {
         }
         if (this.tables.customer(p.customerId)?.tier !== p.customerTier || this.tables.product(p.productId)?.category !== p.productCategory) {
           stale.push({ customerId, orderId });
+          // The trigger never clears a change time: a customer without one never had an alert.
+          const changed = this.tables.customer(customerId)?.tierChangedAt;
           for (const pattern of this.escalations) {
-            if (p.finalCents <= pattern.totalAboveCents) continue;
+            if (changed === null || changed === undefined || p.finalCents <= pattern.totalAboveCents) continue;
             this.escalationAlerts.delete(escalationSlot(customerId, orderId, pattern.name));
             unknown.push({ kind: 'alert', orderId, customerId, pattern: pattern.name, alert: null });
           }
