@@ -347,19 +347,25 @@ async function afterSupervisorKill(env: FaultEnv, struck: ReadonlySet<number>): 
   ];
 }
 
-/** Live processes (zombies left out) of `cwd` whose command line contains `marker`. */
+/**
+ * Live processes (zombies left out) of `cwd` whose command line contains `marker`. A child forked
+ * by one of them and not yet exec'd carries its parent's command line for that moment; it is the
+ * start of another program (a worker, a supervisor), not a second one, and is left out.
+ */
 function processesOf(cwd: string, marker: string): number[] {
-  const pids: number[] = [];
+  const found = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmdline.includes(marker) && fs.readlinkSync(`/proc/${entry}/cwd`) === cwd && isAlive(Number(entry))) pids.push(Number(entry));
+      if (!cmdline.includes(marker) || fs.readlinkSync(`/proc/${entry}/cwd`) !== cwd) continue;
+      const stat = /^\d+ \([^)]*\) (\S) (\d+)/.exec(fs.readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      if (stat && stat[1] !== 'Z') found.set(Number(entry), Number(stat[2]));
     } catch {
       // The process ended while we looked.
     }
   }
-  return pids;
+  return [...found].filter(([, parent]) => !found.has(parent)).map(([pid]) => pid);
 }
 
 /** `pg_ctl stop -m fast` (as the cluster's owner), then the stack's own start. */

@@ -50,19 +50,25 @@ interface WorkersJson {
   supervisor: { state: string; pid: number | null; stop?: { by: string }; restarts: { previousPid: number; pid: number; by: string }[]; restartsTotal: number };
 }
 
-/** Processes of this working directory whose command line contains `marker` (`workers supervise`, `processor run --instance w1`). */
+/**
+ * Processes of this working directory whose command line contains `marker` (`workers supervise`,
+ * `processor run --instance w1`). A child forked by one of them and not yet exec'd carries its
+ * parent's command line for that moment; it is the start of another program, not a second one.
+ */
 function processesOf(cwd: string, marker: string): number[] {
-  const pids: number[] = [];
+  const found = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmdline.includes(marker) && fs.readlinkSync(`/proc/${entry}/cwd`) === cwd && !isZombie(Number(entry))) pids.push(Number(entry));
+      if (!cmdline.includes(marker) || fs.readlinkSync(`/proc/${entry}/cwd`) !== cwd) continue;
+      const stat = /^\d+ \([^)]*\) (\S) (\d+)/.exec(fs.readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      if (stat && stat[1] !== 'Z') found.set(Number(entry), Number(stat[2]));
     } catch {
       // The process ended while we looked.
     }
   }
-  return pids;
+  return [...found].filter(([, parent]) => !found.has(parent)).map(([pid]) => pid);
 }
 
 function isZombie(pid: number): boolean {
