@@ -57,6 +57,8 @@ const BAD_CONFIGS: readonly BadConfig[] = [
   { yaml: 'topics:\n  "bad topic": { partitions: 1, replicationFactor: 1, configs: {} }', path: 'topics.bad topic', says: 'expected a valid Kafka topic name' },
   { yaml: 'dev:\n  javaHeap: 1GB', path: 'dev.javaHeap', says: 'expected a JVM heap size' },
   { yaml: 'rules:\n  tierDiscount: { GOLD: "1.5" }', path: 'rules.tierDiscount.GOLD', says: '' },
+  { yaml: 'rules:\n  patterns: [{ name: f, kind: fanin, severity: HIGH, totalAbove: "1", windowMinutes: 5 }]', path: 'rules.patterns.0.kind', says: 'expected kind velocity or escalation' },
+  { yaml: 'rules:\n  patterns: [{ name: e, kind: escalation, severity: HIGH, totalAbove: "1", windowMinutes: 20000 }]', path: 'rules.patterns.0.windowMinutes', says: 'expected at most 10080 minutes (a week)' },
 ];
 
 function errorOf(yaml: string): ConfigError {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
-import { MAX_ESCALATION_MINUTES } from '../domain/patterns.ts';
+import { MAX_ESCALATION_MINUTES, PATTERN_KINDS } from '../domain/patterns.ts';
 import { SEVERITIES } from '../domain/rules.ts';
 
 /**
@@ -64,7 +64,7 @@ const pattern = z.discriminatedUnion('kind', [
     totalAbove: decimal,
     windowMinutes: positiveInt.refine((m) => m <= MAX_ESCALATION_MINUTES, `expected at most ${MAX_ESCALATION_MINUTES} minutes (a week)`),
   }),
-]);
+], { error: `expected kind ${PATTERN_KINDS.join(' or ')}` });
 
 export const configSchema = z.strictObject({
   source: postgresTarget,

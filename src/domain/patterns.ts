@@ -62,8 +62,10 @@ export interface CompiledEscalation extends CompiledBase {
 export type CompiledPattern = CompiledVelocity | CompiledEscalation;
 
 /** The kinds evaluated over tumbling per-customer windows (the rest are per order). */
+const WINDOWED_KINDS: readonly string[] = ['velocity'] satisfies readonly PatternKind[];
+
 export function isWindowed(pattern: CompiledPattern): pattern is CompiledVelocity {
-  return pattern.kind === 'velocity';
+  return WINDOWED_KINDS.includes(pattern.kind);
 }
 
 /**
@@ -183,6 +185,6 @@ function gcd(a: number, b: number): number {
  */
 export function alignmentMinutes(rules: { readonly windowMinutes: number; readonly patterns?: readonly { readonly kind: string; readonly windowMinutes: number }[] }): number {
   let lcm = rules.windowMinutes;
-  for (const p of rules.patterns ?? []) if (p.kind === 'velocity') lcm = (lcm * p.windowMinutes) / gcd(lcm, p.windowMinutes);
+  for (const p of rules.patterns ?? []) if (WINDOWED_KINDS.includes(p.kind)) lcm = (lcm * p.windowMinutes) / gcd(lcm, p.windowMinutes);
   return lcm;
 }
