@@ -133,6 +133,12 @@ async function recovered(paths: StackPaths, killed: number, oldWorkers: readonly
   return supervisor;
 }
 
+/** `phase run processing --workers 2` in `cwd`, which must succeed. */
+async function startWorkers(cwd: string): Promise<void> {
+  const run = await runCli(['phase', 'run', 'processing', '--workers', '2'], { cwd, timeoutMs: 180_000 });
+  expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+}
+
 const pidsOf = (paths: StackPaths) => workerStatus(paths).flatMap((w) => (w.pid === null ? [] : [w.pid]));
 
 describe('local worker supervisor', () => {
@@ -197,7 +203,7 @@ describe('local worker supervisor', () => {
 
     // 1. `dev down` right after the kill, while the workers are noticing. (This directory's stack
     // has no services of its own: `dev down` here stops only its workers.)
-    expect((await runCli(['phase', 'run', 'processing', '--workers', '2'], { cwd: f.cwd, timeoutMs: 180_000 })).exitCode).toBe(0);
+    await startWorkers(f.cwd);
     process.kill(supervisorPid(paths)!, 'SIGKILL');
     const down = await runCli(['dev', 'down'], { cwd: f.cwd, timeoutMs: 180_000 });
     expect(down.exitCode, down.stderr).toBe(0);
@@ -210,7 +216,7 @@ describe('local worker supervisor', () => {
     expect(status.workers.every((w) => w.pid === null)).toBe(true);
 
     // 2. A human start ends the stop; after another kill the pipeline recovers, then `workers stop` holds.
-    expect((await runCli(['phase', 'run', 'processing', '--workers', '2'], { cwd: f.cwd, timeoutMs: 180_000 })).exitCode).toBe(0);
+    await startWorkers(f.cwd);
     const killed = supervisorPid(paths)!;
     const oldWorkers = pidsOf(paths);
     process.kill(killed, 'SIGKILL');
