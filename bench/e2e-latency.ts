@@ -30,6 +30,10 @@ const cwd = process.env.BENCH_CWD ?? REPO_ROOT;
 const { config } = loadConfig({ cwd });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// On a fresh stack the source tables do not exist until `load` creates and seeds them; the
+// ingestion phase needs them.
+const seed = await execa(BIN, ['load', '--rate', '10', '--duration', '1s'], { cwd, reject: false });
+if (seed.exitCode !== 0) throw new Error(`load (seeding the source) failed: ${seed.stderr}`);
 for (const phase of ['infrastructure', 'ingestion', 'processing', 'output']) {
   const run = await execa(BIN, ['phase', 'run', phase], { cwd, reject: false });
   if (run.exitCode !== 0) throw new Error(`phase ${phase} failed: ${run.stderr}`);
