@@ -83,7 +83,10 @@ function readJson<T>(file: string): T | undefined {
 export async function ensureWorkers(paths: StackPaths, desired: DesiredWorkers, cwd: string): Promise<{ readonly started: boolean; readonly pid: number }> {
   const dir = workersDir(paths);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'desired.json'), JSON.stringify(desired, null, 2) + '\n');
+  // Written aside and renamed: a supervisor starting meanwhile reads the old state or the new, never half of one.
+  const tmp = path.join(dir, `desired.json.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, JSON.stringify(desired, null, 2) + '\n');
+  fs.renameSync(tmp, path.join(dir, 'desired.json'));
   clearStop(dir);
   const running = supervisorPid(paths);
   if (running !== undefined) {
@@ -235,7 +238,12 @@ function workerArgs(config: Config, name: string, configFile: string | undefined
  */
 export async function superviseWorkers(paths: StackPaths, config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
   const dir = workersDir(paths);
-  fs.mkdirSync(dir, { recursive: true });
+  // Every start writes desired.json first; without it the stack was purged (`dev down --purge`)
+  // after a worker started this supervisor, and nothing is to run.
+  if (!readDesiredIn(dir)) {
+    logger.warn(`no desired workers recorded in ${dir} (purged?); the supervisor exits (\`stream-migrate phase run processing\` starts the workers)`);
+    return;
+  }
   const lock = await claimSupervisorLock(dir);
   if (!lock) {
     // Two starts raced (a worker's and a human's, or two workers'): the one running adopts the desired state.

@@ -195,7 +195,7 @@ describe('local worker supervisor', () => {
     expect(audit.entries.some((e) => e.detail.previousPid === killed && e.detail.pid === supervisor)).toBe(true);
   }, 300_000);
 
-  it('an intentional stop after a supervisor SIGKILL stays stopped: `dev down` racing the recovery, `workers stop` after it', async () => {
+  it('an intentional stop after a supervisor SIGKILL stays stopped: `dev down` racing the recovery, `workers stop` after it, `dev down --purge` racing it', async () => {
     const { f, processorPort, sinkPort } = await newFixture();
     const { config } = loadConfig({ cwd: f.cwd });
     const paths = stackPaths(config, f.cwd);
@@ -232,7 +232,17 @@ describe('local worker supervisor', () => {
     expect(text.stdout).toContain('stopped on purpose (`workers stop`');
     status = jsonOf<WorkersJson>(await runCli(['workers', 'status', '--json'], { cwd: f.cwd }));
     expect(status.supervisor).toMatchObject({ state: 'stopped', stop: { by: '`workers stop`' }, restartsTotal: 1 });
-  }, 400_000);
+
+    // 3. `dev down --purge` racing the recovery: the record of the stop goes with the data, and a
+    // supervisor a worker was starting finds nothing to supervise.
+    await startWorkers(f.cwd);
+    process.kill(supervisorPid(paths)!, 'SIGKILL');
+    const purge = await runCli(['dev', 'down', '--purge'], { cwd: f.cwd, timeoutMs: 180_000 });
+    expect(purge.exitCode, purge.stderr).toBe(0);
+    await until('every worker and supervisor of this directory to be gone after the purge', nothingRuns, 60_000);
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect(MARKERS.map((m) => processesOf(f.cwd, m).length)).toEqual([0, 0, 0, 0]);
+  }, 500_000);
 
   it('reports a worker that can never start instead of retrying it forever', async () => {
     const { f, processorPort } = await newFixture();
