@@ -1,7 +1,7 @@
 import type { CompiledRules } from '../domain/rules.ts';
 import { fraudAlertFor, processOrder, type CustomerRow, type FraudAlert, type ProcessedOrder, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
 import { escalationAlert, isWindowed, patternAlert, patternWindowStart, type CompiledEscalation, type CompiledVelocity } from '../domain/patterns.ts';
-import { addContribution, EMPTY_SUMMARY, retractContribution, summaryKeyOf, windowStartFor, type SummaryAccumulator, type SummaryKey } from '../domain/windows.ts';
+import { addContribution, EMPTY_SUMMARY, retractContribution, windowStartFor, type SummaryAccumulator } from '../domain/windows.ts';
 
 /** Customers and products as every worker sees them (tables read in full). */
 export interface ReferenceTables {
@@ -46,13 +46,18 @@ function orderOf(entry: OrderEntry): SourceOrder {
 export class OrderState {
   /** customer → order → entry: the store itself, and the customer side of the join. */
   private readonly byCustomer = new Map<number, Map<number, OrderEntry>>();
-  /** product → the (customer, order) pairs that join it. */
-  private readonly byProduct = new Map<number, Map<string, OrderRef>>();
-  private readonly windows = new Map<SummaryKey, SummaryAccumulator>();
+  /**
+   * product → the entries that join it. The entries themselves, not (customer, order) strings:
+   * a worker holds every live order, so a key string and a ref object per order were a large
+   * part of its heap (an entry names its customer and order).
+   */
+  private readonly byProduct = new Map<number, Set<OrderEntry>>();
+  /** customer → window start → summary (nested for the same reason: no key string per window). */
+  private readonly windows = new Map<number, Map<number, SummaryAccumulator>>();
   /** The live pattern alert of each (customer, pattern, window), by patternSlot: what was last emitted for it. */
   private readonly patternAlerts = new Map<string, FraudAlert>();
   /** The live processed orders of each (customer, pattern, window), by patternSlot, so a change reads only its window. */
-  private readonly patternOrders = new Map<string, Map<number, ProcessedOrder>>();
+  private readonly patternOrders = new Map<string, Map<number, Map<number, ProcessedOrder[]>>>();
   /** The live escalation alert of each (customer, order, pattern), by escalationSlot: what was last emitted for it. */
   private readonly escalationAlerts = new Map<string, FraudAlert>();
   private readonly windowed: readonly CompiledVelocity[];
@@ -106,8 +111,8 @@ export class OrderState {
 
   /** A product changed (e.g. its category): every order that joins it is recomputed. */
   productChanged(productId: number): readonly Emission[] {
-    const refs = this.byProduct.get(productId);
-    return refs ? this.recompute([...refs.values()]) : [];
+    const entries = this.byProduct.get(productId);
+    return entries ? this.recompute([...entries].map(refOf)) : [];
   }
 
   /**
@@ -148,7 +153,7 @@ export class OrderState {
   }
 
   summary(customerId: number, windowStartMs: number): SummaryAccumulator | undefined {
-    return this.windows.get(summaryKeyOf(customerId, windowStartMs));
+    return this.windows.get(customerId)?.get(windowStartMs);
   }
 
   /** The processed row the state holds for an order under a customer (null while it waits for a reference). */
@@ -184,9 +189,9 @@ export class OrderState {
     if (!old && !next) return [];
     const emissions: Emission[] = [];
     // Each touched window with its value before this change, so an unchanged one is not re-emitted.
-    const touched = new Map<SummaryKey, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>();
+    const touched = new Map<number, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>();
     if (old) {
-      this.unindexProduct(ref, orderOf(old).productId);
+      this.unindexProduct(old);
       if (old.processed) {
         this.contribute(old.processed, retractContribution, touched);
         this.indexPatterns(old.processed, false);
@@ -196,7 +201,7 @@ export class OrderState {
       if (orders) orders.set(orderId, next);
       else this.byCustomer.set(customerId, new Map([[orderId, next]]));
       if (!old) this.count++;
-      this.indexProduct(ref, orderOf(next).productId);
+      this.indexProduct(next);
       if (next.processed) {
         this.contribute(next.processed, addContribution, touched);
         this.indexPatterns(next.processed, true);
@@ -214,8 +219,8 @@ export class OrderState {
     if (!sameAlert(oldAlert, newAlert)) emissions.push({ kind: 'alert', orderId, customerId, pattern: '', alert: newAlert });
     // Not only when the row changed: the customer's tier change time is no part of the row.
     if (this.escalations.length > 0) this.updateEscalations(ref, newRow, emissions);
-    for (const [key, { windowStartMs, before }] of touched) {
-      const after = this.windows.get(key);
+    for (const { windowStartMs, before } of touched.values()) {
+      const after = this.windows.get(customerId)?.get(windowStartMs);
       if (!sameSummary(before, after)) emissions.push({ kind: 'summary', customerId, windowStartMs, summary: after ?? null });
     }
     if (this.windowed.length > 0 && !sameRow(oldRow, newRow)) this.updatePatterns(customerId, [oldRow, newRow], emissions);
@@ -243,14 +248,24 @@ export class OrderState {
 
   private indexPatterns(row: ProcessedOrder, add: boolean): void {
     for (const pattern of this.windowed) {
-      const slot = patternSlot(row.customerId, pattern.name, patternWindowStart(pattern, row.createdAt));
-      const orders = this.patternOrders.get(slot);
+      const windowStartMs = patternWindowStart(pattern, row.createdAt);
+      // Nested maps with number keys and a small array per window: a worker holds a window entry
+      // per live order, and a key string plus a Map each cost about 4 times as much.
+      let byCustomer = this.patternOrders.get(pattern.name);
+      if (!byCustomer) this.patternOrders.set(pattern.name, (byCustomer = new Map()));
+      let windows = byCustomer.get(row.customerId);
+      const orders = windows?.get(windowStartMs);
       if (add) {
-        if (orders) orders.set(row.orderId, row);
-        else this.patternOrders.set(slot, new Map([[row.orderId, row]]));
-      } else if (orders) {
-        orders.delete(row.orderId);
-        if (orders.size === 0) this.patternOrders.delete(slot);
+        if (orders) orders.push(row);
+        else {
+          if (!windows) byCustomer.set(row.customerId, (windows = new Map()));
+          windows.set(windowStartMs, [row]);
+        }
+      } else if (orders && windows) {
+        const at = orders.findIndex((o) => o.orderId === row.orderId);
+        if (at >= 0) orders.splice(at, 1);
+        if (orders.length === 0) windows.delete(windowStartMs);
+        if (windows.size === 0) byCustomer.delete(row.customerId);
       }
     }
   }
@@ -272,7 +287,7 @@ export class OrderState {
       for (const row of rows) if (row) starts.add(patternWindowStart(pattern, row.createdAt));
       for (const windowStartMs of starts) {
         const slot = patternSlot(customerId, pattern.name, windowStartMs);
-        const inWindow = [...(this.patternOrders.get(slot)?.values() ?? [])];
+        const inWindow = this.patternOrders.get(pattern.name)?.get(customerId)?.get(windowStartMs) ?? [];
         const before = this.patternAlerts.get(slot) ?? null;
         const after = patternAlert(pattern, customerId, windowStartMs, inWindow);
         if (samePatternAlert(before, after)) continue;
@@ -284,31 +299,39 @@ export class OrderState {
     }
   }
 
+  /** Adds or retracts a row's part of its window; `touched` (by window start; one customer per change) keeps each window's value before the change. */
   private contribute(
     row: ProcessedOrder,
     op: (acc: SummaryAccumulator, p: Pick<ProcessedOrder, 'amountCents' | 'finalCents'>) => SummaryAccumulator,
-    touched: Map<SummaryKey, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>,
+    touched: Map<number, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>,
   ): void {
     const windowStartMs = windowStartFor(row.createdAt, this.rules.windowMinutes);
-    const key = summaryKeyOf(row.customerId, windowStartMs);
-    const current = this.windows.get(key);
-    if (!touched.has(key)) touched.set(key, { windowStartMs, before: current });
+    let windows = this.windows.get(row.customerId);
+    const current = windows?.get(windowStartMs);
+    if (!touched.has(windowStartMs)) touched.set(windowStartMs, { windowStartMs, before: current });
     const next = op(current ?? EMPTY_SUMMARY, row);
-    if (next.orderCount === 0) this.windows.delete(key);
-    else this.windows.set(key, next);
+    if (next.orderCount === 0) {
+      windows?.delete(windowStartMs);
+      if (windows?.size === 0) this.windows.delete(row.customerId);
+    } else {
+      if (!windows) this.windows.set(row.customerId, (windows = new Map()));
+      windows.set(windowStartMs, next);
+    }
   }
 
-  private indexProduct(ref: OrderRef, productId: number): void {
-    const refs = this.byProduct.get(productId);
-    if (refs) refs.set(refKey(ref), ref);
-    else this.byProduct.set(productId, new Map([[refKey(ref), ref]]));
+  private indexProduct(entry: OrderEntry): void {
+    const productId = entry.processed ? entry.processed.productId : entry.orphan.productId;
+    const entries = this.byProduct.get(productId);
+    if (entries) entries.add(entry);
+    else this.byProduct.set(productId, new Set([entry]));
   }
 
-  private unindexProduct(ref: OrderRef, productId: number): void {
-    const refs = this.byProduct.get(productId);
-    if (!refs) return;
-    refs.delete(refKey(ref));
-    if (refs.size === 0) this.byProduct.delete(productId);
+  private unindexProduct(entry: OrderEntry): void {
+    const productId = entry.processed ? entry.processed.productId : entry.orphan.productId;
+    const entries = this.byProduct.get(productId);
+    if (!entries) return;
+    entries.delete(entry);
+    if (entries.size === 0) this.byProduct.delete(productId);
   }
 }
 
@@ -318,8 +341,8 @@ interface OrderRef {
   readonly orderId: number;
 }
 
-function refKey(ref: OrderRef): string {
-  return `${ref.customerId}/${ref.orderId}`;
+function refOf(entry: OrderEntry): OrderRef {
+  return entry.processed ? { customerId: entry.processed.customerId, orderId: entry.processed.orderId } : { customerId: entry.orphan.customerId, orderId: entry.orphan.id };
 }
 
 function sameRow(a: ProcessedOrder | null, b: ProcessedOrder | null): boolean {

@@ -19,7 +19,7 @@ import { decodeOrder } from './cdc-decode.ts';
 import { deadLetter } from './dead-letter.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { OrderState, type Emission } from './order-state.ts';
-import { decodeProcessed, decodeRouted, encodeEmission, encodeRouted, type RestoredOrder, type RoutedChange } from './records.ts';
+import { decodeProcessed, decodeProcessedKey, decodeRouted, encodeEmission, encodeRouted, type RoutedChange } from './records.ts';
 import { InMemoryTables } from './reference-tables.ts';
 import { TableFeed } from './table-feed.ts';
 import { checkStreamTopology, partitionForCustomer, streamTopics, type StreamTopics } from './topics.ts';
@@ -188,8 +188,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     });
     const stage1 = await restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId);
     const state = new OrderState(rules, tables);
-    const restoredOrders = await restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId);
-    for (const r of restoredOrders) state.restore(r.processed);
+    await restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId, state);
     counters.stateOrders(state.size);
     logger.info(`processor ${options.instanceId}: tasks [${[...owned].sort((a, b) => a - b).join(', ')}] of ${partitions}, restored ${stage1.size} routes and ${state.size} orders in ${Date.now() - started} ms`, {
       generation,
@@ -427,19 +426,31 @@ async function restoreStage1(kafka: KafkaModule, settings: KafkaSettings, topic:
   return routes;
 }
 
-async function restoreStage2(kafka: KafkaModule, settings: KafkaSettings, topic: string, owned: ReadonlySet<number>, instanceId: string): Promise<RestoredOrder[]> {
-  if (owned.size === 0) return [];
-  // Decoded as it is read, so only the small processed rows stay in memory, not the fetched bytes.
-  const latest = new Map<string, RestoredOrder | null>();
+/**
+ * Rebuilds stage 2's orders from the compacted processed-orders partitions of the owned tasks,
+ * applying each version as it is read (a tombstone retracts its (order, customer) row), so the
+ * last version of each key wins as compaction would decide, and nothing but the state itself is
+ * held: collecting the latest version of every key first doubled the heap a restore needed.
+ */
+async function restoreStage2(kafka: KafkaModule, settings: KafkaSettings, topic: string, owned: ReadonlySet<number>, instanceId: string, state: OrderState): Promise<void> {
+  if (owned.size === 0) return;
   const reader = kafka.createPartitionReader(settings, { topic, partitions: [...owned], clientSuffix: `processor-${instanceId}-restore-orders` });
   try {
     await reader.readToEnd((records) => {
-      for (const r of records) latest.set(r.key?.toString('utf8') ?? '', r.value ? (decodeProcessed(r.value) ?? null) : null);
+      for (const r of records) {
+        const restored = r.value ? decodeProcessed(r.value) : undefined;
+        if (restored) {
+          state.restore(restored.processed);
+          continue;
+        }
+        // A tombstone, or a value no version of this code reads: the row is not live.
+        const key = r.key ? decodeProcessedKey(r.key) : undefined;
+        if (key) state.delete(key.orderId, key.customerId);
+      }
     });
   } finally {
     await reader.close();
   }
-  return [...latest.values()].filter((r): r is RestoredOrder => r !== null);
 }
 
 interface ProcessorCounters {

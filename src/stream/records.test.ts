@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRouted, encodeRouted } from './records.ts';
+import { decodeProcessedKey, decodeRouted, encodeRouted } from './records.ts';
 
 describe('the repartition format', () => {
   it('carries the customer a delete retracts', () => {
@@ -19,5 +19,13 @@ describe('the repartition format', () => {
     expect(decodeRouted(Buffer.from('u|1|2|3|4|12345|PAID|1764000000000|'))).toEqual({ op: 'upsert', order, ts: null });
     expect(decodeRouted(Buffer.from('d|x|7|1'))).toBeUndefined();
     expect(decodeRouted(Buffer.from('u|1|2|3|4|12345|LOST|1764000000000|'))).toBeUndefined();
+  });
+});
+
+describe('decodeProcessedKey', () => {
+  it('reads the order and customer a processed-orders key names, and nothing from other shapes', () => {
+    expect(decodeProcessedKey(Buffer.from('{"order_id":1000000000007,"customer_id":42}'))).toEqual({ orderId: 1000000000007, customerId: 42 });
+    expect(decodeProcessedKey(Buffer.from('{"customer_id":42,"window_start":"2026-11-30T10:00:00.000Z"}'))).toBeUndefined();
+    expect(decodeProcessedKey(Buffer.from('not json'))).toBeUndefined();
   });
 });

@@ -29,6 +29,16 @@ export function alertKey(orderId: number, customerId: number, pattern: string): 
   return pattern === '' ? processedKey(orderId, customerId) : `{"order_id":${orderId},"customer_id":${customerId},"pattern":${JSON.stringify(pattern)}}`;
 }
 
+/** The (order, customer) a processed-orders key names; undefined for a key of another shape. */
+export function decodeProcessedKey(key: Buffer): { readonly orderId: number; readonly customerId: number } | undefined {
+  try {
+    const k = JSON.parse(key.toString('utf8')) as { order_id?: unknown; customer_id?: unknown };
+    return typeof k.order_id === 'number' && typeof k.customer_id === 'number' ? { orderId: k.order_id, customerId: k.customer_id } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function summaryKey(customerId: number, windowStartMs: number): string {
   return `{"customer_id":${customerId},"window_start":"${windowIso(windowStartMs)}"}`;
 }
