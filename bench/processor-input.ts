@@ -218,9 +218,9 @@ export async function checkOutputs(config: Config, topics: StreamTopics, input: 
   ]);
   // Keys of pattern alerts carry the pattern's name; the rest are threshold alerts.
   const alerts = await latest(config, topics.fraudAlerts, (key, v) => (key.includes('"pattern"') ? undefined : [Number(v.order_id), [v.severity, v.final_amount].map(str).join('|')]));
-  compare('processed order', expected.processed, processed, problems);
-  compare('summary', expected.summaries, summaries, problems);
-  compare('threshold alert', expected.alerts, alerts, problems);
+  compare('processed orders', expected.processed, processed, problems);
+  compare('summaries', expected.summaries, summaries, problems);
+  compare('threshold alerts', expected.alerts, alerts, problems);
   return {
     problems,
     summary: `${processed.size} live processed orders (expected ${expected.processed.size}), ${summaries.size} summaries (expected ${expected.summaries.size}), ${alerts.size} threshold alerts (expected ${expected.alerts.size}), ${deadLetters} dead letters`,
@@ -244,5 +244,5 @@ function compare<K>(what: string, expected: Map<K, string>, actual: Map<K, strin
     extra++;
     if (examples.length < 3) examples.push(`${String(key)}: got ${actual.get(key) ?? ''}, expected nothing`);
   }
-  if (missing + wrong + extra > 0) problems.push(`${what}s: ${missing} missing, ${wrong} different, ${extra} unexpected (e.g. ${examples.join('; ')})`);
+  if (missing + wrong + extra > 0) problems.push(`${what}: ${missing} missing, ${wrong} different, ${extra} unexpected (e.g. ${examples.join('; ')})`);
 }
