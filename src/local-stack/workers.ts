@@ -240,7 +240,8 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
   const dir = workersDir(paths);
   // Every start writes desired.json first; without it the stack was purged (`dev down --purge`)
   // after a worker started this supervisor, and nothing is to run.
-  if (!readDesiredIn(dir)) {
+  const initial = readDesiredIn(dir);
+  if (!initial) {
     logger.warn(`no desired workers recorded in ${dir} (purged?); the supervisor exits (\`stream-migrate phase run processing\` starts the workers)`);
     return;
   }
@@ -260,13 +261,13 @@ export async function superviseWorkers(paths: StackPaths, config: Config, logger
       logger.warn(`the workers were stopped on purpose (${stop.by}, ${stop.at}); not starting them (\`stream-migrate phase run processing\` starts them again)`);
       return;
     }
-    await supervise(dir, config, logger, signal);
+    await supervise(dir, initial, config, logger, signal);
   } finally {
     lock.close();
   }
 }
 
-async function supervise(dir: string, config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+async function supervise(dir: string, initial: DesiredWorkers, config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
   const respawn = respawnOf(process.env);
   if (respawn) {
     const record = { at: new Date().toISOString(), previousPid: respawn.previousPid, pid: process.pid, by: respawn.by };
@@ -280,7 +281,7 @@ async function supervise(dir: string, config: Config, logger: Logger, signal: Ab
   const usageFailures = new Map<string, number>();
   const givenUp = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
-  let desired = readDesiredIn(dir) ?? { processors: config.processor.workers, sink: true };
+  let desired = initial;
   const policy = scalingPolicyOf(config);
   // With scaling on, the count moves between the bounds; the desired count is where it starts.
   const clamp = (n: number) => (policy ? Math.min(policy.maxWorkers, Math.max(policy.minWorkers, n)) : n);
