@@ -58,7 +58,9 @@ export async function workersStatus(_options: object, ctx: CommandContext): Prom
         ? `supervisor: stopped on purpose (${stop!.by}, ${stop!.at}); nothing restarts the workers until \`${start}\``
         : refused
           ? `supervisor: DOWN and not restarted on its own: ${refused}; run \`${start}\``
-          : `supervisor: DOWN; a worker that sees it gone starts a new one within seconds; if none comes, run \`${start}\``,
+          : workers.some((w) => w.pid !== null)
+            ? `supervisor: DOWN; a worker that sees it gone starts a new one within seconds; if none comes, run \`${start}\``
+            : `supervisor: DOWN, and no worker runs to start it again: run \`${start}\``,
     ...(last ? [`restarted on its own ${restarts.length} time(s); last at ${last.at}: pid ${last.previousPid} was gone, ${last.by} started pid ${last.pid}`] : []),
   ];
   const allUp = supervisor.state === 'running' && workers.every((w) => w.pid !== null);
