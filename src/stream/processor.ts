@@ -203,9 +203,22 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     const consumedTo = new Map<number, bigint>();
     const committedTo = new Map<number, bigint>();
 
+    // The transaction of the previous batch while this one is processed: its I/O (produce, offsets,
+    // markers) overlaps the next batch's CPU work. It is always settled before the next transaction
+    // begins and before the session ends; if it failed, the session ends and state is rebuilt from
+    // Kafka, so the work done meanwhile is dropped with it.
+    let inflight: Promise<void> | undefined;
+    const settle = async (): Promise<void> => {
+      const pending = inflight;
+      inflight = undefined;
+      await pending;
+    };
+    try {
     while (!options.signal.aborted) {
-      if (batch.group && batch.group.generationId !== generation) return committedSomething;
-      if (consumer.generation() !== generation) return committedSomething;
+      if ((batch.group && batch.group.generationId !== generation) || consumer.generation() !== generation) {
+        await settle();
+        return committedSomething;
+      }
       const out = new OutputBuffer();
       const offsets = new Map<string, CommitOffset>(tableCommits);
       tableCommits.clear();
@@ -303,29 +316,40 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
 
       if (out.size > 0 || offsets.size > 0) {
         const records = out.drain();
-        const started = Date.now();
         const group = batch.group;
         // Outputs without their offsets would be produced again after a restart: never commit one without the other.
         if (offsets.size > 0 && !group) throw new Error('no group membership to commit offsets with; rejoining');
-        await producer.runTransaction(async (tx) => {
-          if (records.length > 0) await tx.send(records);
-          if (offsets.size > 0 && group) await tx.sendOffsets(group, [...offsets.values()]);
-        });
-        counters.commitLatency(Date.now() - started);
-        counters.transactions(1);
-        totals.transactions++;
-        totals.recordsOut += records.length;
-        const written = new Map<string, number>();
-        for (const r of records) written.set(r.topic, (written.get(r.topic) ?? 0) + 1);
-        for (const [topic, n] of written) counters.recordsOut(n, { topic });
-        counters.stateOrders(state.size);
-        committedSomething = true;
-        for (const o of offsets.values()) if (o.topic === topics.ordersByCustomer) committedTo.set(o.partition, o.offset);
+        await settle();
+        const started = Date.now();
+        inflight = producer
+          .runTransaction(async (tx) => {
+            if (records.length > 0) await tx.send(records);
+            if (offsets.size > 0 && group) await tx.sendOffsets(group, [...offsets.values()]);
+          })
+          .then(() => {
+            counters.commitLatency(Date.now() - started);
+            counters.transactions(1);
+            totals.transactions++;
+            totals.recordsOut += records.length;
+            const written = new Map<string, number>();
+            for (const r of records) written.set(r.topic, (written.get(r.topic) ?? 0) + 1);
+            for (const [topic, n] of written) counters.recordsOut(n, { topic });
+            counters.stateOrders(state.size);
+            committedSomething = true;
+            for (const o of offsets.values()) if (o.topic === topics.ordersByCustomer) committedTo.set(o.partition, o.offset);
+          });
+        // Marked handled now; settle() still rethrows its failure.
+        inflight.catch(() => undefined);
       }
       if (options.signal.aborted) break;
       batch = await consumer.poll({ maxRecords, maxWaitMs });
     }
+    await settle();
     return committedSomething;
+    } finally {
+      // Left by an exception thrown while it was in flight: its outcome no longer matters, only that nothing overlaps the next session.
+      await inflight?.catch(() => undefined);
+    }
   } finally {
     for (const reader of tableReaders) await reader.close().catch(() => undefined);
   }
