@@ -198,7 +198,8 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
             group = groups.of(message) ?? group;
             continue;
           }
-          const remaining = deadline - Date.now();
+          const now = Date.now();
+          const remaining = Math.min(deadline, records.length > 0 && pollOptions.lingerMs !== undefined ? now + pollOptions.lingerMs : deadline) - now;
           if (remaining <= 0) break;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, remaining);

@@ -53,6 +53,11 @@ export interface PollOptions {
   readonly maxRecords?: number;
   /** Returns after this long with whatever has arrived, possibly nothing. Default 100. */
   readonly maxWaitMs?: number;
+  /**
+   * Once a record has been read, returns when nothing more arrives for this long instead of
+   * waiting out `maxWaitMs` (a latency-bound reader). Default: wait out `maxWaitMs`.
+   */
+  readonly lingerMs?: number;
 }
 
 function toBuffer(value: string | Buffer): Buffer {
