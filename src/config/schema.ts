@@ -167,6 +167,11 @@ export const configSchema = z.strictObject({
         pageSize: positiveInt.optional(),
         /** How long to wait once the API has nothing new. */
         pollInterval: duration.optional(),
+        /**
+         * How long the batch's one-shot read keeps retrying an unreachable or failing API before it
+         * fails (exit 3); default 2m. The source worker retries for as long as it runs, showing why.
+         */
+        timeout: duration.optional(),
         /** Default `<processor.topicPrefix>stream-migrate.sources.<name>`. */
         topic: topicName.optional(),
       }),

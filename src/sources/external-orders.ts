@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.ts';
+import { durationMs } from '../core/duration.ts';
 import type { Logger } from '../core/logger.ts';
 import type { SourceOrder } from '../domain/process-order.ts';
 import { completeFiles, decodeStoreLines, DONE_DIR, fileLines, settleMsOf } from './file-source.ts';
@@ -20,6 +21,9 @@ export interface ExternalOrders {
  * its beginning, and every complete store file (waiting or already in `done/`) in name order,
  * with the same decoding as the source workers. The last change of an order wins.
  */
+/** How long the batch retries a partner API that is unreachable or failing before it fails (sources.http[].timeout). */
+const BATCH_API_TIMEOUT_MS = 120_000;
+
 export async function readExternalOrders(config: Config, logger: Logger, signal: AbortSignal = new AbortController().signal): Promise<ExternalOrders> {
   const latest = new Map<number, SourceOrder>();
   const invalid: string[] = [];
@@ -28,7 +32,7 @@ export async function readExternalOrders(config: Config, logger: Logger, signal:
     let cursor: string | null = null;
     let changes = 0;
     for (let page = 0; ; page++) {
-      const got = await fetchOrdersPage(api, cursor, api.pageSize ?? 500, { name: api.name, logger, signal });
+      const got = await fetchOrdersPage(api, cursor, api.pageSize ?? 500, { name: api.name, logger, signal, giveUpAfterMs: api.timeout ? durationMs(api.timeout) : BATCH_API_TIMEOUT_MS });
       if (!got) break;
       got.orders.forEach((raw, position) => {
         const order = parsePartnerRecord(raw);

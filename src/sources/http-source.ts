@@ -88,6 +88,11 @@ export interface FetchContext {
   readonly name: string;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /**
+   * A one-shot reader (the batch) fails with exit 3 once the API has been unreachable or failing
+   * this long; absent, the retries go on for as long as the caller runs (the source worker).
+   */
+  readonly giveUpAfterMs?: number;
 }
 
 /**
@@ -101,6 +106,8 @@ export async function fetchOrdersPage(config: Config['sources']['http'][number],
   const headers: Record<string, string> = { accept: 'application/json' };
   if (config.token) headers.authorization = `Bearer ${config.token}`;
   const where = `${url.origin}${url.pathname}`;
+  const giveUpAt = ctx.giveUpAfterMs === undefined ? Infinity : Date.now() + ctx.giveUpAfterMs;
+  let lastFailure = '';
   for (;;) {
     if (ctx.signal.aborted) return undefined;
     try {
@@ -138,9 +145,16 @@ export async function fetchOrdersPage(config: Config['sources']['http'][number],
           initialDelayMs: 250,
           maxDelayMs: 30_000,
           onRetry: (error, attempt, delayMs) => {
-            if (!(error instanceof RateLimited)) ctx.logger.warn(`source ${ctx.name}: ${messageOf(error)}; retrying in ${delayMs} ms`, { attempt });
+            if (error instanceof RateLimited) return;
+            lastFailure = messageOf(error);
+            ctx.logger.warn(`source ${ctx.name}: ${lastFailure}; retrying in ${delayMs} ms`, { attempt });
           },
-          sleep: (ms) => sleep(ms, ctx.signal),
+          sleep: async (ms) => {
+            if (Date.now() + ms > giveUpAt) {
+              throw new DependencyError(`${lastFailure}; gave up after ${Math.round((ctx.giveUpAfterMs ?? 0) / 1000)} s of retries: bring the API back, or raise sources.http[${ctx.name}].timeout`, { retriable: false });
+            }
+            await sleep(ms, ctx.signal);
+          },
         },
       );
     } catch (error) {
