@@ -18,6 +18,7 @@ const BAD_CONFIGS: readonly BadConfig[] = [
   { yaml: 'processor:\n  commitInterval: 100', path: 'processor.commitInterval', says: 'expected string, received number' },
   { yaml: 'validation:\n  settle: true', path: 'validation.settle', says: 'expected string, received boolean' },
   { yaml: 'processor:\n  workers: two', path: 'processor.workers', says: 'expected number, received string' },
+  { yaml: 'processor:\n  heapMiB: 64', path: 'processor.heapMiB', says: 'expected a number >= 128' },
   { yaml: 'kafka:\n  ssl: maybe', path: 'kafka.ssl', says: 'expected true, false or a mapping of ca, cert, key, rejectUnauthorized' },
   { yaml: 'rules:\n  tierDiscount: { GOLD: 0.1 }', path: 'rules.tierDiscount.GOLD', says: 'expected string, received number' },
   { yaml: 'topics:\n  t1: { partitions: 1, replicationFactor: 1 }', path: 'topics.t1.configs', says: 'missing; expected record' },

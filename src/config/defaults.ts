@@ -72,6 +72,7 @@ export const DEFAULT_CONFIG = {
     missingReferenceWait: '30s',
     transactionTimeout: '60s',
     deploy: 'local',
+    heapMiB: 768,
     workers: 1,
     minWorkers: 1,
     maxWorkers: 1,

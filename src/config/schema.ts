@@ -219,6 +219,11 @@ export const configSchema = z.strictObject({
     transactionTimeout: duration,
     /** `local`: `phase run processing` starts supervised workers here; `external`: they run elsewhere, the phase only verifies. */
     deploy: z.enum(['local', 'external']),
+    /**
+     * V8 heap limit (MiB) of each supervised processor and sink worker. A processor holds every live
+     * order of its tasks (about 0.7 KB each): raise this, or add workers, for a larger live set.
+     */
+    heapMiB: numeric(z.number().int().min(128).max(65_536)),
     /** Processor workers `phase run processing` keeps running (one sink runs beside them). */
     workers: numeric(z.number().int().min(1).max(MAX_LOCAL_WORKERS)),
     /**

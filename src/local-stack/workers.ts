@@ -227,8 +227,8 @@ function workerMarker(name: string): string {
 /** The arguments the supervisor starts a worker with, on its own runtime (`process.execPath`). */
 function workerArgs(config: Config, name: string, configFile: string | undefined): readonly string[] {
   const spec = workerSpec(name);
-  // A bounded heap keeps a processor's or sink's RSS under 1 GiB; V8 would otherwise grow lazily towards its large default.
-  const heap = spec.kind === 'source' ? [] : ['--max-old-space-size=768'];
+  // A bounded heap keeps a processor's or sink's RSS predictable; V8 would otherwise grow lazily towards its large default.
+  const heap = spec.kind === 'source' ? [] : [`--max-old-space-size=${config.processor.heapMiB}`];
   return [...heap, ENTRY, ...workerRun(spec), '--metrics-port', String(workerMetricsPort(config, spec)), '--json-logs', ...(configFile ? ['--config', configFile] : [])];
 }
 
@@ -334,7 +334,10 @@ async function supervise(dir: string, initial: DesiredWorkers, config: Config, l
       const attempt = ranMs > 60_000 ? 1 : (failures.get(name) ?? 0) + 1;
       failures.set(name, attempt);
       const delay = Math.min(30_000, 1_000 * 2 ** (attempt - 1));
-      logger.warn(`${name} exited (${sig ?? `code ${code}`}); restarting in ${delay} ms`, { attempt });
+      const why = ranOutOfHeap(tailFile(path.join(dir, `${name}.log`), 40))
+        ? `ran out of heap at processor.heapMiB ${config.processor.heapMiB} MiB: raise processor.heapMiB or run more workers (processor.workers)`
+        : `exited (${sig ?? `code ${code}`})`;
+      logger.warn(`${name} ${why}; restarting in ${delay} ms`, { attempt });
       const timer = setTimeout(() => {
         timers.delete(timer);
         start(name);
@@ -423,6 +426,11 @@ async function stopStrayWorkers(dir: string, logger?: Logger): Promise<number> {
     }),
   );
   return stopped.reduce<number>((a, b) => a + b, 0);
+}
+
+/** Whether a worker's last log lines hold V8's fatal out-of-heap message. */
+export function ranOutOfHeap(logTail: string): boolean {
+  return /JavaScript heap out of memory|Reached heap limit/.test(logTail);
 }
 
 function lastLine(file: string): string {
