@@ -50,7 +50,7 @@ describe('the output-table definition', () => {
 
   it('says which record fields are required: a defaulted column may be absent from older records', () => {
     const fields = outputRecordFields(OUTPUT_TABLES.processed_orders);
-    expect(Object.keys(fields.properties)).toEqual([...OUTPUT_TABLES.processed_orders.columns.map((c) => c.name), 'source_ts_ms']);
+    expect(Object.keys(fields.properties)).toEqual([...OUTPUT_TABLES.processed_orders.columns.map((c) => c.name), 'source_ts_ms', 'tier_changed_at_ms']);
     expect(fields.required).not.toContain('channel');
     expect(fields.required).not.toContain('processed_at');
     expect(fields.required).toContain('final_amount');

@@ -114,7 +114,7 @@ export const OUTPUT_TABLES: Readonly<Record<OutputTableName, OutputTable>> = {
     key: ['order_id'],
     streamKey: ['order_id', 'customer_id'],
     eventTime: 'created_at',
-    recordExtras: { source_ts_ms: { type: ['integer', 'null'] } },
+    recordExtras: { source_ts_ms: { type: ['integer', 'null'] }, tier_changed_at_ms: { type: ['integer', 'null'] } },
     storageExtras: [
       { name: 'source_ts', clickhouse: "DateTime('UTC')" },
       { name: 'ingested_at', clickhouse: "DateTime('UTC')" },

@@ -73,7 +73,7 @@ const KIND_TYPE: Readonly<Record<ColumnKind, string>> = { int: 'integer', text: 
 
 /** Fields the processor writes besides the compared and excluded columns (see src/stream/records.ts). */
 const EXTRA_OUTPUT_FIELDS: Readonly<Record<OutputTableName, Readonly<Record<string, unknown>>>> = {
-  processed_orders: { source_ts_ms: { type: ['integer', 'null'] } },
+  processed_orders: { source_ts_ms: { type: ['integer', 'null'] }, tier_changed_at_ms: { type: ['integer', 'null'] } },
   order_summaries: { updated_at: { type: 'string' } },
   fraud_alerts: {},
 };

@@ -253,6 +253,27 @@ describe('OrderState fraud patterns: escalation', () => {
     expect(last.get(2)).toEqual(fired(2, 1, 104_500, 'SILVER', W0 + 45 * MIN));
   });
 
+  it('a tier that went and came back while no worker ran (A → B → A) retracts the alert the restored record was evaluated with', () => {
+    const { state, customers, tables } = escalationSetup();
+    customers.set(1, { id: 1, tier: 'BRONZE', tierChangedAt: T });
+    const out = upsert(state, at(1, 10));
+    expect(escalations(out)).toEqual([fired(1, 1, 107_800, 'BRONZE')]);
+    // What the processed record carries: the change time its escalation was evaluated with (10:05).
+    expect(out.find((e) => e.kind === 'processed')).toMatchObject({ tierChangedAt: T });
+    // Down: BRONZE -> SILVER at 10:20, back to BRONZE at 10:40. Same row (same tier), but the last change is now after the order.
+    customers.set(1, { id: 1, tier: 'BRONZE', tierChangedAt: W0 + 40 * MIN });
+    const restored = new OrderState(escalationRules, tables);
+    restored.restore(state.processed(1, 1)!, T);
+    expect(restored.escalationAlert(1, 1, 'escalation')).toBeDefined(); // what was emitted
+    const reconciled = restored.reconcileAll();
+    expect(escalations(reconciled)).toEqual([retracted(1)]);
+    // The row goes out again with the new change time, so a later restore knows there is no alert.
+    expect(reconciled.find((e) => e.kind === 'processed')).toMatchObject({ tierChangedAt: W0 + 40 * MIN });
+    const again = new OrderState(escalationRules, tables);
+    again.restore(restored.processed(1, 1)!, W0 + 40 * MIN);
+    expect(again.reconcileAll()).toEqual([]);
+  });
+
   it('a restored order of a customer who never had a tier change time is recomputed without escalation tombstones', () => {
     const { state, customers, tables } = escalationSetup();
     upsert(state, at(1, 10));

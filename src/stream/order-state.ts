@@ -11,7 +11,8 @@ export interface ReferenceTables {
 
 /** A change to one output key; a null payload is a retraction (the key is gone). */
 export type Emission =
-  | { readonly kind: 'processed'; readonly orderId: number; readonly customerId: number; readonly row: ProcessedOrder | null; readonly sourceTsMs: number | null }
+  /** tierChangedAt: what the row's escalation was evaluated with (carried by the record, so a restore knows what was emitted). */
+  | { readonly kind: 'processed'; readonly orderId: number; readonly customerId: number; readonly row: ProcessedOrder | null; readonly sourceTsMs: number | null; readonly tierChangedAt?: number | null }
   | { readonly kind: 'summary'; readonly customerId: number; readonly windowStartMs: number; readonly summary: SummaryAccumulator | null }
   /** pattern: '' for a threshold alert, else the pattern's name; with order and customer, the output key. */
   | { readonly kind: 'alert'; readonly orderId: number; readonly customerId: number; readonly pattern: string; readonly alert: FraudAlert | null };
@@ -23,7 +24,14 @@ export type ApplyResult = { readonly blocked: string } | { readonly emissions: r
  * processed row alone when the order contributes (its alert is recomputed when needed), or the
  * raw order while a referenced customer or product is missing (so it can come back).
  */
-type OrderEntry = { readonly processed: ProcessedOrder; readonly orphan?: undefined } | { readonly processed: null; readonly orphan: SourceOrder };
+type OrderEntry =
+  /**
+   * tierChangedAt: the customer's last tier change time the row's escalation alerts were
+   * evaluated with, which its processed record carries too; undefined for a row restored from a
+   * record written before records carried it (unknown).
+   */
+  | { readonly processed: ProcessedOrder; readonly tierChangedAt?: number | null; readonly orphan?: undefined }
+  | { readonly processed: null; readonly orphan: SourceOrder };
 
 function orderOf(entry: OrderEntry): SourceOrder {
   if (entry.orphan) return entry.orphan;
@@ -132,8 +140,11 @@ export class OrderState {
           if (this.tables.customer(entry.orphan.customerId) && this.tables.product(entry.orphan.productId)) stale.push({ customerId, orderId });
           continue;
         }
-        if (this.tables.customer(p.customerId)?.tier !== p.customerTier || this.tables.product(p.productId)?.category !== p.productCategory) {
+        const customer = this.tables.customer(p.customerId);
+        if (customer?.tier !== p.customerTier || this.tables.product(p.productId)?.category !== p.productCategory) {
           stale.push({ customerId, orderId });
+          // A row whose record said what its escalation was evaluated with: the state holds exactly what was emitted, and the recompute emits the difference.
+          if (entry.tierChangedAt !== undefined) continue;
           // The trigger never clears a change time: a customer without one never had an alert.
           const changed = this.tables.customer(customerId)?.tierChangedAt;
           for (const pattern of this.escalations) {
@@ -141,15 +152,22 @@ export class OrderState {
             this.escalationAlerts.delete(escalationSlot(customerId, orderId, pattern.name));
             unknown.push({ kind: 'alert', orderId, customerId, pattern: pattern.name, alert: null });
           }
+        } else if (this.escalations.length > 0 && entry.tierChangedAt !== undefined && entry.tierChangedAt !== (customer.tierChangedAt ?? null)) {
+          // The tier went and came back while no worker ran (A → B → A): the row is the same, its escalation may not be.
+          stale.push({ customerId, orderId });
         }
       }
     }
     return [...unknown, ...this.recompute(stale)];
   }
 
-  /** Restores one contributing order from the output topic (its latest committed processed row). */
-  restore(processed: ProcessedOrder): void {
-    this.replace({ customerId: processed.customerId, orderId: processed.orderId }, { processed }, null);
+  /**
+   * Restores one contributing order from the output topic (its latest committed processed row),
+   * with the tier change time its record says its escalation was evaluated with (undefined when
+   * the record predates that field), so the state holds exactly the alerts that were emitted.
+   */
+  restore(processed: ProcessedOrder, tierChangedAt?: number | null): void {
+    this.replace({ customerId: processed.customerId, orderId: processed.orderId }, tierChangedAt === undefined ? { processed } : { processed, tierChangedAt }, null);
   }
 
   summary(customerId: number, windowStartMs: number): SummaryAccumulator | undefined {
@@ -179,7 +197,7 @@ export class OrderState {
   /** The entry for a joined order; undefined when it contributes nothing (cancelled). */
   private entryFor(order: SourceOrder, customer: CustomerRow, product: ProductRow): OrderEntry | undefined {
     const processed = processOrder(order, customer, product, this.rules);
-    return processed ? { processed } : undefined;
+    return processed ? { processed, tierChangedAt: customer.tierChangedAt ?? null } : undefined;
   }
 
   private replace(ref: OrderRef, next: OrderEntry | undefined, sourceTsMs: number | null): Emission[] {
@@ -213,12 +231,16 @@ export class OrderState {
     }
     const oldRow = old?.processed ?? null;
     const newRow = next?.processed ?? null;
-    if (!sameRow(oldRow, newRow)) emissions.push({ kind: 'processed', orderId, customerId, row: newRow, sourceTsMs });
+    // The tier change time its escalation is evaluated with: the one the entry says, else the table's.
+    const tierChangedAt = next?.processed ? (next.tierChangedAt !== undefined ? next.tierChangedAt : (this.tables.customer(customerId)?.tierChangedAt ?? null)) : null;
+    const oldTierChangedAt = old?.processed ? old.tierChangedAt : undefined;
+    // Re-emitted also when only that time moved, so the record always says what its alerts were evaluated with.
+    if (!sameRow(oldRow, newRow) || (newRow !== null && oldTierChangedAt !== tierChangedAt)) emissions.push({ kind: 'processed', orderId, customerId, row: newRow, sourceTsMs, ...(newRow ? { tierChangedAt } : {}) });
     const oldAlert = oldRow ? fraudAlertFor(oldRow, this.rules) : null;
     const newAlert = newRow ? fraudAlertFor(newRow, this.rules) : null;
     if (!sameAlert(oldAlert, newAlert)) emissions.push({ kind: 'alert', orderId, customerId, pattern: '', alert: newAlert });
     // Not only when the row changed: the customer's tier change time is no part of the row.
-    if (this.escalations.length > 0) this.updateEscalations(ref, newRow, emissions);
+    if (this.escalations.length > 0) this.updateEscalations(ref, newRow, tierChangedAt, emissions);
     for (const { windowStartMs, before } of touched.values()) {
       const after = this.windows.get(customerId)?.get(windowStartMs);
       if (!sameSummary(before, after)) emissions.push({ kind: 'summary', customerId, windowStartMs, summary: after ?? null });
@@ -228,8 +250,7 @@ export class OrderState {
   }
 
   /** Evaluates the escalation patterns of one (customer, order) row against its customer's last tier change, emitting what changed. */
-  private updateEscalations(ref: OrderRef, row: ProcessedOrder | null, emissions: Emission[]): void {
-    const tierChangedAt = row ? this.tables.customer(ref.customerId)?.tierChangedAt : null;
+  private updateEscalations(ref: OrderRef, row: ProcessedOrder | null, tierChangedAt: number | null, emissions: Emission[]): void {
     for (const pattern of this.escalations) {
       const slot = escalationSlot(ref.customerId, ref.orderId, pattern.name);
       const before = this.escalationAlerts.get(slot) ?? null;

@@ -469,7 +469,7 @@ async function restoreStage2(kafka: KafkaModule, settings: KafkaSettings, topic:
       for (const r of records) {
         const restored = r.value ? decodeProcessed(r.value) : undefined;
         if (restored) {
-          state.restore(restored.processed);
+          state.restore(restored.processed, restored.tierChangedAt);
           continue;
         }
         // A tombstone, or a value no version of this code reads: the row is not live.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeProcessedKey, decodeRouted, encodeRouted } from './records.ts';
+import { decodeProcessed, decodeProcessedKey, decodeRouted, encodeEmission, encodeRouted } from './records.ts';
 
 describe('the repartition format', () => {
   it('carries the customer a delete retracts', () => {
@@ -27,5 +27,17 @@ describe('decodeProcessedKey', () => {
     expect(decodeProcessedKey(Buffer.from('{"order_id":1000000000007,"customer_id":42}'))).toEqual({ orderId: 1000000000007, customerId: 42 });
     expect(decodeProcessedKey(Buffer.from('{"customer_id":42,"window_start":"2026-11-30T10:00:00.000Z"}'))).toBeUndefined();
     expect(decodeProcessedKey(Buffer.from('not json'))).toBeUndefined();
+  });
+});
+
+describe('processed-orders records', () => {
+  it('carry the tier change time the escalation was evaluated with; records written before it read as unknown', () => {
+    const row = { orderId: 7, customerId: 3, customerTier: 'GOLD', productId: 2, productCategory: 'books', quantity: 1, amountCents: 250_000, discountCents: 25_000, taxCents: 0, finalCents: 225_000, status: 'PLACED', createdAt: Date.UTC(2026, 10, 30, 10, 0) } as const;
+    const encoded = encodeEmission({ kind: 'processed', orderId: 7, customerId: 3, row, sourceTsMs: null, tierChangedAt: Date.UTC(2026, 10, 30, 9, 50) }, '2026-11-30T10:00:01.000Z', 5);
+    expect(JSON.parse(encoded.value!).tier_changed_at_ms).toBe(Date.UTC(2026, 10, 30, 9, 50));
+    expect(decodeProcessed(Buffer.from(encoded.value!))?.tierChangedAt).toBe(Date.UTC(2026, 10, 30, 9, 50));
+    const older = { ...JSON.parse(encoded.value!) };
+    delete older.tier_changed_at_ms;
+    expect(decodeProcessed(Buffer.from(JSON.stringify(older)))?.tierChangedAt).toBeUndefined();
   });
 });

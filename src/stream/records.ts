@@ -47,7 +47,7 @@ export function summaryKey(customerId: number, windowStartMs: number): string {
 export function encodeEmission(emission: Emission, nowIso: string, windowMinutes: number): EncodedRecord {
   switch (emission.kind) {
     case 'processed':
-      return { key: processedKey(emission.orderId, emission.customerId), value: emission.row ? encodeProcessed(emission.row, nowIso, emission.sourceTsMs) : null };
+      return { key: processedKey(emission.orderId, emission.customerId), value: emission.row ? encodeProcessed(emission.row, nowIso, emission.sourceTsMs, emission.tierChangedAt ?? null) : null };
     case 'alert':
       return { key: alertKey(emission.orderId, emission.customerId, emission.pattern), value: emission.alert ? encodeAlert(emission.alert, nowIso) : null };
     case 'summary': {
@@ -70,7 +70,7 @@ export function encodeEmission(emission: Emission, nowIso: string, windowMinutes
   }
 }
 
-function encodeProcessed(row: ProcessedOrder, nowIso: string, sourceTsMs: number | null): string {
+function encodeProcessed(row: ProcessedOrder, nowIso: string, sourceTsMs: number | null, tierChangedAt: number | null): string {
   return JSON.stringify({
     order_id: row.orderId,
     customer_id: row.customerId,
@@ -88,6 +88,9 @@ function encodeProcessed(row: ProcessedOrder, nowIso: string, sourceTsMs: number
     // The channel is a function of the key: partner and store orders have reserved id ranges.
     channel: channelOfOrderId(row.orderId),
     source_ts_ms: sourceTsMs,
+    // The customer's tier change time the escalation alerts of this row were evaluated with: a
+    // restore needs it to know which alerts exist (the row alone does not say, e.g. after A → B → A).
+    tier_changed_at_ms: tierChangedAt,
   });
 }
 
@@ -112,6 +115,8 @@ export interface RestoredOrder {
   readonly order: SourceOrder;
   readonly processed: ProcessedOrder;
   readonly sourceTsMs: number | null;
+  /** The tier change time its escalation was evaluated with; undefined in records written before it was carried. */
+  readonly tierChangedAt: number | null | undefined;
 }
 
 export function decodeProcessed(value: Buffer): RestoredOrder | undefined {
@@ -137,7 +142,8 @@ export function decodeProcessed(value: Buffer): RestoredOrder | undefined {
     status,
     createdAt,
   };
-  return { order, processed, sourceTsMs: typeof v.source_ts_ms === 'number' ? v.source_ts_ms : null };
+  const tierChangedAt = typeof v.tier_changed_at_ms === 'number' ? v.tier_changed_at_ms : v.tier_changed_at_ms === null ? null : undefined;
+  return { order, processed, sourceTsMs: typeof v.source_ts_ms === 'number' ? v.source_ts_ms : null, tierChangedAt };
 }
 
 /** Stage 1 → stage 2: an order change routed to the task of its customer. */
