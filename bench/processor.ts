@@ -43,7 +43,7 @@ try {
   const workerStarted = Date.now();
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
   // The heap cap the supervisor gives every worker.
-  const nodeArgs = ['--max-old-space-size=768', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const nodeArgs = [`--max-old-space-size=${config.processor.heapMiB}`, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const children: ResultPromise[] = [];
   for (let i = 0; i < workers; i++) {
     children.push(execa(process.execPath, [...nodeArgs, BIN_ENTRY, 'processor', 'run', '--instance', `bench-${i}`, '--metrics-port', '0'], { cwd: fixture.cwd, reject: false, all: true }));

@@ -58,7 +58,7 @@ async function transactions(port: number): Promise<number> {
 async function startAndTimeFirstCommit(): Promise<number> {
   const port = await freePort();
   const started = Date.now();
-  const child = execa(process.execPath, ['--max-old-space-size=768', BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true });
+  const child = execa(process.execPath, [`--max-old-space-size=${config.processor.heapMiB}`, BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true });
   worker = child;
   while (Date.now() - started < FIRST_COMMIT_TIMEOUT_MS) {
     if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`the worker exited (code ${child.exitCode}) before its first commit:\n${String((await child).all ?? '').slice(-3000)}`);

@@ -72,7 +72,8 @@ export const DEFAULT_CONFIG = {
     missingReferenceWait: '30s',
     transactionTimeout: '60s',
     deploy: 'local',
-    heapMiB: 768,
+    // 768 was too small: in the fault matrix workers holding ~180 000 live orders each, restoring under a backlog, ran out of heap again and again.
+    heapMiB: 2048,
     workers: 1,
     minWorkers: 1,
     maxWorkers: 1,
