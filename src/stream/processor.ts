@@ -217,140 +217,140 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
       await pending;
     };
     try {
-    while (!options.signal.aborted) {
-      if ((batch.group && batch.group.generationId !== generation) || consumer.generation() !== generation) {
-        await settle();
-        return committedSomething;
-      }
-      const out = new OutputBuffer();
-      const offsets = new Map<string, CommitOffset>(tableCommits);
-      tableCommits.clear();
-      const now = Date.now();
-      const nowIso = new Date(now).toISOString();
-      const seen = new Map<string, number>();
-      const emit = (emissions: readonly Emission[]) => {
-        for (const e of emissions) {
-          const encoded = encodeEmission(e, nowIso, rules.windowMinutes);
-          const topic = e.kind === 'processed' ? topics.processedOrders : e.kind === 'summary' ? topics.orderSummaries : topics.fraudAlerts;
-          out.latestByKey({ topic, partition: partitionForCustomer(e.customerId, partitions), key: encoded.key, value: encoded.value });
-          if (e.kind === 'processed' && e.row && e.sourceTsMs !== null) counters.latency(now - e.sourceTsMs);
+      while (!options.signal.aborted) {
+        if ((batch.group && batch.group.generationId !== generation) || consumer.generation() !== generation) {
+          await settle();
+          return committedSomething;
         }
-      };
-      emit(carry);
-      carry = [];
-      // Every dead letter goes out with this transaction, counted by stage (the metric's reason).
-      const toDeadLetters: DeadLetterSink = (record, reason, stage, metric) => {
-        out.append(deadLetter(topics.deadLetter, record, reason, stage, now));
-        counters.deadLetters(1, { reason: metric });
-        totals.deadLettered++;
-      };
-      for (const { record, reason } of tableDeadLetters.splice(0)) toDeadLetters(record, reason, 'reference', 'invalid-reference');
+        const out = new OutputBuffer();
+        const offsets = new Map<string, CommitOffset>(tableCommits);
+        tableCommits.clear();
+        const now = Date.now();
+        const nowIso = new Date(now).toISOString();
+        const seen = new Map<string, number>();
+        const emit = (emissions: readonly Emission[]) => {
+          for (const e of emissions) {
+            const encoded = encodeEmission(e, nowIso, rules.windowMinutes);
+            const topic = e.kind === 'processed' ? topics.processedOrders : e.kind === 'summary' ? topics.orderSummaries : topics.fraudAlerts;
+            out.latestByKey({ topic, partition: partitionForCustomer(e.customerId, partitions), key: encoded.key, value: encoded.value });
+            if (e.kind === 'processed' && e.row && e.sourceTsMs !== null) counters.latency(now - e.sourceTsMs);
+          }
+        };
+        emit(carry);
+        carry = [];
+        // Every dead letter goes out with this transaction, counted by stage (the metric's reason).
+        const toDeadLetters: DeadLetterSink = (record, reason, stage, metric) => {
+          out.append(deadLetter(topics.deadLetter, record, reason, stage, now));
+          counters.deadLetters(1, { reason: metric });
+          totals.deadLettered++;
+        };
+        for (const { record, reason } of tableDeadLetters.splice(0)) toDeadLetters(record, reason, 'reference', 'invalid-reference');
 
-      for (const reader of tableReaders) {
-        for (const record of await reader.poll({ maxWaitMs: 0 })) {
+        for (const reader of tableReaders) {
+          for (const record of await reader.poll({ maxWaitMs: 0 })) {
+            seen.set(record.topic, (seen.get(record.topic) ?? 0) + 1);
+            const change = tableFeed.apply(record);
+            if (change.deadLetter) toDeadLetters(record, change.deadLetter, 'reference', 'invalid-reference');
+            if (change.commit) setOffset(offsets, change.commit);
+            if (change.customer !== undefined) emit(state.customerChanged(change.customer));
+            if (change.product !== undefined) emit(state.productChanged(change.product));
+          }
+        }
+
+        const applyRouted = (record: ConsumedRecord, change: RoutedChange, since: number): boolean => {
+          if (change.op === 'delete') {
+            if (change.customerId !== null) emit(state.delete(change.id, change.customerId, change.ts));
+            else emit(state.deleteWhere(change.id, (customerId) => partitionForCustomer(customerId, partitions) === record.partition));
+            return true;
+          }
+          const result = state.upsert(change.order, change.ts);
+          if ('emissions' in result) {
+            emit(result.emissions);
+            return true;
+          }
+          if (Date.now() - since < waitMs) return false;
+          toDeadLetters(record, `${result.blocked} within ${config.processor.missingReferenceWait}`, 'join', 'missing-reference');
+          return true;
+        };
+
+        // Orders that waited for a customer or product go first, in their partition's order.
+        for (const [partition, queue] of pending) {
+          while (queue.length > 0 && applyRouted(queue[0]!.record, queue[0]!.change, queue[0]!.since)) queue.shift();
+          if (queue.length === 0) pending.delete(partition);
+        }
+
+        for (const record of batch.records) {
           seen.set(record.topic, (seen.get(record.topic) ?? 0) + 1);
-          const change = tableFeed.apply(record);
-          if (change.deadLetter) toDeadLetters(record, change.deadLetter, 'reference', 'invalid-reference');
-          if (change.commit) setOffset(offsets, change.commit);
-          if (change.customer !== undefined) emit(state.customerChanged(change.customer));
-          if (change.product !== undefined) emit(state.productChanged(change.product));
-        }
-      }
-
-      const applyRouted = (record: ConsumedRecord, change: RoutedChange, since: number): boolean => {
-        if (change.op === 'delete') {
-          if (change.customerId !== null) emit(state.delete(change.id, change.customerId, change.ts));
-          else emit(state.deleteWhere(change.id, (customerId) => partitionForCustomer(customerId, partitions) === record.partition));
-          return true;
-        }
-        const result = state.upsert(change.order, change.ts);
-        if ('emissions' in result) {
-          emit(result.emissions);
-          return true;
-        }
-        if (Date.now() - since < waitMs) return false;
-        toDeadLetters(record, `${result.blocked} within ${config.processor.missingReferenceWait}`, 'join', 'missing-reference');
-        return true;
-      };
-
-      // Orders that waited for a customer or product go first, in their partition's order.
-      for (const [partition, queue] of pending) {
-        while (queue.length > 0 && applyRouted(queue[0]!.record, queue[0]!.change, queue[0]!.since)) queue.shift();
-        if (queue.length === 0) pending.delete(partition);
-      }
-
-      for (const record of batch.records) {
-        seen.set(record.topic, (seen.get(record.topic) ?? 0) + 1);
-        totals.recordsIn++;
-        if (!owned.has(record.partition)) continue;
-        // The CDC orders topic and the order sources' topics are all stage 1's input.
-        if (record.topic !== topics.ordersByCustomer) {
-          routeOrder(record, { topics, partitions, stage1, out, toDeadLetters });
-        } else {
-          const change = record.value ? safeDecodeRouted(record.value) : undefined;
-          if (!change) {
-            toDeadLetters(record, 'undecodable repartition record', 'join', 'undecodable');
+          totals.recordsIn++;
+          if (!owned.has(record.partition)) continue;
+          // The CDC orders topic and the order sources' topics are all stage 1's input.
+          if (record.topic !== topics.ordersByCustomer) {
+            routeOrder(record, { topics, partitions, stage1, out, toDeadLetters });
           } else {
-            const queue = pending.get(record.partition);
-            if (queue) {
-              queue.push({ record, change, since: now });
-            } else if (!applyRouted(record, change, now)) {
-              pending.set(record.partition, [{ record, change, since: now }]);
+            const change = record.value ? safeDecodeRouted(record.value) : undefined;
+            if (!change) {
+              toDeadLetters(record, 'undecodable repartition record', 'join', 'undecodable');
+            } else {
+              const queue = pending.get(record.partition);
+              if (queue) {
+                queue.push({ record, change, since: now });
+              } else if (!applyRouted(record, change, now)) {
+                pending.set(record.partition, [{ record, change, since: now }]);
+              }
             }
           }
         }
-      }
-      // Where each owned partition now stands: after its last record, or past the abort markers
-      // and aborted transactions fetched after it (so an idle partition's lag reaches 0).
-      for (const next of batch.nextOffsets) {
-        if (!owned.has(next.partition)) continue;
-        if (next.topic === topics.ordersByCustomer) consumedTo.set(next.partition, next.offset);
-        else setOffset(offsets, next);
-      }
-      // A repartition partition commits up to its first waiting order, or all it consumed once its
-      // queue has drained (also when the drain happened without new records, so a restart does not
-      // dead-letter the drained orders again).
-      for (const [partition, end] of consumedTo) {
-        const offset = pending.get(partition)?.[0]?.record.offset ?? end;
-        if (committedTo.get(partition) !== offset) setOffset(offsets, { topic: topics.ordersByCustomer, partition, offset });
-      }
-      counters.pending([...pending.values()].reduce((n, q) => n + q.length, 0));
-      for (const [topic, n] of seen) counters.recordsIn(n, { topic });
+        // Where each owned partition now stands: after its last record, or past the abort markers
+        // and aborted transactions fetched after it (so an idle partition's lag reaches 0).
+        for (const next of batch.nextOffsets) {
+          if (!owned.has(next.partition)) continue;
+          if (next.topic === topics.ordersByCustomer) consumedTo.set(next.partition, next.offset);
+          else setOffset(offsets, next);
+        }
+        // A repartition partition commits up to its first waiting order, or all it consumed once its
+        // queue has drained (also when the drain happened without new records, so a restart does not
+        // dead-letter the drained orders again).
+        for (const [partition, end] of consumedTo) {
+          const offset = pending.get(partition)?.[0]?.record.offset ?? end;
+          if (committedTo.get(partition) !== offset) setOffset(offsets, { topic: topics.ordersByCustomer, partition, offset });
+        }
+        counters.pending([...pending.values()].reduce((n, q) => n + q.length, 0));
+        for (const [topic, n] of seen) counters.recordsIn(n, { topic });
 
-      if (out.size > 0 || offsets.size > 0) {
-        const records = out.drain();
-        const group = batch.group;
-        // Outputs without their offsets would be produced again after a restart: never commit one without the other.
-        if (offsets.size > 0 && !group) throw new Error('no group membership to commit offsets with; rejoining');
-        await settle();
-        const started = Date.now();
-        inflight = producer
-          .runTransaction(async (tx) => {
-            if (records.length > 0) await tx.send(records);
-            if (offsets.size > 0 && group) await tx.sendOffsets(group, [...offsets.values()]);
-          })
-          .then(() => {
-            counters.commitLatency(Date.now() - started);
-            counters.transactions(1);
-            totals.transactions++;
-            totals.recordsOut += records.length;
-            const written = new Map<string, number>();
-            for (const r of records) written.set(r.topic, (written.get(r.topic) ?? 0) + 1);
-            for (const [topic, n] of written) counters.recordsOut(n, { topic });
-            counters.stateOrders(state.size);
-            committedSomething = true;
-            for (const o of offsets.values()) if (o.topic === topics.ordersByCustomer) committedTo.set(o.partition, o.offset);
-          });
-        // Marked handled now; settle() still rethrows its failure.
-        inflight.catch(() => undefined);
+        if (out.size > 0 || offsets.size > 0) {
+          const records = out.drain();
+          const group = batch.group;
+          // Outputs without their offsets would be produced again after a restart: never commit one without the other.
+          if (offsets.size > 0 && !group) throw new Error('no group membership to commit offsets with; rejoining');
+          await settle();
+          const started = Date.now();
+          inflight = producer
+            .runTransaction(async (tx) => {
+              if (records.length > 0) await tx.send(records);
+              if (offsets.size > 0 && group) await tx.sendOffsets(group, [...offsets.values()]);
+            })
+            .then(() => {
+              counters.commitLatency(Date.now() - started);
+              counters.transactions(1);
+              totals.transactions++;
+              totals.recordsOut += records.length;
+              const written = new Map<string, number>();
+              for (const r of records) written.set(r.topic, (written.get(r.topic) ?? 0) + 1);
+              for (const [topic, n] of written) counters.recordsOut(n, { topic });
+              counters.stateOrders(state.size);
+              committedSomething = true;
+              for (const o of offsets.values()) if (o.topic === topics.ordersByCustomer) committedTo.set(o.partition, o.offset);
+            });
+          // Marked handled now; settle() still rethrows its failure.
+          inflight.catch(() => undefined);
+        }
+        if (options.signal.aborted) break;
+        // Whatever has arrived goes into the next transaction at once (latency); under a backlog the
+        // buffer holds maxRecords anyway, so batches stay large (throughput).
+        batch = await consumer.poll({ maxRecords, maxWaitMs, lingerMs: POLL_LINGER_MS });
       }
-      if (options.signal.aborted) break;
-      // Whatever has arrived goes into the next transaction at once (latency); under a backlog the
-      // buffer holds maxRecords anyway, so batches stay large (throughput).
-      batch = await consumer.poll({ maxRecords, maxWaitMs, lingerMs: POLL_LINGER_MS });
-    }
-    await settle();
-    return committedSomething;
+      await settle();
+      return committedSomething;
     } finally {
       // Left by an exception thrown while it was in flight: its outcome no longer matters, only that nothing overlaps the next session.
       await inflight?.catch(() => undefined);
