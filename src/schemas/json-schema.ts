@@ -71,20 +71,14 @@ export function registeredColumns(schemaText: string): readonly RegisteredColumn
 
 const KIND_TYPE: Readonly<Record<ColumnKind, string>> = { int: 'integer', text: 'string', money: 'string', timestamp: 'string' };
 
-/** Fields the processor writes besides the compared and excluded columns (see src/stream/records.ts). */
-const EXTRA_OUTPUT_FIELDS: Readonly<Record<OutputTableName, Readonly<Record<string, unknown>>>> = {
-  processed_orders: { source_ts_ms: { type: ['integer', 'null'] }, tier_changed_at_ms: { type: ['integer', 'null'] } },
-  order_summaries: { updated_at: { type: 'string' } },
-  fraud_alerts: {},
-};
-
 /** The value schema of an output topic, from the one definition validation and the sinks share. */
 export function outputValueSchema(table: OutputTableName): string {
   const spec = TABLE_SPECS[table];
   const properties: Record<string, unknown> = {};
   for (const c of [...spec.key, ...spec.columns]) properties[c.name] = { type: KIND_TYPE[c.kind] };
   for (const e of spec.excluded) properties[e.name] = { type: 'string' };
-  Object.assign(properties, EXTRA_OUTPUT_FIELDS[table]);
+  // Fields the processor writes besides the compared and excluded columns (src/stream/records.ts).
+  Object.assign(properties, OUTPUT_TABLES[table].recordExtras);
   return JSON.stringify({
     $schema: DRAFT,
     title: `${table} (stream-migrate processor output)`,
