@@ -31,6 +31,22 @@ function upsert(state: OrderState, o: SourceOrder): readonly Emission[] {
   return result.emissions;
 }
 
+/**
+ * One step of a seeded random walk over orders: a move retracts the old customer's row, then 10 %
+ * of existing orders are deleted and the rest upserted; `final` follows as the source would end.
+ */
+function applyRandomChange(state: OrderState, final: Map<number, SourceOrder>, next: SourceOrder, random: () => number): void {
+  const previous = final.get(next.id);
+  if (previous && previous.customerId !== next.customerId) state.delete(next.id, previous.customerId);
+  if (random() < 0.1 && previous) {
+    state.delete(next.id, previous.customerId);
+    final.delete(next.id);
+    return;
+  }
+  upsert(state, next);
+  final.set(next.id, next);
+}
+
 const patternEmissions = (out: readonly Emission[]) => out.filter((e) => e.kind === 'alert' && e.pattern === 'velocity');
 
 describe('OrderState fraud patterns: velocity', () => {
@@ -125,16 +141,8 @@ describe('OrderState fraud patterns: velocity', () => {
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
     for (let i = 0; i < 400; i++) {
       const id = 1 + Math.floor(random() * 60);
-      const previous = final.get(id);
       const next = order(id, { customerId: 1 + Math.floor(random() * 2), amountCents: Math.floor(random() * 200_000), status: random() < 0.15 ? 'CANCELLED' : 'PAID', createdAt: W0 + Math.floor(random() * 40) * MIN });
-      if (previous && previous.customerId !== next.customerId) state.delete(id, previous.customerId);
-      if (random() < 0.1 && previous) {
-        state.delete(id, previous.customerId);
-        final.delete(id);
-        continue;
-      }
-      upsert(state, next);
-      final.set(id, next);
+      applyRandomChange(state, final, next, random);
     }
     const batch = new PatternAccumulators(rules.patterns);
     const sorted = [...final.values()].sort((a, b) => a.createdAt - b.createdAt);
@@ -300,17 +308,9 @@ describe('OrderState fraud patterns: escalation', () => {
         continue;
       }
       const id = 1 + Math.floor(random() * 60);
-      const previous = final.get(id);
       // Whole hundreds, so every discount is exact and the expected finals are plain arithmetic.
       const next = at(id, Math.floor(random() * 90), { customerId: 1 + Math.floor(random() * 2), amountCents: Math.floor(random() * 20) * 10_000, status: random() < 0.15 ? 'CANCELLED' : 'PAID' });
-      if (previous && previous.customerId !== next.customerId) state.delete(id, previous.customerId);
-      if (random() < 0.1 && previous) {
-        state.delete(id, previous.customerId);
-        final.delete(id);
-        continue;
-      }
-      upsert(state, next);
-      final.set(id, next);
+      applyRandomChange(state, final, next, random);
     }
     // Independently: final = amount × (100 − discount %) / 100 (books are untaxed), above 1000.00, in [changed, changed + 30 min).
     const expected: string[] = [];
