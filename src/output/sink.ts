@@ -1,3 +1,4 @@
+import { partitionKey } from '../clients/kafka/records.ts';
 import { createClickHouse, pingClickHouse, type ClickHouse, type ClickHouseSettings } from '../clients/clickhouse.ts';
 import type { CommitOffset, ConsumedRecord, KafkaConsumer, KafkaProducer } from '../clients/kafka.ts';
 import { reportLagByTopic } from '../clients/consumer-lag.ts';
@@ -252,7 +253,7 @@ async function collectBatch(consumer: KafkaConsumer, maxRows: number, waitMs: nu
     const polled = await consumer.poll({ maxRecords: maxRows - records.length, maxWaitMs: remaining });
     for (const record of polled.records) records.push(record);
     for (const offset of polled.nextOffsets) {
-      const id = `${offset.topic}\u0000${offset.partition}`;
+      const id = partitionKey(offset.topic, offset.partition);
       const seen = next.get(id);
       if (!seen || seen.offset < offset.offset) next.set(id, offset);
     }

@@ -1,3 +1,4 @@
+import { partitionKey } from '../clients/kafka/records.ts';
 import type {
   CommitOffset,
   ConsumedRecord,
@@ -365,7 +366,7 @@ type DeadLetterSink = (record: ConsumedRecord, reason: string, stage: 'decode' |
 
 /** Offsets to commit, one per partition: `topic\0partition` → the next offset. */
 function setOffset(offsets: Map<string, CommitOffset>, offset: CommitOffset): void {
-  offsets.set(`${offset.topic}\u0000${offset.partition}`, offset);
+  offsets.set(partitionKey(offset.topic, offset.partition), offset);
 }
 
 interface RouteDeps {
@@ -432,7 +433,7 @@ async function committedOffsets(admin: Pick<KafkaAdmin, 'groupLag'>, groupId: st
   const wanted = new Set(topics);
   const committed = new Map<string, bigint>();
   for (const lag of await admin.groupLag(groupId)) {
-    if (wanted.has(lag.topic) && lag.committed !== null) committed.set(`${lag.topic}\u0000${lag.partition}`, lag.committed);
+    if (wanted.has(lag.topic) && lag.committed !== null) committed.set(partitionKey(lag.topic, lag.partition), lag.committed);
   }
   return committed;
 }

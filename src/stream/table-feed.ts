@@ -1,3 +1,4 @@
+import { partitionKey } from '../clients/kafka/records.ts';
 import type { CommitOffset, ConsumedRecord } from '../clients/kafka.ts';
 import { decodeCustomer, decodeKeyId, decodeProduct } from './cdc-decode.ts';
 import type { InMemoryTables } from './reference-tables.ts';
@@ -42,7 +43,7 @@ export class TableFeed {
     if (decoded.ok) return { ...changedOf(decoded.id, decoded.changed), ...commit };
     const id = decodeKeyId(record.key);
     const removed = typeof id === 'number' && (isCustomer ? this.tables.applyCustomer({ kind: 'delete', id, sourceTsMs: null }) : this.tables.applyProduct({ kind: 'delete', id, sourceTsMs: null }));
-    const notYetDeadLettered = record.offset >= (this.committed.get(`${record.topic}\u0000${record.partition}`) ?? 0n);
+    const notYetDeadLettered = record.offset >= (this.committed.get(partitionKey(record.topic, record.partition)) ?? 0n);
     const deadLetter = owner && notYetDeadLettered ? { deadLetter: `${isCustomer ? 'customer' : 'product'} record: ${decoded.reason}` } : {};
     return { ...(typeof id === 'number' ? changedOf(id, removed) : {}), ...deadLetter, ...commit };
   }

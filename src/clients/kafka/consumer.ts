@@ -3,7 +3,7 @@ import { copartitionedAssigner, toAssignment } from './assignor.ts';
 import { guard } from './errors.ts';
 import { filterAbortedTransactions, readCommittedOffsetsStably } from './library-patches.ts';
 import { FetchPositions } from './positions.ts';
-import { toConsumed, type CommitOffset, type ConsumedRecord, type ConsumerGroupMetadata, type PollOptions, type TopicAssignment } from './records.ts';
+import { partitionKey, toConsumed, type CommitOffset, type ConsumedRecord, type ConsumerGroupMetadata, type PollOptions, type TopicAssignment } from './records.ts';
 import { connectionOptions, type KafkaSettings } from './settings.ts';
 
 export interface ConsumedBatch {
@@ -252,10 +252,6 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
       await admin?.close().catch(() => undefined);
     },
   };
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }
 
 /**

@@ -13,7 +13,7 @@ import { UsageError } from '../../core/errors.ts';
 import { sleep } from '../../core/time.ts';
 import { dropAbortedBatches, fetchPosition, type FetchPosition } from './aborted-batches.ts';
 import { hasProtocolError } from './errors.ts';
-import type { CommitOffset, ConsumerGroupMetadata } from './records.ts';
+import { partitionKey, type CommitOffset, type ConsumerGroupMetadata } from './records.ts';
 
 /** The library version every patch below was checked against (package.json pins it exactly). */
 export const PATCHED_VERSION = '2.12.1';
@@ -100,11 +100,11 @@ type FetchedBatches = NonNullable<FetchResponse['responses'][number]['partitions
 /** The positions a filtered response shows; `fetched` holds each partition's batches before the filter, in response order. */
 function positionsOf(request: FetchOptions<Buffer, Buffer, Buffer, Buffer>, response: FetchResponse, fetched: readonly (readonly FetchedBatches[])[]): TopicFetchPosition[] {
   const requested = new Map<string, bigint>();
-  for (const topic of request.topics) for (const p of topic.partitions) requested.set(`${topic.topicId}\u0000${p.partition}`, p.fetchOffset);
+  for (const topic of request.topics) for (const p of topic.partitions) requested.set(partitionKey(topic.topicId, p.partition), p.fetchOffset);
   const positions: TopicFetchPosition[] = [];
   response.responses.forEach((topic, t) =>
     topic.partitions.forEach((partition, p) => {
-      const requestedFrom = requested.get(`${topic.topicId}\u0000${partition.partitionIndex}`);
+      const requestedFrom = requested.get(partitionKey(topic.topicId, partition.partitionIndex));
       const position = requestedFrom === undefined ? null : fetchPosition(fetched[t]?.[p] ?? [], partition.records ?? []);
       if (position && requestedFrom !== undefined) positions.push({ topicId: topic.topicId, partition: partition.partitionIndex, requestedFrom, ...position });
     }),

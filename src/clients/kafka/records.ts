@@ -42,6 +42,11 @@ export interface CommitOffset {
   readonly offset: bigint;
 }
 
+/** The one key of a topic's partition in maps of offsets and positions: `topic\0partition`. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
 /** Partitions of one topic. */
 export interface TopicAssignment {
   readonly topic: string;
