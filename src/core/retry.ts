@@ -7,6 +7,8 @@ export interface RetryOptions {
   /** Called before each wait, e.g. to log "ClickHouse unreachable, retrying in 800 ms". */
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** A deadline (epoch ms): the last error is thrown instead of a wait that would end after it. */
+  readonly giveUpAt?: number;
 }
 
 export const DEFAULT_RETRY: RetryOptions = { retries: 5, initialDelayMs: 200, maxDelayMs: 10_000 };
@@ -24,6 +26,7 @@ export async function withRetry<T>(task: (attempt: number) => Promise<T>, option
       if (attempt >= options.retries || !isRetriable(error)) throw error;
       const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** attempt);
       const delayMs = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+      if (options.giveUpAt !== undefined && Date.now() + delayMs > options.giveUpAt) throw error;
       options.onRetry?.(error, attempt + 1, delayMs);
       await sleep(delayMs);
     }

@@ -106,8 +106,7 @@ export async function fetchOrdersPage(config: Config['sources']['http'][number],
   const headers: Record<string, string> = { accept: 'application/json' };
   if (config.token) headers.authorization = `Bearer ${config.token}`;
   const where = `${url.origin}${url.pathname}`;
-  const giveUpAt = ctx.giveUpAfterMs === undefined ? Infinity : Date.now() + ctx.giveUpAfterMs;
-  let lastFailure = '';
+  const giveUpAt = ctx.giveUpAfterMs === undefined ? undefined : Date.now() + ctx.giveUpAfterMs;
   for (;;) {
     if (ctx.signal.aborted) return undefined;
     try {
@@ -145,21 +144,18 @@ export async function fetchOrdersPage(config: Config['sources']['http'][number],
           initialDelayMs: 250,
           maxDelayMs: 30_000,
           onRetry: (error, attempt, delayMs) => {
-            if (error instanceof RateLimited) return;
-            lastFailure = messageOf(error);
-            ctx.logger.warn(`source ${ctx.name}: ${lastFailure}; retrying in ${delayMs} ms`, { attempt });
+            if (!(error instanceof RateLimited)) ctx.logger.warn(`source ${ctx.name}: ${messageOf(error)}; retrying in ${delayMs} ms`, { attempt });
           },
-          sleep: async (ms) => {
-            if (Date.now() + ms > giveUpAt) {
-              throw new DependencyError(`${lastFailure}; gave up after ${Math.round((ctx.giveUpAfterMs ?? 0) / 1000)} s of retries: bring the API back, or raise sources.http[${ctx.name}].timeout`, { retriable: false });
-            }
-            await sleep(ms, ctx.signal);
-          },
+          sleep: (ms) => sleep(ms, ctx.signal),
+          ...(giveUpAt !== undefined ? { giveUpAt } : {}),
         },
       );
     } catch (error) {
       if (error instanceof RateLimited) continue;
       if (error instanceof Stopped || ctx.signal.aborted) return undefined;
+      if (error instanceof RetriableHttpError && giveUpAt !== undefined) {
+        throw new DependencyError(`${messageOf(error)}; gave up after ${Math.round((ctx.giveUpAfterMs ?? 0) / 1000)} s of retries: bring the API back, or raise sources.http[${ctx.name}].timeout`, { retriable: false });
+      }
       throw error;
     }
   }
