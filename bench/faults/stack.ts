@@ -20,17 +20,17 @@ export const FAULTS_HOME = path.join(REPO_ROOT, '.stream-migrate-faults');
 export const FAULTS_OVERRIDES = {
   dev: {
     ports: {
-      postgres: 57432,
-      kafka: 59292,
-      kafkaController: 59293,
-      connect: 58283,
-      clickhouseHttp: 58323,
-      clickhouseTcp: 59200,
-      schemaRegistry: 58281,
-      schemaRegistryManagement: 58282,
+      postgres: 17432,
+      kafka: 19292,
+      kafkaController: 19293,
+      connect: 18283,
+      clickhouseHttp: 18323,
+      clickhouseTcp: 19200,
+      schemaRegistry: 18281,
+      schemaRegistryManagement: 18282,
     },
   },
-  monitoring: { processorMetricsPort: 59664, sinkMetricsPort: 59680, supervisorMetricsPort: 59681, dashboardPort: 58288 },
+  monitoring: { processorMetricsPort: 19664, sinkMetricsPort: 19680, supervisorMetricsPort: 19681, dashboardPort: 18288 },
   processor: { workers: 2 },
   // One-minute windows: a segment waits at most a minute for its last window to close before
   // batch and validate compare it (the rules are the same on both sides, whatever the size).

@@ -75,7 +75,7 @@ export const registerDashboard: Register = (program: Command, action) => {
   program
     .command('dashboard')
     .description('live web dashboard: business figures, pipeline health, the migration (server-sent events; loopback unless --host)')
-    .option('--port <n>', 'port to listen on (default monitoring.dashboardPort, 58088; 0 picks a free one)')
+    .option('--port <n>', 'port to listen on (default monitoring.dashboardPort, 18088; 0 picks a free one)')
     .option('--host <address>', 'address to listen on, exposing the dashboard: then a token is required (generated and printed unless --token)')
     .option('--token <token>', 'the token requests must carry (cookie after the first ?token= visit, or Authorization: Bearer)')
     .option('--interval <duration>', 'how often the page updates (at most 2s)', '2s')

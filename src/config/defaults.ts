@@ -5,17 +5,19 @@ import { DEFAULT_PATTERNS } from '../domain/patterns.ts';
 /**
  * Defaults that point at the embedded local stack (`stream-migrate dev up`), so no file is needed.
  * Ports sit away from the standard ones a developer machine often uses (PostgreSQL on 5432,
- * Kafka on 9092, ClickHouse on 8123/9000), and everything listens on loopback.
+ * Kafka on 9092, ClickHouse on 8123/9000), and everything listens on loopback. They also sit below
+ * Linux's ephemeral range (32768-60999): a port in it can be the local end of any outgoing connection,
+ * and README rehearsals lost Kafka's and the workers' binds to that race.
  */
 export const DEFAULT_PORTS = {
-  postgres: 55432,
-  kafka: 59092,
-  kafkaController: 59093,
-  connect: 58083,
-  clickhouseHttp: 58123,
-  clickhouseTcp: 59000,
-  schemaRegistry: 58081,
-  schemaRegistryManagement: 58082,
+  postgres: 15432,
+  kafka: 19092,
+  kafkaController: 19093,
+  connect: 18083,
+  clickhouseHttp: 18123,
+  clickhouseTcp: 19000,
+  schemaRegistry: 18081,
+  schemaRegistryManagement: 18082,
 } as const;
 
 const cacheHome = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
@@ -63,7 +65,7 @@ export const DEFAULT_CONFIG = {
   },
   sources: { http: [], files: [] },
   // Processor worker i (from 0) serves /metrics on processorMetricsPort + i; the sink's port stays clear of that range.
-  monitoring: { processorMetricsPort: 59464, sinkMetricsPort: 59480, dashboardPort: 58088, supervisorMetricsPort: 59481 },
+  monitoring: { processorMetricsPort: 19464, sinkMetricsPort: 19480, dashboardPort: 18088, supervisorMetricsPort: 19481 },
   processor: {
     groupId: 'stream-migrate-processor',
     topicPrefix: '',

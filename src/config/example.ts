@@ -72,5 +72,5 @@ export const EXAMPLE_CONFIG = `# stream-migrate configuration. Only keys that di
 #   maxDeadLetterGrowth: 0
 
 # dev:                          # the embedded local stack
-#   ports: { postgres: 55432, kafka: 59092, kafkaController: 59093, connect: 58083, clickhouseHttp: 58123, clickhouseTcp: 59000, schemaRegistry: 58081, schemaRegistryManagement: 58082 }
+#   ports: { postgres: 15432, kafka: 19092, kafkaController: 19093, connect: 18083, clickhouseHttp: 18123, clickhouseTcp: 19000, schemaRegistry: 18081, schemaRegistryManagement: 18082 }
 `;

@@ -26,8 +26,8 @@ describe('loadConfig', () => {
   it('needs no file: defaults point at the local stack', () => {
     const { config, file } = loadConfig({ cwd: tempDir() });
     expect(file).toBeUndefined();
-    expect(config.source.url).toBe('postgresql://postgres@127.0.0.1:55432/source');
-    expect(config.kafka.brokers).toEqual(['127.0.0.1:59092']);
+    expect(config.source.url).toBe('postgresql://postgres@127.0.0.1:15432/source');
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:19092']);
     expect(config.rules.tierDiscount.PLATINUM).toBe('0.15');
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decideAccess, generateToken, isLoopback, type AccessRequest } from './auth.ts';
 
-const request = (over: Partial<AccessRequest>): AccessRequest => ({ host: '127.0.0.1:58088', authorization: undefined, cookie: undefined, queryToken: null, ...over });
+const request = (over: Partial<AccessRequest>): AccessRequest => ({ host: '127.0.0.1:18088', authorization: undefined, cookie: undefined, queryToken: null, ...over });
 
 describe('dashboard access', () => {
   it('without a token, answers loopback host names only (no DNS rebinding)', () => {
@@ -9,7 +9,7 @@ describe('dashboard access', () => {
     expect(decideAccess(open, request({}))).toBe('allow');
     expect(decideAccess(open, request({ host: 'localhost:1' }))).toBe('allow');
     expect(decideAccess(open, request({ host: '[::1]:1' }))).toBe('allow');
-    expect(decideAccess(open, request({ host: 'evil.example:58088' }))).toBe('forbidden-host');
+    expect(decideAccess(open, request({ host: 'evil.example:18088' }))).toBe('forbidden-host');
     expect(decideAccess(open, request({ host: undefined }))).toBe('forbidden-host');
   });
 

@@ -19,10 +19,10 @@ export function brokenStackSnapshot(): StatusSnapshot {
     },
     services: {
       services: [
-        { name: 'postgres', state: 'UP', endpoint: '127.0.0.1:55432', pid: 101, detail: 'PostgreSQL 15.20' },
-        { name: 'kafka', state: 'DOWN', endpoint: '127.0.0.1:59092', pid: null, detail: 'not running; start it with `stream-migrate dev up`' },
-        { name: 'connect', state: 'UP', endpoint: 'http://127.0.0.1:58083', pid: 103, detail: 'Kafka Connect' },
-        { name: 'clickhouse', state: 'UP', endpoint: 'http://127.0.0.1:58123', pid: 104, detail: 'ClickHouse 18.16.1' },
+        { name: 'postgres', state: 'UP', endpoint: '127.0.0.1:15432', pid: 101, detail: 'PostgreSQL 15.20' },
+        { name: 'kafka', state: 'DOWN', endpoint: '127.0.0.1:19092', pid: null, detail: 'not running; start it with `stream-migrate dev up`' },
+        { name: 'connect', state: 'UP', endpoint: 'http://127.0.0.1:18083', pid: 103, detail: 'Kafka Connect' },
+        { name: 'clickhouse', state: 'UP', endpoint: 'http://127.0.0.1:18123', pid: 104, detail: 'ClickHouse 18.16.1' },
       ],
       workers: [
         { name: 'processor-w1', state: 'RUNNING', pid: 201 },
@@ -32,12 +32,12 @@ export function brokenStackSnapshot(): StatusSnapshot {
     connector: {
       name: 'stream-migrate-source',
       state: 'RUNNING',
-      workerId: '127.0.0.1:58083',
+      workerId: '127.0.0.1:18083',
       trace: null,
-      tasks: [{ id: 0, state: 'FAILED', workerId: '127.0.0.1:58083', trace: 'org.apache.kafka.connect.errors.ConnectException: slot is gone' }],
+      tasks: [{ id: 0, state: 'FAILED', workerId: '127.0.0.1:18083', trace: 'org.apache.kafka.connect.errors.ConnectException: slot is gone' }],
     },
-    topics: { error: 'Kafka at 127.0.0.1:59092 is unreachable: ECONNREFUSED' },
-    groups: { error: 'Kafka at 127.0.0.1:59092 is unreachable: ECONNREFUSED' },
+    topics: { error: 'Kafka at 127.0.0.1:19092 is unreachable: ECONNREFUSED' },
+    groups: { error: 'Kafka at 127.0.0.1:19092 is unreachable: ECONNREFUSED' },
     validation: {
       reports: [
         {

@@ -141,8 +141,8 @@ describe('pure helpers', () => {
 describe('renderSnapshotText', () => {
   it('prints labels in words: DOWN services, ERROR and UNAVAILABLE sections', () => {
     const text = renderSnapshotText(brokenStackSnapshot() as StatusSnapshot);
-    expect(text).toMatch(/kafka\s+DOWN\s+127\.0\.0\.1:59092/);
-    expect(text).toContain('TOPICS\nERROR: Kafka at 127.0.0.1:59092 is unreachable: ECONNREFUSED');
+    expect(text).toMatch(/kafka\s+DOWN\s+127\.0\.0\.1:19092/);
+    expect(text).toContain('TOPICS\nERROR: Kafka at 127.0.0.1:19092 is unreachable: ECONNREFUSED');
     expect(text).toContain('CUTOVER CHECKLIST\nUNAVAILABLE: cutover gate not available in this build');
     expect(text).toMatch(/ingestion\s+FAILED/);
     expect(text).toMatch(/7\s+FAIL\s+.*processed_orders 2 missing in stream; fraud_alerts ok/);

@@ -28,19 +28,19 @@ describe('views (plain props)', () => {
 
   it('Overview labels a DOWN service, failed phase and task, and the unavailable checklist in words', () => {
     const frame = render(<Overview snapshot={snapshot} />).lastFrame() ?? '';
-    expect(frame).toMatch(/kafka\s+DOWN\s+127\.0\.0\.1:59092/);
+    expect(frame).toMatch(/kafka\s+DOWN\s+127\.0\.0\.1:19092/);
     expect(frame).toMatch(/postgres\s+UP/);
     expect(frame).toMatch(/ingestion\s+FAILED/);
     expect(frame).toMatch(/processing\s+NOT STARTED/);
     expect(frame).toContain('sink-s1 DOWN');
     expect(frame).toContain('processor-w1 RUNNING (pid 201)');
-    expect(frame).toMatch(/task 0: FAILED on 127\.0\.0\.1:58083 - org\.apache\.kafka\.connect\.errors\.ConnectException: slot is gone/);
+    expect(frame).toMatch(/task 0: FAILED on 127\.0\.0\.1:18083 - org\.apache\.kafka\.connect\.errors\.ConnectException: slot is gone/);
     expect(frame).toContain('UNAVAILABLE: cutover gate not available in this build');
   });
 
   it('Streams shows errored sections as ERROR with the reason', () => {
     const frame = render(<Streams snapshot={snapshot} />).lastFrame() ?? '';
-    expect(frame.match(/ERROR: Kafka at 127\.0\.0\.1:59092 is unreachable: ECONNREFUSED/g)).toHaveLength(2);
+    expect(frame.match(/ERROR: Kafka at 127\.0\.0\.1:19092 is unreachable: ECONNREFUSED/g)).toHaveLength(2);
   });
 
   it('Streams shows offsets, lag and records/s of a healthy stack', () => {

@@ -19,7 +19,7 @@ describe('buildConnectorConfig', () => {
       'topic.prefix': 'cdc',
       'snapshot.mode': 'initial',
       'database.hostname': '127.0.0.1',
-      'database.port': '55432',
+      'database.port': '15432',
       'database.dbname': 'source',
       'database.user': 'stream_migrate_cdc',
     });
