@@ -182,7 +182,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     const started = Date.now();
 
     const tables = new InMemoryTables();
-    const tableFeed = new TableFeed(topics, tables, owned, await committedOffsets(deps.admin, config.processor.groupId, [topics.customers, topics.products]));
+    const tableFeed = new TableFeed(topics, tables, owned, await committedOffsets(deps.admin, config.processor.groupId, [topics.customers, topics.products], owned));
     // Invalid table records this task has not dead-lettered yet: written with the first transaction.
     const tableDeadLetters: { record: ConsumedRecord; reason: string }[] = [];
     const tableCommits = new Map<string, CommitOffset>();
@@ -190,6 +190,8 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
       if (change.deadLetter) tableDeadLetters.push({ record, reason: change.deadLetter });
       if (change.commit) setOffset(tableCommits, change.commit);
     });
+    // Stage 1 and 2 restore from partitions only their task writes: a previous owner's transaction may still be open there.
+    await openTransactionsSettled(deps.admin, [topics.changelog, topics.processedOrders], owned, logger, durationMs(config.processor.transactionTimeout));
     const stage1 = await restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId);
     const state = new OrderState(rules, tables);
     await restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId, state);
@@ -428,14 +430,37 @@ async function restoreTables(readers: readonly PartitionReader[], feed: TableFee
   }
 }
 
-/** The group's committed offsets of some topics, `topic\0partition` → the next offset to read. */
-async function committedOffsets(admin: Pick<KafkaAdmin, 'groupLag'>, groupId: string, topics: readonly string[]): Promise<Map<string, bigint>> {
-  const wanted = new Set(topics);
-  const committed = new Map<string, bigint>();
-  for (const lag of await admin.groupLag(groupId)) {
-    if (wanted.has(lag.topic) && lag.committed !== null) committed.set(partitionKey(lag.topic, lag.partition), lag.committed);
+/**
+ * The group's committed offsets of some topics' owned partitions, `topic\0partition` → the next
+ * offset to read, read stable: a previous owner's transaction still committing them is waited for,
+ * or this session would take the older offsets while its consumer starts from the newer ones.
+ */
+function committedOffsets(admin: Pick<KafkaAdmin, 'stableCommittedOffsets'>, groupId: string, topics: readonly string[], owned: ReadonlySet<number>): Promise<Map<string, bigint>> {
+  return admin.stableCommittedOffsets(groupId, topics, [...owned], 60_000);
+}
+
+/**
+ * Waits until no transaction is open in the owned partitions of the given topics (last stable
+ * offset = log end), for at most the producers' transaction timeout. The stable offset fetch
+ * of the join only proves the previous owner's offsets are committed; on a cluster its markers
+ * reach the output partitions separately, and a restore that read to a last stable offset taken
+ * before them would miss that transaction's outputs while the input resumes after it.
+ */
+async function openTransactionsSettled(admin: Pick<KafkaAdmin, 'endOffsets' | 'lastStableOffsets'>, topics: readonly string[], owned: ReadonlySet<number>, logger: Logger, maxWaitMs: number): Promise<void> {
+  const deadline = Date.now() + maxWaitMs;
+  for (const topic of topics) {
+    for (let delay = 20; ; delay = Math.min(delay * 2, 1_000)) {
+      const [ends, stable] = await Promise.all([admin.endOffsets(topic), admin.lastStableOffsets(topic)]);
+      const stableOf = new Map(stable.map((p) => [p.partition, p.offset]));
+      const open = ends.filter((p) => owned.has(p.partition) && (stableOf.get(p.partition) ?? 0n) < p.offset).map((p) => p.partition);
+      if (open.length === 0) break;
+      if (Date.now() + delay > deadline) {
+        logger.warn(`${topic} partitions ${open.join(', ')} still hold an open transaction after ${maxWaitMs} ms; restoring to their last stable offset`);
+        break;
+      }
+      await sleep(delay);
+    }
   }
-  return committed;
 }
 
 async function restoreStage1(kafka: KafkaModule, settings: KafkaSettings, topic: string, owned: ReadonlySet<number>, instanceId: string): Promise<Map<number, number>> {

@@ -234,7 +234,11 @@ describe('the Kafka adapter against the local broker', () => {
       // Under the current generation the same commit goes through, for every partition at once.
       const current = (await first.poll({ maxWaitMs: 100 })).group!;
       await producer.runTransaction((tx) => tx.sendOffsets(current, everyPartition));
-      expect((await admin.groupLag(groupId)).map((p) => [p.partition, p.committed])).toEqual([0, 1, 2, 3].map((p) => [p, 1n]));
+      // Read stable right after the commit returned: its markers may still be on their way, and the read waits for them.
+      const stable = await admin.stableCommittedOffsets(groupId, [input], [0, 1, 2, 3], 10_000);
+      expect([...stable.values()]).toEqual([1n, 1n, 1n, 1n]);
+      // A plain read (require_stable false) sees the commit once the markers are written; it may answer before.
+      await expect.poll(async () => (await admin.groupLag(groupId)).map((p) => [p.partition, p.committed]), { timeout: 10_000 }).toEqual([0, 1, 2, 3].map((p) => [p, 1n]));
     } finally {
       await producer.close();
       await second.close();

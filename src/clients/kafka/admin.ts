@@ -1,6 +1,8 @@
 import { Admin, ConfigResourceTypes, ConfigSources, FetchIsolationLevels, IncrementalAlterConfigOperationTypes, ListOffsetTimestamps, type FetchIsolationLevelValue } from '@platformatic/kafka';
 import { DependencyError, UsageError } from '../../core/errors.ts';
 import { guard, hasProtocolError, kafkaUnreachable } from './errors.ts';
+import { stableCommittedOffsets } from './library-patches.ts';
+import { partitionKey } from './records.ts';
 import { connectionOptions, type KafkaSettings } from './settings.ts';
 
 export interface ClusterSummary {
@@ -69,6 +71,12 @@ export interface TopicAdmin {
   lastStableOffsets(topic: string): Promise<readonly PartitionOffset[]>;
   /** Committed vs end offset for every partition the group has committed. */
   groupLag(groupId: string): Promise<readonly PartitionLag[]>;
+  /**
+   * The group's committed offsets of the given partitions, `topic\0partition` → next offset (absent:
+   * none), read with require_stable: a partition whose offsets a transaction is still committing
+   * waits for it (at most maxWaitMs) instead of answering the older offset, as groupLag would.
+   */
+  stableCommittedOffsets(groupId: string, topics: readonly string[], partitions: readonly number[], maxWaitMs: number): Promise<Map<string, bigint>>;
   listGroups(): Promise<readonly GroupSummary[]>;
 }
 
@@ -229,6 +237,15 @@ export function createKafkaAdmin(kafka: KafkaSettings, clientSuffix = 'admin', o
           }
         }
         return lags.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+      }),
+
+    stableCommittedOffsets: (groupId, topics, partitions, maxWaitMs) =>
+      call('read group offsets', async () => {
+        const committed = new Map<string, bigint>();
+        if (topics.length === 0 || partitions.length === 0) return committed;
+        const read = await stableCommittedOffsets(admin, groupId, { topics: topics.map((topic) => ({ topic, partitions: [...partitions] })) }, maxWaitMs);
+        for (const [topic, byPartition] of read) byPartition.forEach((offset, partition) => offset >= 0n && committed.set(partitionKey(topic, partition), offset));
+        return committed;
       }),
 
     listGroups: () =>

@@ -198,7 +198,7 @@ export function readCommittedOffsetsStably(consumer: Consumer, admin: () => Admi
 }
 
 /** The group's committed offsets of the given partitions, read stable; the library's shape (partition index → offset, -1 for none). */
-async function stableCommittedOffsets(admin: Admin, groupId: string, options: ListCommitsOptions, maxWaitMs: number): Promise<Offsets> {
+export async function stableCommittedOffsets(admin: Admin, groupId: string, options: ListCommitsOptions, maxWaitMs: number): Promise<Offsets> {
   const deadline = Date.now() + maxWaitMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
     try {
