@@ -104,7 +104,7 @@ export function isFanIn(pattern: CompiledPattern): pattern is CompiledFanIn {
 export const DEFAULT_PATTERNS: readonly PatternRule[] = Object.freeze([
   Object.freeze({ name: 'velocity', kind: 'velocity', severity: 'MEDIUM', minOrders: 3, totalAbove: '5000.00', windowMinutes: 10 } as const),
   Object.freeze({ name: 'escalation', kind: 'escalation', severity: 'MEDIUM', totalAbove: '2000.00', windowMinutes: 30 } as const),
-  Object.freeze({ name: 'fan-in', kind: 'fan-in', severity: 'MEDIUM', minCustomers: 28, windowMinutes: 10 } as const),
+  Object.freeze({ name: 'fan-in', kind: 'fan-in', severity: 'MEDIUM', minCustomers: 25, windowMinutes: 10 } as const),
 ]);
 
 /** The longest escalation window: a week. */

@@ -84,6 +84,15 @@ export class ConnectorFixture {
     this.workers.set(instance, child);
   }
 
+  /** Kills a processor started by startProcessor (SIGKILL: no clean shutdown) and waits for it to exit. */
+  async killProcessor(instance: string): Promise<void> {
+    const child = this.workers.get(instance);
+    if (!child) return;
+    this.workers.delete(instance);
+    child.kill('SIGKILL');
+    await child;
+  }
+
   /** Every committed record of a topic. */
   async all(topic: string): Promise<ConsumedRecord[]> {
     const reader = createPartitionReader(this.config.kafka, { topic, clientSuffix: `it-${this.id}-read` });
