@@ -1,6 +1,6 @@
 /**
  * The fraud patterns' cost in the processor's state step alone (no Kafka, no encoding): 300 000
- * order changes of bench/processor-input.ts's shape (10 000 customers, one in five NEW, 1 000
+ * order changes of bench/processor-input.ts's shape (10 000 customers, one in five NEW, 200
  * products, an order every 60 ms of event time, ~5% updates, ~2% cancellations, a tier change
  * every 3 000 changes) through stage 2 (OrderState) and, when a fan-in pattern is configured,
  * stage 3 (FanInState) fed with stage 2's contributions, as the processor loop does. Runs each
@@ -19,7 +19,7 @@ const arg = (name: string, fallback: number) => Number(process.argv[process.argv
 const CHANGES = arg('changes', 300_000);
 const RUNS = arg('runs', 5);
 const CUSTOMERS = 10_000;
-const PRODUCTS = 1_000;
+const PRODUCTS = 200;
 const TIERS: readonly Tier[] = ['NEW', 'BRONZE', 'SILVER', 'GOLD', 'PLATINUM'];
 const CATEGORIES = ['books', 'electronics', 'groceries', 'garden'];
 const T0 = Date.UTC(2026, 10, 25, 0, 0, 0);
