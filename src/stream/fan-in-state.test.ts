@@ -68,6 +68,8 @@ describe('FanInState (stage 3)', () => {
     state.restore(key(3, 3), 100);
     state.restore(key(9, 9), 100);
     state.restore(key(9, 9), null); // a tombstone read back: gone
+    expect(state.alert('fan-in', 10, W0)).toBeUndefined(); // evaluated once, when the restore ends
+    state.finishRestore();
     expect(state.size).toBe(3);
     expect(state.alert('fan-in', 10, W0)?.matchedOrderIds).toBe('1,2,3');
     expect(alertLines(state.apply(key(1, 1), null))).toEqual(['1/1 -']);
@@ -76,6 +78,7 @@ describe('FanInState (stage 3)', () => {
   it('a tombstone of a part it never saw (compacted before the committed offset) tombstones every possible anchor, then rewrites the alert', () => {
     const state = new FanInState(patterns);
     for (const [orderId, customerId] of [[4, 4], [5, 5], [6, 6]] as const) state.restore(key(orderId, customerId), 100);
+    state.finishRestore();
     expect(alertLines(state.apply(key(2, 2), null))).toEqual(['2/2 -', '4/4 -', '5/5 -', '6/6 -', '4/4 4,5,6 300']);
   });
 

@@ -28,6 +28,8 @@ export class FanInState {
   private readonly windows = new Map<string, Map<number, Map<number, Map<string, Contribution>>>>();
   /** The live alert of each (pattern, product, window), by slot. */
   private readonly alerts = new Map<string, FraudAlert>();
+  /** Windows restored but not evaluated yet: each is evaluated once when the restore ends, not once per record read. */
+  private readonly restored = new Map<string, { readonly pattern: CompiledFanIn; readonly productId: number; readonly windowStartMs: number }>();
 
   constructor(private readonly patterns: readonly CompiledFanIn[]) {}
 
@@ -47,10 +49,23 @@ export class FanInState {
     return emissions;
   }
 
-  /** Restores a contribution read back from the changelog (its committed part only); the alerts are recomputed, not emitted. */
+  /**
+   * Restores a contribution read back from the changelog (its committed part only). The alerts
+   * are recomputed, not emitted, by `finishRestore`: evaluating a window per record read would
+   * cost O(n²) for a window of n parts.
+   */
   restore(key: ContributionKey, finalCents: number | null): void {
     this.set(contributionId(key), key, finalCents);
-    for (const pattern of this.patterns) this.evaluate(pattern, key.productId, patternWindowStart(pattern, key.createdAt), []);
+    for (const pattern of this.patterns) {
+      const windowStartMs = patternWindowStart(pattern, key.createdAt);
+      this.restored.set(slotOf(pattern.name, key.productId, windowStartMs), { pattern, productId: key.productId, windowStartMs });
+    }
+  }
+
+  /** Computes the alerts of every window restored since the last call, without emitting them (they are what the committed output holds). */
+  finishRestore(): void {
+    for (const { pattern, productId, windowStartMs } of this.restored.values()) this.evaluate(pattern, productId, windowStartMs, []);
+    this.restored.clear();
   }
 
   /** The live alert of a product's window, if any (for tests and tools). */

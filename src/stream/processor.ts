@@ -528,6 +528,7 @@ async function restoreStage3(
         if (part) state.restore(part.key, part.finalCents);
       }
     });
+    state.finishRestore();
   } finally {
     await reader.close();
   }
