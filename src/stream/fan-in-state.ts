@@ -119,11 +119,14 @@ export class FanInState {
 
   /**
    * A tombstone of a contribution the state does not hold. Stage 2 writes one only after a value
-   * of that key, so the value was compacted away before this worker's committed offset while the
-   * tombstone lies after it (the restore reads up to the committed offset). What the output holds
-   * for its windows was computed with that contribution, so it is unknown: every order of the
-   * window and the retracted one may be an anchor that was emitted, so each is tombstoned before
-   * the window's current alert is written (the last write of a key in a transaction wins).
+   * of that key, so either both were written in one transaction (its output keeps the last write
+   * of a key: an order placed and cancelled within a commit interval), and the output never
+   * counted the part; or the value was compacted away before this worker's committed offset while
+   * the tombstone lies after it (the restore reads up to the committed offset), and what the
+   * output holds for its windows was computed with the part. The two cannot be told apart, so
+   * every order of the window and the retracted one, each a possible emitted anchor, is
+   * tombstoned before the window's current alert is written (the last write of a key in a
+   * transaction wins): right in both cases, at the price of a few tombstones of absent keys.
    */
   private repair(key: ContributionKey): readonly Emission[] {
     const emissions: Emission[] = [];
