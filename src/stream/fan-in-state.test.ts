@@ -82,6 +82,15 @@ describe('FanInState (stage 3)', () => {
     expect(alertLines(state.apply(key(2, 2), null))).toEqual(['2/2 -', '4/4 -', '5/5 -', '6/6 -', '4/4 4,5,6 300']);
   });
 
+  it('the repair keeps the alert of another window that the retracted order now anchors', () => {
+    const state = new FanInState(patterns);
+    // Order 1 moved from 10:01 to 10:12 in the transaction that wrote its old part: stage 3 sees the new part, then only the old one's tombstone.
+    state.apply(key(2, 2, 12), 100);
+    state.apply(key(3, 3, 12), 100);
+    expect(alertLines(state.apply(key(1, 1, 12), 100))).toEqual(['1/1 1,2,3 300']);
+    expect(alertLines(state.apply(key(1, 1, 1), null))).toEqual(['1/1 -', '1/1 1,2,3 300']);
+  });
+
   it('the wire format round-trips a part and a tombstone', () => {
     const k = key(77, 8, 3, 12);
     expect(contributionKey(k)).toBe(`12|77|8|${W0 + 3 * MIN}`);

@@ -136,8 +136,11 @@ export class FanInState {
       const anchors = new Map<number, number>([[key.orderId, key.customerId]]);
       for (const p of parts?.values() ?? []) anchors.set(p.orderId, p.customerId);
       for (const [orderId, customerId] of anchors) emissions.push({ kind: 'alert', orderId, customerId, pattern: pattern.name, alert: null });
-      const current = this.alerts.get(slotOf(pattern.name, key.productId, windowStartMs));
-      if (current) emissions.push({ kind: 'alert', orderId: current.orderId, customerId: current.customerId, pattern: pattern.name, alert: current });
+      // Then every live alert of the product one of those keys anchors (this window's, or another's the order moved to), rewritten.
+      for (const start of this.windows.get(pattern.name)?.get(key.productId)?.keys() ?? []) {
+        const live = this.alerts.get(slotOf(pattern.name, key.productId, start));
+        if (live && anchors.get(live.orderId) === live.customerId) emissions.push({ kind: 'alert', orderId: live.orderId, customerId: live.customerId, pattern: pattern.name, alert: live });
+      }
     }
     return emissions;
   }
