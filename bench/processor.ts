@@ -3,7 +3,8 @@
  * cancellations, a few hundred tier changes; bench/processor-input.ts) through `--workers N`
  * `processor run` processes in one group (default 1), exactly-once on, start-up included.
  * The default rules.patterns (fraud patterns over time) are evaluated; `--no-patterns` runs the
- * same workload without them, to state what they cost.
+ * same workload without them, `--no-fan-in` without the fan-in pattern only (its stage 3 and the
+ * orders-by-product traffic), to state what they cost.
  *
  * The bench checks its own result and exits 1 when it is wrong: no dead letters, and the live
  * processed orders and the summaries equal to what its own arithmetic computes from the input.
@@ -11,12 +12,13 @@
  * size (`--no-baseline` skips it) and prints the processor's share of the consumer's rate.
  * Last line: `processor records/s N`.
  *
- *   npx tsx bench/processor.ts [--records 1000000] [--workers 1] [--no-patterns] [--no-baseline]
+ *   npx tsx bench/processor.ts [--records 1000000] [--workers 1] [--no-patterns | --no-fan-in] [--no-baseline]
  */
 import fs from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { createKafkaAdmin, createProducer } from '../src/clients/kafka.ts';
 import { loadConfig } from '../src/config/load.ts';
+import { DEFAULT_PATTERNS } from '../src/domain/patterns.ts';
 import { StreamFixture } from '../test/integration/stream-fixture.ts';
 import { BIN_ENTRY } from '../test/integration/cli.ts';
 import { checkOutputs, PARTITIONS, produceInput } from './processor-input.ts';
@@ -26,9 +28,10 @@ const arg = (name: string, fallback: number) => Number(process.argv[process.argv
 const total = arg('records', 1_000_000);
 const workers = arg('workers', 1);
 const withPatterns = !process.argv.includes('--no-patterns');
+const withFanIn = !process.argv.includes('--no-fan-in');
 const withBaseline = !process.argv.includes('--no-baseline');
 
-const fixture = new StreamFixture(`bench${Date.now().toString(36)}`, PARTITIONS, withPatterns ? {} : { rules: { patterns: [] } });
+const fixture = new StreamFixture(`bench${Date.now().toString(36)}`, PARTITIONS, !withPatterns ? { rules: { patterns: [] } } : withFanIn ? {} : { rules: { patterns: DEFAULT_PATTERNS.filter((p) => p.kind !== 'fan-in') } });
 await fixture.createTopics();
 const { config } = loadConfig({ cwd: fixture.cwd });
 const producer = createProducer(config.kafka, 'bench-producer');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatMoney } from '../domain/money.ts';
 import { compileRules, DEFAULT_RULES } from '../domain/rules.ts';
 import type { FraudAlert } from '../domain/process-order.ts';
-import { decodeExtracted, emptyIgnored, SummaryAccumulators, transformBatch, type ExtractedCells, type SummaryRow } from './transform.ts';
+import { decodeExtracted, emptyIgnored, PatternAccumulators, SummaryAccumulators, transformBatch, type ExtractedCells, type SummaryRow } from './transform.ts';
 
 const rules = compileRules(DEFAULT_RULES);
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
@@ -221,5 +221,51 @@ describe('transformBatch: escalation', () => {
 
   it('refuses a tier change time that is not epoch milliseconds', () => {
     expect(decodeExtracted([...cells(1, { amount: '1.00' }), 'soon'])).toBe('order 1: customer 1 has tier_changed_at "soon", not epoch milliseconds');
+  });
+});
+
+describe('transformBatch: fan-in', () => {
+  // 3 or more distinct NEW customers buying one product in an aligned 10-minute window.
+  const fanIn = compileRules({ ...DEFAULT_RULES, patterns: [{ name: 'fan-in', kind: 'fan-in', severity: 'HIGH', minCustomers: 3, windowMinutes: 10 }] });
+  const order = (id: number, customer: number, minute: number, o: { product?: number; tier?: string; status?: string; amount?: string } = {}) =>
+    cells(id, { customer, product: o.product ?? 10, amount: o.amount ?? '100.00', tier: o.tier ?? 'NEW', category: 'books', status: o.status ?? 'PAID', at: T0 + minute * MIN });
+
+  it('raises one alert per product window with enough NEW customers, once the window is complete', () => {
+    const patterns = new PatternAccumulators(fanIn.patterns);
+    const run = (batch: readonly ExtractedCells[]) => transformBatch(batch, fanIn, new SummaryAccumulators(5), emptyIgnored(), patterns);
+    run([
+      order(11, 1, 1),
+      order(12, 2, 2, { amount: '250.50' }),
+      order(13, 2, 3), // customer 2 again: counts once
+      order(14, 4, 4, { tier: 'BRONZE' }), // not NEW: ignored
+      order(15, 5, 5, { status: 'CANCELLED' }), // not live: ignored
+      order(16, 6, 6, { product: 20 }), // another product
+      order(17, 7, 7, { product: 20 }),
+    ]);
+    expect(patterns.takeCompleted()).toEqual([]); // 10:00-10:10 still open
+    run([order(18, 8, 9.99), order(19, 9, 10), order(20, 10, 10.5, { product: 20 }), order(21, 11, 11, { product: 20 }), order(22, 12, 12, { product: 20 })]);
+    // Product 10, 10:00-10:10: customers 1, 2 and 8 (orders 11, 12, 13, 18; books untaxed, NEW undiscounted, so final = amount).
+    // Product 20: two customers before 10:10, three after it (orders 20-22): the boundary splits them.
+    expect(patterns.takeCompleted()).toEqual([
+      {
+        orderId: 11,
+        customerId: 1,
+        finalCents: 55_050,
+        severity: 'HIGH',
+        reason: '3 NEW customers bought product 10 within 10 min (4 orders)',
+        createdAt: T0,
+        pattern: 'fan-in',
+        matchedOrderIds: '11,12,13,18',
+        windowStartMs: T0,
+        windowEndMs: T0 + 10 * MIN,
+      },
+    ]);
+    expect(patterns.takeAll().map((a) => `${a.orderId} ${a.matchedOrderIds} ${new Date(a.windowStartMs).toISOString().slice(11, 16)}`)).toEqual(['20 20,21,22 10:10']);
+  });
+
+  it('counts no order of a customer who is no longer NEW, so two NEW customers of three do not fire', () => {
+    const patterns = new PatternAccumulators(fanIn.patterns);
+    transformBatch([order(1, 1, 1), order(2, 2, 2), order(3, 3, 3, { tier: 'SILVER' })], fanIn, new SummaryAccumulators(5), emptyIgnored(), patterns);
+    expect(patterns.takeAll()).toEqual([]);
   });
 });

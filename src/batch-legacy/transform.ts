@@ -1,7 +1,7 @@
 import { parseMoney } from '../domain/money.ts';
 import { fraudAlertFor, processOrder, type CustomerRow, type FraudAlert, type ProcessedOrder, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
 import { isOrderStatus, isTier, type CompiledRules } from '../domain/rules.ts';
-import { escalationAlert, isWindowed, patternAlert, patternWindowEnd, patternWindowStart, type CompiledPattern, type CompiledVelocity } from '../domain/patterns.ts';
+import { countsForFanIn, escalationAlert, fanInAlert, isFanIn, isWindowed, patternAlert, patternWindowEnd, patternWindowStart, type CompiledFanIn, type CompiledPattern, type CompiledVelocity } from '../domain/patterns.ts';
 import { addContribution, EMPTY_SUMMARY, windowEndFor, windowStartFor, type SummaryAccumulator } from '../domain/windows.ts';
 
 /**
@@ -198,29 +198,33 @@ export class SummaryAccumulators {
 }
 
 /**
- * The fraud patterns' windows of the orders seen so far, per customer: the processed orders of
- * each (pattern, window, customer), turned into that window's alert (src/domain/patterns.ts, the
- * same function the stream calls) once it is complete. Input ordered by created_at, as for
- * summaries: a window is complete once an order at or after its end has been added.
+ * The fraud patterns' windows of the orders seen so far: the processed orders of each (pattern,
+ * window, group), turned into that window's alert (src/domain/patterns.ts, the same functions the
+ * stream calls) once it is complete. The group is the customer for velocity and the product for
+ * fan-in, which takes only the orders of NEW customers (countsForFanIn): one accumulator, two
+ * keys, since both are tumbling windows over the same ordered input. Input ordered by created_at,
+ * as for summaries: a window is complete once an order at or after its end has been added.
  */
 export class PatternAccumulators {
-  private readonly open = new Map<string, { readonly pattern: CompiledVelocity; readonly customerId: number; readonly windowStartMs: number; readonly orders: ProcessedOrder[] }>();
+  private readonly open = new Map<string, OpenWindow>();
   private latestMs = Number.NEGATIVE_INFINITY;
-  private readonly patterns: readonly CompiledVelocity[];
+  private readonly patterns: readonly (CompiledVelocity | CompiledFanIn)[];
 
-  /** Keeps the windowed patterns; per-order ones (escalation) are evaluated by transformBatch. */
+  /** Keeps the windowed patterns (velocity per customer, fan-in per product); per-order ones (escalation) are evaluated by transformBatch. */
   constructor(patterns: readonly CompiledPattern[]) {
-    this.patterns = patterns.filter(isWindowed);
+    this.patterns = patterns.filter((p): p is CompiledVelocity | CompiledFanIn => isWindowed(p) || isFanIn(p));
   }
 
   add(processed: ProcessedOrder): void {
     if (processed.createdAt > this.latestMs) this.latestMs = processed.createdAt;
     for (const pattern of this.patterns) {
+      if (pattern.kind === 'fan-in' && !countsForFanIn(processed)) continue;
+      const groupId = pattern.kind === 'fan-in' ? processed.productId : processed.customerId;
       const windowStartMs = patternWindowStart(pattern, processed.createdAt);
-      const key = `${pattern.name}|${windowStartMs}|${processed.customerId}`;
+      const key = `${pattern.name}|${windowStartMs}|${groupId}`;
       const group = this.open.get(key);
       if (group) group.orders.push(processed);
-      else this.open.set(key, { pattern, customerId: processed.customerId, windowStartMs, orders: [processed] });
+      else this.open.set(key, { pattern, groupId, windowStartMs, orders: [processed] });
     }
   }
 
@@ -239,11 +243,22 @@ export class PatternAccumulators {
     for (const [key, group] of this.open) {
       if (patternWindowEnd(group.pattern, group.windowStartMs) > untilMs) continue;
       this.open.delete(key);
-      const alert = patternAlert(group.pattern, group.customerId, group.windowStartMs, group.orders);
+      const alert =
+        group.pattern.kind === 'fan-in'
+          ? fanInAlert(group.pattern, group.groupId, group.windowStartMs, group.orders)
+          : patternAlert(group.pattern, group.groupId, group.windowStartMs, group.orders);
       if (alert) alerts.push(alert);
     }
     return alerts;
   }
+}
+
+/** One open pattern window of the batch: the group is a customer (velocity) or a product (fan-in). */
+interface OpenWindow {
+  readonly pattern: CompiledVelocity | CompiledFanIn;
+  readonly groupId: number;
+  readonly windowStartMs: number;
+  readonly orders: ProcessedOrder[];
 }
 
 function integer(cell: unknown): number | undefined {

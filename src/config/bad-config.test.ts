@@ -58,7 +58,10 @@ const BAD_CONFIGS: readonly BadConfig[] = [
   { yaml: 'topics:\n  "bad topic": { partitions: 1, replicationFactor: 1, configs: {} }', path: 'topics.bad topic', says: 'expected a valid Kafka topic name' },
   { yaml: 'dev:\n  javaHeap: 1GB', path: 'dev.javaHeap', says: 'expected a JVM heap size' },
   { yaml: 'rules:\n  tierDiscount: { GOLD: "1.5" }', path: 'rules.tierDiscount.GOLD', says: '' },
-  { yaml: 'rules:\n  patterns: [{ name: f, kind: fanin, severity: HIGH, totalAbove: "1", windowMinutes: 5 }]', path: 'rules.patterns.0.kind', says: 'expected kind velocity or escalation' },
+  { yaml: 'rules:\n  patterns: [{ name: f, kind: fanin, severity: HIGH, totalAbove: "1", windowMinutes: 5 }]', path: 'rules.patterns.0.kind', says: 'expected kind velocity, escalation or fan-in' },
+  { yaml: 'rules:\n  patterns: [{ name: f, kind: fan-in, severity: HIGH, minCustomers: 1, windowMinutes: 10 }]', path: 'rules.patterns.0.minCustomers', says: 'expected at least 2 customers (one customer is not a fan-in)' },
+  { yaml: 'rules:\n  patterns: [{ name: f, kind: fan-in, severity: HIGH, minCustomers: 3, windowMinutes: 7 }]', path: 'rules.patterns.0.windowMinutes', says: 'expected a whole number of minutes that divides a day' },
+  { yaml: 'rules:\n  patterns: [{ name: f, kind: fan-in, severity: HIGH, minCustomers: 3, windowMinutes: 10, totalAbove: "1" }]', path: 'rules.patterns.0.totalAbove', says: '' },
   { yaml: 'rules:\n  patterns: [{ name: e, kind: escalation, severity: HIGH, totalAbove: "1", windowMinutes: 20000 }]', path: 'rules.patterns.0.windowMinutes', says: 'expected at most 10080 minutes (a week)' },
 ];
 

@@ -42,6 +42,8 @@ export const DEFAULT_CONFIG = {
     // The stream processor's own topics: orders re-keyed by customer, and its state changelog.
     'stream-migrate.processor.orders-by-customer': { partitions: 6, replicationFactor: 1, configs: { 'cleanup.policy': 'delete', 'retention.ms': '86400000' } },
     'stream-migrate.processor.changelog': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
+    // NEW-tier orders' parts in fan-in, keyed by product (stage 2 → stage 3), compacted: it is stage 3's state too.
+    'stream-migrate.processor.orders-by-product': { partitions: 6, replicationFactor: 1, configs: { ...compacted } },
     // A dead letter is its input record plus headers: the topic takes larger records than the CDC topics (the broker's 1 MiB by default), or one oversized record would stop its partition.
     'stream-migrate.dlq': { partitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'delete', 'retention.ms': '1209600000', 'max.message.bytes': String(16 * 1024 * 1024) } },
   },

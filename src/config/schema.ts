@@ -64,7 +64,14 @@ const pattern = z.discriminatedUnion('kind', [
     totalAbove: decimal,
     windowMinutes: positiveInt.refine((m) => m <= MAX_ESCALATION_MINUTES, `expected at most ${MAX_ESCALATION_MINUTES} minutes (a week)`),
   }),
-], { error: `expected kind ${PATTERN_KINDS.join(' or ')}` });
+  z.strictObject({
+    name: z.string().min(1),
+    kind: z.literal('fan-in'),
+    severity: z.enum(SEVERITIES),
+    minCustomers: positiveInt.refine((m) => m >= 2, 'expected at least 2 customers (one customer is not a fan-in)'),
+    windowMinutes: positiveInt.refine((m) => 1440 % m === 0, 'expected a whole number of minutes that divides a day (1, 2, 5, 10, 15, 30, 60, ...)'),
+  }),
+], { error: `expected kind ${PATTERN_KINDS.slice(0, -1).join(', ')} or ${PATTERN_KINDS.at(-1)}` });
 
 export const configSchema = z.strictObject({
   source: postgresTarget,

@@ -25,5 +25,5 @@ export {
   windowStartFor,
 } from './windows.ts';
 export type { SummaryAccumulator, SummaryKey } from './windows.ts';
-export { DEFAULT_PATTERNS, MAX_ESCALATION_MINUTES, PATTERN_KINDS, THRESHOLD_PATTERN, alignmentMinutes, escalationAlert, isWindowed, patternAlert, patternWindowEnd, patternWindowStart, velocityAlert } from './patterns.ts';
-export type { CompiledEscalation, CompiledPattern, CompiledVelocity, EscalationRule, PatternKind, PatternRule, VelocityRule } from './patterns.ts';
+export { DEFAULT_PATTERNS, MAX_ESCALATION_MINUTES, PATTERN_KINDS, THRESHOLD_PATTERN, alignmentMinutes, countsForFanIn, escalationAlert, fanInAlert, isFanIn, isWindowed, patternAlert, patternWindowEnd, patternWindowStart, velocityAlert } from './patterns.ts';
+export type { CompiledEscalation, CompiledFanIn, CompiledPattern, CompiledVelocity, EscalationRule, FanInContribution, FanInRule, PatternKind, PatternRule, VelocityRule } from './patterns.ts';

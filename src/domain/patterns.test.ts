@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignmentMinutes, escalationAlert, velocityAlert, type CompiledEscalation, type CompiledVelocity } from './patterns.ts';
+import { alignmentMinutes, countsForFanIn, escalationAlert, fanInAlert, velocityAlert, type CompiledEscalation, type CompiledFanIn, type CompiledVelocity, type FanInContribution } from './patterns.ts';
 import type { ProcessedOrder } from './process-order.ts';
 import { compileRules, DEFAULT_RULES, InvalidRulesError, type BusinessRules } from './rules.ts';
 
@@ -81,6 +81,48 @@ describe('escalationAlert', () => {
   });
 });
 
+// Fan-in: orders of 3 or more distinct NEW customers for one product in one aligned 10-minute window.
+const fanIn = { name: 'fan-in', kind: 'fan-in', severity: 'HIGH', minCustomers: 3, windowMinutes: 10 } as const;
+const fanning = compileRules({ ...DEFAULT_RULES, patterns: [fanIn] }).patterns[0] as CompiledFanIn;
+const part = (orderId: number, customerId: number, finalCents = 1_000): FanInContribution => ({ orderId, customerId, finalCents, createdAt: W0 + 60_000 });
+
+describe('fanInAlert', () => {
+  it('fires at minCustomers distinct customers, anchored at the lowest order id and its customer', () => {
+    expect(fanInAlert(fanning, 99, W0, [part(40, 3, 2_500), part(17, 8, 1_000), part(23, 5, 12_345)])).toEqual({
+      orderId: 17,
+      customerId: 8,
+      finalCents: 15_845, // 25.00 + 10.00 + 123.45
+      severity: 'HIGH',
+      reason: '3 NEW customers bought product 99 within 10 min (3 orders)',
+      createdAt: W0,
+      pattern: 'fan-in',
+      matchedOrderIds: '17,23,40',
+      windowStartMs: W0,
+      windowEndMs: W0 + 600_000,
+    });
+  });
+
+  it('does not fire at minCustomers - 1 customers, however many orders they place', () => {
+    expect(fanInAlert(fanning, 99, W0, [part(1, 3), part(2, 5)])).toBeNull();
+    expect(fanInAlert(fanning, 99, W0, [part(1, 3), part(2, 5), part(3, 3), part(4, 5), part(5, 3)])).toBeNull();
+  });
+
+  it('counts a customer who buys twice once, but lists and sums both orders', () => {
+    const alert = fanInAlert(fanning, 99, W0, [part(1, 3, 100), part(2, 5, 200), part(3, 3, 400), part(4, 6, 800)]);
+    expect(alert).toMatchObject({ orderId: 1, customerId: 3, finalCents: 1_500, matchedOrderIds: '1,2,3,4', reason: '3 NEW customers bought product 99 within 10 min (4 orders)' });
+  });
+
+  it('is a function of the set of contributions, not of their arrival order', () => {
+    const parts = [part(9, 1), part(4, 2), part(7, 3)];
+    expect(fanInAlert(fanning, 99, W0, [...parts].reverse())).toEqual(fanInAlert(fanning, 99, W0, parts));
+  });
+
+  it('only NEW customers count (the tier on the processed row, the customer\'s current one)', () => {
+    expect(countsForFanIn({ ...processed(1, 100), customerTier: 'NEW' })).toBe(true);
+    expect(countsForFanIn({ ...processed(1, 100), customerTier: 'BRONZE' })).toBe(false);
+  });
+});
+
 describe('rules.patterns', () => {
   const withPatterns = (patterns: BusinessRules['patterns']): BusinessRules => ({ ...DEFAULT_RULES, patterns });
 
@@ -94,6 +136,13 @@ describe('rules.patterns', () => {
     expect(() => compileRules(withPatterns([{ ...escalation, totalAbove: '-1' }]))).toThrow(/rules\.patterns\.0\.totalAbove/);
   });
 
+  it('a fan-in needs at least 2 customers and a window dividing a day; it compiles without an amount', () => {
+    expect(() => compileRules(withPatterns([{ ...fanIn, minCustomers: 1 }]))).toThrow(/rules\.patterns\.0\.minCustomers: .*at least 2/);
+    expect(() => compileRules(withPatterns([{ ...fanIn, windowMinutes: 7 }]))).toThrow(/rules\.patterns\.0\.windowMinutes: .*divides a day/);
+    expect(() => compileRules(withPatterns([velocity, { ...fanIn, name: 'velocity' }]))).toThrow(/rules\.patterns\.1\.name: duplicate/);
+    expect(compileRules(withPatterns([fanIn])).patterns).toEqual([{ name: 'fan-in', kind: 'fan-in', severity: 'HIGH', minCustomers: 3, windowMinutes: 10 }]);
+  });
+
   it('an escalation window need not divide a day; it compiles to cents and minutes', () => {
     expect(compileRules(withPatterns([{ ...escalation, windowMinutes: 7 }])).patterns).toEqual([{ name: 'escalation', kind: 'escalation', severity: 'HIGH', totalAboveCents: 300_000, windowMinutes: 7 }]);
   });
@@ -104,5 +153,7 @@ describe('rules.patterns', () => {
     // Escalation is per order: its window is relative to a tier change, nothing to align.
     expect(alignmentMinutes({ windowMinutes: 5, patterns: [velocity, { ...escalation, windowMinutes: 7 }] })).toBe(10);
     expect(alignmentMinutes({ windowMinutes: 5 })).toBe(5);
+    // Fan-in's windows are tumbling too: a batch window holds them whole.
+    expect(alignmentMinutes({ windowMinutes: 5, patterns: [velocity, { kind: 'fan-in', windowMinutes: 15 }] })).toBe(30);
   });
 });

@@ -13,7 +13,7 @@ import { windowEndFor, windowStartFor } from './windows.ts';
 const MINUTES_PER_DAY = 1440;
 const MINUTE_MS = 60_000;
 
-export const PATTERN_KINDS = ['velocity', 'escalation'] as const;
+export const PATTERN_KINDS = ['velocity', 'escalation', 'fan-in'] as const;
 export type PatternKind = (typeof PATTERN_KINDS)[number];
 
 /** What every pattern has, as written in configuration (`rules.patterns[i]`). */
@@ -21,14 +21,14 @@ interface PatternRuleBase {
   /** The alert's `pattern` column; unique among the patterns. */
   readonly name: string;
   readonly severity: Severity;
-  /** The final amount (velocity: the sum of the matched orders' finals) must be above this decimal amount. */
-  readonly totalAbove: string;
 }
 
 /** Velocity: at least minOrders orders of one customer in one tumbling window whose finals add up to more than totalAbove. */
 export interface VelocityRule extends PatternRuleBase {
   readonly kind: 'velocity';
   readonly minOrders: number;
+  /** The sum of the matched orders' finals must be above this decimal amount. */
+  readonly totalAbove: string;
   /** Tumbling windows aligned to the epoch, so every worker and the batch cut them alike; must divide a day. */
   readonly windowMinutes: number;
 }
@@ -36,46 +36,75 @@ export interface VelocityRule extends PatternRuleBase {
 /** Escalation: one order whose final is above totalAbove, created within windowMinutes after its customer's last tier change. */
 export interface EscalationRule extends PatternRuleBase {
   readonly kind: 'escalation';
+  /** The order's final amount must be above this decimal amount. */
+  readonly totalAbove: string;
   /** How long after the tier change an order counts; any whole number of minutes up to a week (no windows to align). */
   readonly windowMinutes: number;
 }
 
+/**
+ * Fan-in: orders of at least minCustomers distinct customers of tier NEW for one product in one
+ * tumbling window (many fresh accounts buying the same thing at once). No amount: the count of
+ * customers is the signal.
+ */
+export interface FanInRule extends PatternRuleBase {
+  readonly kind: 'fan-in';
+  readonly minCustomers: number;
+  /** Tumbling windows aligned to the epoch, as velocity's; must divide a day. */
+  readonly windowMinutes: number;
+}
+
 /** A pattern as written in configuration (`rules.patterns[i]`). */
-export type PatternRule = VelocityRule | EscalationRule;
+export type PatternRule = VelocityRule | EscalationRule | FanInRule;
 
 interface CompiledBase {
   readonly name: string;
   readonly severity: Severity;
-  readonly totalAboveCents: number;
   readonly windowMinutes: number;
 }
 
 export interface CompiledVelocity extends CompiledBase {
   readonly kind: 'velocity';
   readonly minOrders: number;
+  readonly totalAboveCents: number;
 }
 
 export interface CompiledEscalation extends CompiledBase {
   readonly kind: 'escalation';
+  readonly totalAboveCents: number;
 }
 
-export type CompiledPattern = CompiledVelocity | CompiledEscalation;
+export interface CompiledFanIn extends CompiledBase {
+  readonly kind: 'fan-in';
+  readonly minCustomers: number;
+}
 
-/** The kinds evaluated over tumbling per-customer windows (the rest are per order). */
+export type CompiledPattern = CompiledVelocity | CompiledEscalation | CompiledFanIn;
+
+/** The kinds evaluated over tumbling per-customer windows (escalation is per order, fan-in per product). */
 const WINDOWED_KINDS: readonly string[] = ['velocity'] satisfies readonly PatternKind[];
+
+/** The kinds whose windows are tumbling and epoch-aligned, so a batch window must hold them whole. */
+const ALIGNED_KINDS: readonly string[] = ['velocity', 'fan-in'] satisfies readonly PatternKind[];
 
 export function isWindowed(pattern: CompiledPattern): pattern is CompiledVelocity {
   return WINDOWED_KINDS.includes(pattern.kind);
 }
 
+export function isFanIn(pattern: CompiledPattern): pattern is CompiledFanIn {
+  return pattern.kind === 'fan-in';
+}
+
 /**
  * Defaults that fire on the demo workload at a low rate: velocity for a few customers an hour at
- * 50 orders/s; escalation for a few of the customers whose tier changes (see
+ * 50 orders/s; escalation for a few of the customers whose tier changes; fan-in for a few of the
+ * demo's 200 products during its 300 orders/s load (see
  * docs/decisions/fraud-patterns.md for the measured counts).
  */
 export const DEFAULT_PATTERNS: readonly PatternRule[] = Object.freeze([
   Object.freeze({ name: 'velocity', kind: 'velocity', severity: 'MEDIUM', minOrders: 3, totalAbove: '5000.00', windowMinutes: 10 } as const),
   Object.freeze({ name: 'escalation', kind: 'escalation', severity: 'MEDIUM', totalAbove: '2000.00', windowMinutes: 30 } as const),
+  Object.freeze({ name: 'fan-in', kind: 'fan-in', severity: 'MEDIUM', minCustomers: 25, windowMinutes: 10 } as const),
 ]);
 
 /** The longest escalation window: a week. */
@@ -90,6 +119,10 @@ export function patternProblem(rule: PatternRule, index: number, all: readonly P
   if (all.findIndex((r) => r.name === rule.name) !== index) return ['name', `duplicate pattern name ${JSON.stringify(rule.name)}`];
   if (!(PATTERN_KINDS as readonly string[]).includes(rule.kind)) return ['kind', `expected one of ${PATTERN_KINDS.join(', ')}`];
   if (!(SEVERITIES as readonly string[]).includes(rule.severity)) return ['severity', `expected one of ${SEVERITIES.join(', ')}`];
+  if (rule.kind === 'fan-in') {
+    if (!Number.isSafeInteger(rule.minCustomers) || rule.minCustomers < 2) return ['minCustomers', `expected a whole number of customers of at least 2, got ${String(rule.minCustomers)}`];
+    return windowProblem(rule.windowMinutes);
+  }
   if (rule.kind === 'escalation') {
     if (!Number.isSafeInteger(rule.windowMinutes) || rule.windowMinutes < 1 || rule.windowMinutes > MAX_ESCALATION_MINUTES) {
       return ['windowMinutes', `expected a whole number of minutes from 1 to ${MAX_ESCALATION_MINUTES} (a week), got ${String(rule.windowMinutes)}`];
@@ -97,19 +130,23 @@ export function patternProblem(rule: PatternRule, index: number, all: readonly P
     return null;
   }
   if (!Number.isSafeInteger(rule.minOrders) || rule.minOrders < 1) return ['minOrders', `expected a positive whole number, got ${String(rule.minOrders)}`];
-  if (!Number.isSafeInteger(rule.windowMinutes) || rule.windowMinutes < 1 || MINUTES_PER_DAY % rule.windowMinutes !== 0) {
-    return ['windowMinutes', `expected a whole number of minutes that divides a day (1, 2, 5, 10, 15, 30, 60, ...), got ${String(rule.windowMinutes)}`];
+  return windowProblem(rule.windowMinutes);
+}
+
+function windowProblem(windowMinutes: number): readonly [string, string] | null {
+  if (!Number.isSafeInteger(windowMinutes) || windowMinutes < 1 || MINUTES_PER_DAY % windowMinutes !== 0) {
+    return ['windowMinutes', `expected a whole number of minutes that divides a day (1, 2, 5, 10, 15, 30, 60, ...), got ${String(windowMinutes)}`];
   }
   return null;
 }
 
 /** Start of the pattern window holding an event time (epoch ms, UTC). */
-export function patternWindowStart(pattern: CompiledVelocity, createdAtMs: number): number {
+export function patternWindowStart(pattern: { readonly windowMinutes: number }, createdAtMs: number): number {
   return windowStartFor(createdAtMs, pattern.windowMinutes);
 }
 
 /** Exclusive end of the pattern window starting at windowStartMs. */
-export function patternWindowEnd(pattern: CompiledVelocity, windowStartMs: number): number {
+export function patternWindowEnd(pattern: { readonly windowMinutes: number }, windowStartMs: number): number {
   return windowEndFor(windowStartMs, pattern.windowMinutes);
 }
 
@@ -173,18 +210,66 @@ export function escalationAlert(pattern: CompiledEscalation, order: ProcessedOrd
   };
 }
 
+/** One live order's part in a fan-in window: what the batch reads from a processed row, the stream from its product-keyed changelog. */
+export interface FanInContribution {
+  readonly orderId: number;
+  readonly customerId: number;
+  readonly finalCents: number;
+  readonly createdAt: number;
+}
+
+/**
+ * Whether a live processed order counts toward fan-in: its customer's tier is NEW. The row
+ * carries the customer's current tier (the final state both sides read), so a tier change away
+ * from NEW retracts the order's part.
+ */
+export function countsForFanIn(row: ProcessedOrder): boolean {
+  return row.customerTier === 'NEW';
+}
+
+/**
+ * The fan-in alert of one product's window, or null: `contributions` are the live orders of NEW
+ * customers for that product created in the window (one per order). Fires when they come from at
+ * least minCustomers distinct customers (a customer buying twice counts once). Anchored, like
+ * velocity, at the lowest matched order id (the row's `order_id`, its customer the row's
+ * `customer_id`), stamped with the window start, listing every matched order ascending, the sum
+ * of their finals as final_amount.
+ */
+export function fanInAlert(pattern: CompiledFanIn, productId: number, windowStartMs: number, contributions: readonly FanInContribution[]): FraudAlert | null {
+  if (contributions.length < pattern.minCustomers) return null;
+  const customers = new Set<number>();
+  for (const c of contributions) customers.add(c.customerId);
+  if (customers.size < pattern.minCustomers) return null;
+  const sorted = [...contributions].sort((a, b) => a.orderId - b.orderId);
+  let total = 0;
+  for (const c of sorted) total += c.finalCents;
+  const anchor = sorted[0]!;
+  return {
+    orderId: anchor.orderId,
+    customerId: anchor.customerId,
+    finalCents: total,
+    severity: pattern.severity,
+    reason: `${customers.size} NEW customers bought product ${productId} within ${pattern.windowMinutes} min (${sorted.length} orders)`,
+    createdAt: windowStartMs,
+    pattern: pattern.name,
+    matchedOrderIds: sorted.map((c) => c.orderId).join(','),
+    windowStartMs,
+    windowEndMs: patternWindowEnd(pattern, windowStartMs),
+  };
+}
+
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
 /**
  * The minutes a batch window is rounded out to: a multiple of the summary window and of every
- * windowed pattern's window, so each summary and pattern window the run writes is whole. All
- * divide a day, so a `--date` run is never widened. Per-order patterns (escalation) have no
- * window of their own to align.
+ * windowed pattern's window (velocity, fan-in), so each summary and pattern window the run writes
+ * is whole. All divide a day, so a `--date` run is never widened. Per-order patterns (escalation)
+ * have no window of their own to align.
  */
 export function alignmentMinutes(rules: { readonly windowMinutes: number; readonly patterns?: readonly { readonly kind: string; readonly windowMinutes: number }[] }): number {
   let lcm = rules.windowMinutes;
-  for (const p of rules.patterns ?? []) if (WINDOWED_KINDS.includes(p.kind)) lcm = (lcm * p.windowMinutes) / gcd(lcm, p.windowMinutes);
+  for (const p of rules.patterns ?? []) if (ALIGNED_KINDS.includes(p.kind)) lcm = (lcm * p.windowMinutes) / gcd(lcm, p.windowMinutes);
   return lcm;
 }

@@ -132,9 +132,10 @@ function compilePatterns(rules: readonly PatternRule[]): CompiledPattern[] {
   return rules.map((rule, i) => {
     const problem = patternProblem(rule, i, rules);
     if (problem) throw new InvalidRulesError(`patterns.${i}.${problem[0]}`, problem[1]);
+    const base = { name: rule.name, severity: rule.severity, windowMinutes: rule.windowMinutes };
+    if (rule.kind === 'fan-in') return Object.freeze({ ...base, kind: rule.kind, minCustomers: rule.minCustomers });
     const totalAboveCents = compileThreshold(`patterns.${i}.totalAbove`, rule.totalAbove);
-    const base = { name: rule.name, severity: rule.severity, totalAboveCents, windowMinutes: rule.windowMinutes };
-    return Object.freeze(rule.kind === 'velocity' ? { ...base, kind: rule.kind, minOrders: rule.minOrders } : { ...base, kind: rule.kind });
+    return Object.freeze(rule.kind === 'velocity' ? { ...base, kind: rule.kind, minOrders: rule.minOrders, totalAboveCents } : { ...base, kind: rule.kind, totalAboveCents });
   });
 }
 

@@ -121,7 +121,7 @@ function firstLine(text: string | undefined): string | null {
 /** The pipeline's topics in flow order, then any other declared in `topics:`. */
 export function pipelineTopics(config: Config): readonly { readonly name: string; readonly role: TopicRole }[] {
   const topics = streamTopics(config);
-  const order: readonly Exclude<keyof StreamTopics, 'sourceOrders'>[] = ['orders', 'customers', 'products', 'ordersByCustomer', 'changelog', 'processedOrders', 'orderSummaries', 'fraudAlerts', 'deadLetter'];
+  const order: readonly Exclude<keyof StreamTopics, 'sourceOrders'>[] = ['orders', 'customers', 'products', 'ordersByCustomer', 'ordersByProduct', 'changelog', 'processedOrders', 'orderSummaries', 'fraudAlerts', 'deadLetter'];
   const listed = order.map((role) => ({ name: topics[role], role: role as TopicRole }));
   const known = new Set(listed.map((t) => t.name));
   const declared = Object.keys(config.topics)

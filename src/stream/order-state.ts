@@ -1,6 +1,7 @@
 import type { CompiledRules } from '../domain/rules.ts';
 import { fraudAlertFor, processOrder, type CustomerRow, type FraudAlert, type ProcessedOrder, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
-import { escalationAlert, isWindowed, patternAlert, patternWindowStart, type CompiledEscalation, type CompiledVelocity } from '../domain/patterns.ts';
+import { countsForFanIn, escalationAlert, isFanIn, isWindowed, patternAlert, patternWindowStart, type CompiledEscalation, type CompiledVelocity } from '../domain/patterns.ts';
+import type { ContributionKey } from './fan-in-state.ts';
 import { addContribution, EMPTY_SUMMARY, retractContribution, windowStartFor, type SummaryAccumulator } from '../domain/windows.ts';
 
 /** Customers and products as every worker sees them (tables read in full). */
@@ -15,7 +16,9 @@ export type Emission =
   | { readonly kind: 'processed'; readonly orderId: number; readonly customerId: number; readonly row: ProcessedOrder | null; readonly sourceTsMs: number | null; readonly tierChangedAt?: number | null }
   | { readonly kind: 'summary'; readonly customerId: number; readonly windowStartMs: number; readonly summary: SummaryAccumulator | null }
   /** pattern: '' for a threshold alert, else the pattern's name; with order and customer, the output key. */
-  | { readonly kind: 'alert'; readonly orderId: number; readonly customerId: number; readonly pattern: string; readonly alert: FraudAlert | null };
+  | { readonly kind: 'alert'; readonly orderId: number; readonly customerId: number; readonly pattern: string; readonly alert: FraudAlert | null }
+  /** A NEW-tier order's part in fan-in (stage 2 → stage 3, routed by product); finalCents null retracts it. */
+  | ({ readonly kind: 'contribution'; readonly finalCents: number | null } & ContributionKey);
 
 export type ApplyResult = { readonly blocked: string } | { readonly emissions: readonly Emission[] };
 
@@ -70,6 +73,8 @@ export class OrderState {
   private readonly escalationAlerts = new Map<string, FraudAlert>();
   private readonly windowed: readonly CompiledVelocity[];
   private readonly escalations: readonly CompiledEscalation[];
+  /** Whether any fan-in pattern is configured: only then are contributions written for stage 3. */
+  private readonly fanIn: boolean;
   private count = 0;
 
   constructor(
@@ -78,6 +83,7 @@ export class OrderState {
   ) {
     this.windowed = rules.patterns.filter(isWindowed);
     this.escalations = rules.patterns.filter((p): p is CompiledEscalation => p.kind === 'escalation');
+    this.fanIn = rules.patterns.some(isFanIn);
   }
 
   get size(): number {
@@ -246,6 +252,7 @@ export class OrderState {
       if (!sameSummary(before, after)) emissions.push({ kind: 'summary', customerId, windowStartMs, summary: after ?? null });
     }
     if (this.windowed.length > 0 && !sameRow(oldRow, newRow)) this.updatePatterns(customerId, [oldRow, newRow], emissions);
+    if (this.fanIn) contributionChanges(oldRow, newRow, emissions);
     return emissions;
   }
 
@@ -354,6 +361,24 @@ export class OrderState {
     entries.delete(entry);
     if (entries.size === 0) this.byProduct.delete(productId);
   }
+}
+
+/**
+ * What a row's change does to its fan-in contribution (stage 3's input): the part of a live
+ * NEW-tier row, keyed by everything that places it. A row that stops counting (cancelled, deleted,
+ * moved, its customer no longer NEW) or moves to another key (product, created_at) tombstones the
+ * old key; a new or changed part is written under its key.
+ */
+function contributionChanges(oldRow: ProcessedOrder | null, newRow: ProcessedOrder | null, emissions: Emission[]): void {
+  const before = oldRow && countsForFanIn(oldRow) ? oldRow : null;
+  const after = newRow && countsForFanIn(newRow) ? newRow : null;
+  const sameKey = before !== null && after !== null && before.productId === after.productId && before.createdAt === after.createdAt;
+  if (before && !sameKey) emissions.push({ kind: 'contribution', ...contributionKeyOf(before), finalCents: null });
+  if (after && !(sameKey && before.finalCents === after.finalCents)) emissions.push({ kind: 'contribution', ...contributionKeyOf(after), finalCents: after.finalCents });
+}
+
+function contributionKeyOf(row: ProcessedOrder): ContributionKey {
+  return { productId: row.productId, orderId: row.orderId, customerId: row.customerId, createdAt: row.createdAt };
 }
 
 /** One state entry: an order as one customer's row. */

@@ -15,15 +15,17 @@ import { CheckFailedError, DependencyError, messageOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { sleep } from '../core/time.ts';
+import { isFanIn } from '../domain/patterns.ts';
 import { compileRules, type CompiledRules } from '../domain/rules.ts';
 import { decodeOrder } from './cdc-decode.ts';
 import { deadLetter } from './dead-letter.ts';
+import { FanInState } from './fan-in-state.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { OrderState, type Emission } from './order-state.ts';
-import { decodeProcessed, decodeProcessedKey, decodeRouted, encodeEmission, encodeRouted, type RoutedChange } from './records.ts';
+import { decodeContribution, decodeProcessed, decodeProcessedKey, decodeRouted, encodeEmission, encodeRouted, type RoutedChange } from './records.ts';
 import { InMemoryTables } from './reference-tables.ts';
 import { TableFeed } from './table-feed.ts';
-import { checkStreamTopology, partitionForCustomer, streamTopics, type StreamTopics } from './topics.ts';
+import { checkStreamTopology, partitionForCustomer, partitionForProduct, streamTopics, type StreamTopics } from './topics.ts';
 
 type KafkaModule = typeof import('../clients/kafka.ts');
 
@@ -54,14 +56,19 @@ interface PendingRecord {
  * The stream worker: consume the CDC topics, transform with the shared domain rules, produce the
  * outputs and commit the input offsets in one Kafka transaction.
  *
- * Two stages, co-partitioned by task number p (the consumer group assigns partition p of both
- * input topics to the same worker):
+ * Three stages, co-partitioned by task number p (the consumer group assigns partition p of every
+ * input topic to the same worker):
  *  1. orders (keyed by order) are routed by customer into the repartition topic; the order →
  *     customer map is stage 1's state, logged to a compacted changelog.
  *  2. the repartition topic is joined with the customer and product tables (read in full by every
  *     worker) and aggregated into windows. Stage 2's state is restored from its own compacted
  *     output topic processed-orders (partition p holds exactly task p's orders, like Kafka
- *     Streams' source-topic changelogs), and windows are rebuilt from those orders.
+ *     Streams' source-topic changelogs), and windows are rebuilt from those orders. In the same
+ *     transaction it writes each NEW-tier order's part in fan-in to orders-by-product, keyed and
+ *     partitioned by product.
+ *  3. orders-by-product is aggregated per (fan-in pattern, product, window) into fan-in alerts.
+ *     Its state is restored from that compacted topic itself, read up to the group's committed
+ *     offset (the records after it are consumed again, and their alerts were never emitted).
  * Any error or rebalance ends the session: the transaction is aborted and state is rebuilt from
  * committed topics, so in-memory state never runs ahead of what Kafka has committed.
  */
@@ -96,7 +103,7 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
     const newConsumer = (): KafkaConsumer =>
       kafka.createConsumer(settings, {
         groupId: config.processor.groupId,
-        topics: [topics.orders, ...topics.sourceOrders, topics.ordersByCustomer],
+        topics: [topics.orders, ...topics.sourceOrders, topics.ordersByCustomer, topics.ordersByProduct],
         groupInstanceId: options.instanceId,
         copartitioned: true,
         sessionTimeoutMs: 10_000,
@@ -195,8 +202,10 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     const stage1 = await restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId);
     const state = new OrderState(rules, tables);
     await restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId, state);
+    const fanIn = new FanInState(rules.patterns.filter(isFanIn));
+    await restoreStage3(kafka, settings, topics.ordersByProduct, owned, options.instanceId, fanIn, await committedOffsets(deps.admin, config.processor.groupId, [topics.ordersByProduct]));
     counters.stateOrders(state.size);
-    logger.info(`processor ${options.instanceId}: tasks [${[...owned].sort((a, b) => a - b).join(', ')}] of ${partitions}, restored ${stage1.size} routes and ${state.size} orders in ${Date.now() - started} ms`, {
+    logger.info(`processor ${options.instanceId}: tasks [${[...owned].sort((a, b) => a - b).join(', ')}] of ${partitions}, restored ${stage1.size} routes, ${state.size} orders and ${fanIn.size} fan-in parts in ${Date.now() - started} ms`, {
       generation,
       customers: tables.counts.customers,
       products: tables.counts.products,
@@ -234,6 +243,10 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
         const emit = (emissions: readonly Emission[]) => {
           for (const e of emissions) {
             const encoded = encodeEmission(e, nowIso, rules.windowMinutes);
+            if (e.kind === 'contribution') {
+              out.latestByKey({ topic: topics.ordersByProduct, partition: partitionForProduct(e.productId, partitions), key: encoded.key, value: encoded.value });
+              continue;
+            }
             const topic = e.kind === 'processed' ? topics.processedOrders : e.kind === 'summary' ? topics.orderSummaries : topics.fraudAlerts;
             out.latestByKey({ topic, partition: partitionForCustomer(e.customerId, partitions), key: encoded.key, value: encoded.value });
             if (e.kind === 'processed' && e.row && e.sourceTsMs !== null) counters.latency(now - e.sourceTsMs);
@@ -286,8 +299,13 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
           seen.set(record.topic, (seen.get(record.topic) ?? 0) + 1);
           totals.recordsIn++;
           if (!owned.has(record.partition)) continue;
-          // The CDC orders topic and the order sources' topics are all stage 1's input.
-          if (record.topic !== topics.ordersByCustomer) {
+          if (record.topic === topics.ordersByProduct) {
+            // Stage 3: a NEW-tier order's part in fan-in.
+            const part = decodeContribution(record.key, record.value);
+            if (part) emit(fanIn.apply(part.key, part.finalCents));
+            else toDeadLetters(record, 'undecodable fan-in contribution record', 'join', 'undecodable');
+          } else if (record.topic !== topics.ordersByCustomer) {
+            // The CDC orders topic and the order sources' topics are all stage 1's input.
             routeOrder(record, { topics, partitions, stage1, out, toDeadLetters });
           } else {
             const change = record.value ? safeDecodeRouted(record.value) : undefined;
@@ -503,6 +521,39 @@ async function restoreStage2(kafka: KafkaModule, settings: KafkaSettings, topic:
         if (key) state.delete(key.orderId, key.customerId);
       }
     });
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Rebuilds stage 3's fan-in state from the owned partitions of the compacted orders-by-product
+ * topic, up to the group's committed offset of each: the state the committed alerts were computed
+ * from. Records after it are consumed again by the session and emit their alerts then (had they
+ * been restored, applying them again would change nothing and their alerts would never be
+ * written). A partition never committed restores nothing: the session reads it from the start.
+ */
+async function restoreStage3(
+  kafka: KafkaModule,
+  settings: KafkaSettings,
+  topic: string,
+  owned: ReadonlySet<number>,
+  instanceId: string,
+  state: FanInState,
+  committed: ReadonlyMap<string, bigint>,
+): Promise<void> {
+  const partitions = [...owned].filter((p) => (committed.get(partitionKey(topic, p)) ?? 0n) > 0n);
+  if (partitions.length === 0) return;
+  const reader = kafka.createPartitionReader(settings, { topic, partitions, clientSuffix: `processor-${instanceId}-restore-fan-in` });
+  try {
+    await reader.readToEnd((records) => {
+      for (const r of records) {
+        if (r.offset >= (committed.get(partitionKey(topic, r.partition)) ?? 0n)) continue;
+        const part = decodeContribution(r.key, r.value);
+        if (part) state.restore(part.key, part.finalCents);
+      }
+    });
+    state.finishRestore();
   } finally {
     await reader.close();
   }

@@ -3,6 +3,7 @@ import type { FraudAlert, ProcessedOrder, SourceOrder } from '../domain/process-
 import { isOrderStatus, isTier } from '../domain/rules.ts';
 import { windowEndFor } from '../domain/windows.ts';
 import { channelOfOrderId } from '../sources/order-input.ts';
+import type { ContributionKey } from './fan-in-state.ts';
 import type { Emission } from './order-state.ts';
 
 /**
@@ -50,6 +51,8 @@ export function encodeEmission(emission: Emission, nowIso: string, windowMinutes
       return { key: processedKey(emission.orderId, emission.customerId), value: emission.row ? encodeProcessed(emission.row, nowIso, emission.sourceTsMs, emission.tierChangedAt ?? null) : null };
     case 'alert':
       return { key: alertKey(emission.orderId, emission.customerId, emission.pattern), value: emission.alert ? encodeAlert(emission.alert, nowIso) : null };
+    case 'contribution':
+      return { key: contributionKey(emission), value: emission.finalCents === null ? null : String(emission.finalCents) };
     case 'summary': {
       const s = emission.summary;
       const value = s
@@ -144,6 +147,26 @@ export function decodeProcessed(value: Buffer): RestoredOrder | undefined {
   };
   const tierChangedAt = typeof v.tier_changed_at_ms === 'number' ? v.tier_changed_at_ms : v.tier_changed_at_ms === null ? null : undefined;
   return { order, processed, sourceTsMs: typeof v.source_ts_ms === 'number' ? v.source_ts_ms : null, tierChangedAt };
+}
+
+/**
+ * Stage 2 → stage 3: one NEW-tier order's part in fan-in, on the internal product-keyed changelog.
+ * Key `product|order|customer|createdAtMs` (every field that places it, so a tombstone names its
+ * windows), value the final amount in cents; a tombstone retracts it.
+ */
+export function contributionKey(key: ContributionKey): string {
+  return `${key.productId}|${key.orderId}|${key.customerId}|${key.createdAt}`;
+}
+
+/** A contribution record read back; undefined for a key or value of another shape. */
+export function decodeContribution(key: Buffer | null, value: Buffer | null): { readonly key: ContributionKey; readonly finalCents: number | null } | undefined {
+  const f = key?.toString('latin1').split('|');
+  if (f?.length !== 4) return undefined;
+  const [productId, orderId, customerId, createdAt] = f.map(Number) as [number, number, number, number];
+  if (![productId, orderId, customerId, createdAt].every(Number.isSafeInteger)) return undefined;
+  const finalCents = value === null ? null : Number(value.toString('latin1'));
+  if (finalCents !== null && !Number.isSafeInteger(finalCents)) return undefined;
+  return { key: { productId, orderId, customerId, createdAt }, finalCents };
 }
 
 /** Stage 1 → stage 2: an order change routed to the task of its customer. */

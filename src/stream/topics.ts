@@ -15,6 +15,8 @@ export interface StreamTopics {
   readonly fraudAlerts: string;
   /** Orders re-keyed by customer: stage 1 writes, stage 2 reads. */
   readonly ordersByCustomer: string;
+  /** NEW-tier orders' parts in fan-in, keyed and partitioned by product: stage 2 writes, stage 3 reads (compacted: it is also stage 3's state). */
+  readonly ordersByProduct: string;
   /** Stage 1's state (order → customer), compacted. */
   readonly changelog: string;
   readonly deadLetter: string;
@@ -32,6 +34,7 @@ export function streamTopics(config: Config): StreamTopics {
     orderSummaries: own('order-summaries'),
     fraudAlerts: own('fraud-alerts'),
     ordersByCustomer: own('stream-migrate.processor.orders-by-customer'),
+    ordersByProduct: own('stream-migrate.processor.orders-by-product'),
     changelog: own('stream-migrate.processor.changelog'),
     deadLetter: own('stream-migrate.dlq'),
   };
@@ -39,12 +42,17 @@ export function streamTopics(config: Config): StreamTopics {
 
 /** Topics that must have the same partition count, because partition p of each belongs to task p. */
 export function copartitionedTopics(topics: StreamTopics): readonly string[] {
-  return [topics.orders, ...topics.sourceOrders, topics.ordersByCustomer, topics.changelog, topics.processedOrders, topics.orderSummaries, topics.fraudAlerts];
+  return [topics.orders, ...topics.sourceOrders, topics.ordersByCustomer, topics.ordersByProduct, topics.changelog, topics.processedOrders, topics.orderSummaries, topics.fraudAlerts];
 }
 
 /** The task (partition) that owns a customer's state and outputs. */
 export function partitionForCustomer(customerId: number, partitions: number): number {
   return ((customerId % partitions) + partitions) % partitions;
+}
+
+/** The task (partition) that owns a product's fan-in state (stage 3). */
+export function partitionForProduct(productId: number, partitions: number): number {
+  return ((productId % partitions) + partitions) % partitions;
 }
 
 /**

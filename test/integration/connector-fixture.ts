@@ -55,6 +55,7 @@ export class ConnectorFixture {
       { name: t.customers, partitions: 1, replicationFactor: 1, configs: compact },
       { name: t.products, partitions: 1, replicationFactor: 1, configs: compact },
       { name: t.ordersByCustomer, partitions: 3, replicationFactor: 1 },
+      { name: t.ordersByProduct, partitions: 3, replicationFactor: 1, configs: compact },
       { name: t.changelog, partitions: 3, replicationFactor: 1, configs: compact },
       { name: t.processedOrders, partitions: 3, replicationFactor: 1, configs: compact },
       { name: t.orderSummaries, partitions: 3, replicationFactor: 1, configs: compact },
@@ -81,6 +82,15 @@ export class ConnectorFixture {
       if (process.env.SM_TEST_VERBOSE) process.stderr.write(`[${instance}] ${chunk.toString()}`);
     });
     this.workers.set(instance, child);
+  }
+
+  /** Kills a processor started by startProcessor (SIGKILL: no clean shutdown) and waits for it to exit. */
+  async killProcessor(instance: string): Promise<void> {
+    const child = this.workers.get(instance);
+    if (!child) return;
+    this.workers.delete(instance);
+    child.kill('SIGKILL');
+    await child;
   }
 
   /** Every committed record of a topic. */
@@ -116,6 +126,7 @@ export class ConnectorFixture {
         t.customers,
         t.products,
         t.ordersByCustomer,
+        t.ordersByProduct,
         t.changelog,
         t.processedOrders,
         t.orderSummaries,

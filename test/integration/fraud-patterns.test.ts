@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres } from '../../src/clients/postgres.ts';
+import { DEFAULT_PATTERNS } from '../../src/domain/patterns.ts';
 import { ConnectorFixture, runId, waitFor } from './connector-fixture.ts';
 import { ownDatabase } from './own-database.ts';
 import { testConfig } from './test-env.ts';
@@ -16,6 +17,12 @@ import { testConfig } from './test-env.ts';
  * by a cancellation and a move, follow a later tier change, and equal on both sides what SQL on
  * the source computes. A demo-sized `load` (300 orders/s for 40 s over 1000 customers) gives the
  * same alerts of both patterns on both sides, escalation's also equal to the source's SQL.
+ * Fan-in (the default, 25 NEW customers buying one product in an aligned 10-minute window, and
+ * `fan-in-3`, this file's own with 3 customers, for hand-made cases on a product of its own) must
+ * fire on a late order, count a customer twice once, be retracted by a cancellation and by a tier
+ * change away from NEW, move its anchor when the anchor is cancelled (while the processor is
+ * down: stage 3 restores from its topic), and equal on both sides
+ * what SQL on the source computes, for the hand-made cases and for the demo-sized load.
  * The source and the warehouse are databases of this file's own.
  */
 const id = `fp${runId()}`;
@@ -31,7 +38,12 @@ let warehouse: pg.Client;
 beforeAll(async () => {
   await sourceDatabase.create();
   await warehouseDatabase.create();
-  fixture = new ConnectorFixture(id, { source: { url: sourceDatabase.url }, warehouse: { url: warehouseDatabase.url }, connector: { snapshotMode: 'initial' } });
+  fixture = new ConnectorFixture(id, {
+    source: { url: sourceDatabase.url },
+    warehouse: { url: warehouseDatabase.url },
+    connector: { snapshotMode: 'initial' },
+    rules: { patterns: [...DEFAULT_PATTERNS, { name: 'fan-in-3', kind: 'fan-in', severity: 'HIGH', minCustomers: 3, windowMinutes: 10 }] },
+  });
   await fixture.ensureSourceSchema();
   // Seeds the demo's 1000 customers and its products (the last test's load uses them).
   const seeded = await fixture.cli(['load', '--rate', '1', '--duration', '1s', '--customers', '1000', '--json']);
@@ -41,6 +53,8 @@ beforeAll(async () => {
   await fixture.source(async (sql) => {
     for (let c = 1; c <= 9; c++) await sql(`INSERT INTO public.customers (id, name, tier) VALUES ($1, $2, 'NEW')`, [100_000 + c, `c${c}`]);
     await sql(`INSERT INTO public.products (id, name, category, price) VALUES (100000, 'p1', 'books', 10)`);
+    // Fan-in's own product: no other test of this file buys it on DAY.
+    await sql(`INSERT INTO public.products (id, name, category, price) VALUES (100001, 'p2', 'books', 10)`);
   });
   await fixture.createTopics();
   const ingestion = await fixture.cli(['phase', 'run', 'ingestion', '--json'], 300_000);
@@ -56,9 +70,9 @@ afterAll(async () => {
   await warehouseDatabase.drop().catch(() => undefined);
 }, 120_000);
 
-async function insert(customer: number, minute: number, amount = '1800.00'): Promise<number> {
+async function insert(customer: number, minute: number, amount = '1800.00', product = 100_000): Promise<number> {
   return fixture.source(async (sql) => {
-    const [row] = await sql(`INSERT INTO public.orders (customer_id, product_id, quantity, amount, status, created_at) VALUES ($1, 100000, 1, $2, 'PAID', $3) RETURNING id`, [100_000 + customer, amount, new Date(T0 + minute * MIN)]);
+    const [row] = await sql(`INSERT INTO public.orders (customer_id, product_id, quantity, amount, status, created_at) VALUES ($1, $4, 1, $2, 'PAID', $3) RETURNING id`, [100_000 + customer, amount, new Date(T0 + minute * MIN), product]);
     return Number(row!.id);
   });
 }
@@ -271,8 +285,126 @@ describe('fraud patterns on the real pipeline: escalation', () => {
   }, 240_000);
 });
 
+/** The stream's live alerts of a fan-in pattern whose window starts in [from, to): "window_start ids final anchor_order anchor_customer". */
+async function streamFanIns(pattern: string, from: Date | string, to: Date | string): Promise<string[]> {
+  const [lo, hi] = [new Date(from).getTime(), new Date(to).getTime()];
+  return (await liveAlerts(pattern, () => true))
+    .filter((v) => Date.parse(String(v.window_start)) >= lo && Date.parse(String(v.window_start)) < hi)
+    .map((v) => `${v.window_start} ${v.matched_order_ids} ${v.final_amount} ${v.order_id} ${v.customer_id}`)
+    .sort();
+}
+
+/** The batch's fan-in alerts of a pattern in the warehouse whose window starts in [from, to), as the same lines. */
+async function batchFanIns(pattern: string, from: Date | string, to: Date | string): Promise<string[]> {
+  const { rows } = await warehouse.query<{ line: string }>(
+    `SELECT to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.000"Z"') || ' ' || matched_order_ids || ' ' || final_amount::text || ' ' || order_id || ' ' || customer_id AS line
+       FROM public.fraud_alerts WHERE pattern = $3 AND created_at >= $1 AND created_at < $2`,
+    [from, to, pattern],
+  );
+  return rows.map((r) => r.line).sort();
+}
+
+/**
+ * Fan-in alerts as SQL on the source computes them, independently of the product's code: live
+ * orders of customers whose tier is NEW now, grouped by product and aligned window of
+ * `windowMinutes`, with at least `minCustomers` distinct customers; anchored at the lowest order
+ * id, final the sum of the finals (NEW has no discount; DESIGN's default category taxes,
+ * half-even to the cent). Same lines as streamFanIns.
+ */
+async function sourceFanIns(from: Date | string, to: Date | string, minCustomers: number, windowMinutes: number): Promise<string[]> {
+  return fixture.source(async (sql) => {
+    await sql(
+      `CREATE OR REPLACE FUNCTION pg_temp.half_even(x numeric) RETURNS numeric LANGUAGE sql AS
+         $$ SELECT CASE WHEN x * 100 - floor(x * 100) = 0.5 THEN (floor(x * 100) + mod(floor(x * 100), 2)) / 100 ELSE round(x, 2) END $$`,
+      [],
+    );
+    const rows = await sql(
+      `WITH tax(category, rate) AS (VALUES ('electronics', 0.10::numeric), ('groceries', 0.05), ('books', 0)),
+            parts AS (
+              SELECT o.id, o.customer_id, o.product_id,
+                     to_timestamp(floor(extract(epoch FROM o.created_at) / ($4 * 60)) * ($4 * 60)) AS window_start,
+                     (o.amount + pg_temp.half_even(o.amount * coalesce(t.rate, 0.08)))::numeric(14,2) AS final
+                FROM public.orders o
+                JOIN public.customers c ON c.id = o.customer_id
+                JOIN public.products p ON p.id = o.product_id
+                LEFT JOIN tax t ON t.category = lower(trim(p.category))
+               WHERE o.status <> 'CANCELLED' AND c.tier = 'NEW' AND o.created_at >= $1 AND o.created_at < $2)
+       SELECT to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.000"Z"') || ' ' || string_agg(id::text, ',' ORDER BY id) || ' ' || sum(final)::text
+                || ' ' || min(id) || ' ' || (array_agg(customer_id ORDER BY id))[1] AS line
+         FROM parts
+        GROUP BY product_id, window_start
+       HAVING count(DISTINCT customer_id) >= $3`,
+      [from, to, minCustomers, windowMinutes],
+    );
+    return rows.map((r) => String(r.line)).sort();
+  });
+}
+
+describe('fraud patterns on the real pipeline: fan-in', () => {
+  // fan-in-3 on product 100001 (books, untaxed; NEW has no discount: final = amount), from 13:20 (minute 200) on DAY.
+  const buy = (customer: number, minute: number, amount = '100.00') => insert(customer, minute, amount, 100_001);
+  const fan = (windowMinute: number, ids: readonly { id: number; customer: number }[], final: string) => {
+    const sorted = [...ids].sort((a, b) => a.id - b.id);
+    return `${new Date(T0 + windowMinute * MIN).toISOString()} ${sorted.map((o) => o.id).join(',')} ${final} ${sorted[0]!.id} ${100_000 + sorted[0]!.customer}`;
+  };
+  const dayStart = `${DAY}T00:00:00Z`;
+  const dayEnd = () => new Date(Date.parse(dayStart) + 86_400_000);
+  async function convergeFanIns(want: readonly string[]): Promise<string[]> {
+    let last: string[] = [];
+    const target = [...want].sort().join('\n');
+    await waitFor('the fan-in alerts', async () => ((last = await streamFanIns('fan-in-3', dayStart, dayEnd())).join('\n') === target ? true : undefined), 90_000).catch(() => undefined);
+    return last;
+  }
+  let expected: string[] = [];
+  const ids: { id: number; customer: number }[] = [];
+
+  it('fires on a late order that brings the third NEW customer; a customer buying twice counts once', async () => {
+    const f1 = { id: await buy(1, 201), customer: 1 }; // 13:21, window 13:20-13:30
+    const f2 = { id: await buy(2, 202, '250.50'), customer: 2 };
+    const twice = { id: await buy(2, 203), customer: 2 }; // customer 2 again: still two customers
+    await buy(3, 215); // 13:35: the next window, read first
+    expect(await convergeFanIns([])).toEqual([]);
+    const f3 = { id: await buy(3, 204), customer: 3 }; // late: 13:24 after 13:35
+    expected = [fan(200, [f1, f2, twice, f3], '550.50')];
+    expect(await convergeFanIns(expected)).toEqual(expected);
+    ids.push(f1, f2, twice, f3);
+  }, 180_000);
+
+  it('a cancellation and a tier change away from NEW retract it; cancelling the anchor moves it to the next order, across a SIGKILL and restore', async () => {
+    const [f1, f2, twice, f3] = ids as [(typeof ids)[0], (typeof ids)[0], (typeof ids)[0], (typeof ids)[0]];
+    await exec(`UPDATE public.orders SET status = 'CANCELLED' WHERE id IN ($1, $2)`, [f2.id, twice.id]); // customer 2 gone: two customers
+    expect(await convergeFanIns([])).toEqual([]);
+    const f4 = { id: await buy(4, 205), customer: 4 };
+    expect(await convergeFanIns([fan(200, [f1, f3, f4], '300.00')])).toHaveLength(1);
+    await changeTier(4, 'BRONZE', 100); // customer 4 is no longer NEW
+    expect(await convergeFanIns([])).toEqual([]);
+    const f5 = { id: await buy(5, 206), customer: 5 };
+    const f6 = { id: await buy(6, 207, '42.42'), customer: 6 };
+    expect(await convergeFanIns([fan(200, [f1, f3, f5, f6], '342.42')])).toHaveLength(1);
+    // The anchor is cancelled while the processor is down (SIGKILL): the restarted worker restores stage 3
+    // from orders-by-product up to its committed offset, so the retraction finds the alert it must move to f3.
+    await fixture.killProcessor('w1');
+    await exec(`UPDATE public.orders SET status = 'CANCELLED' WHERE id = $1`, [f1.id]);
+    fixture.startProcessor('w1');
+    expected = [fan(200, [f3, f5, f6], '242.42')];
+    expect(await convergeFanIns(expected)).toEqual(expected);
+  }, 240_000);
+
+  it('once caught up, stream, batch and SQL on the source agree for the day', async () => {
+    const run = await fixture.cli(['batch', 'run', '--date', DAY, '--json'], 180_000);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const source = await sourceFanIns(dayStart, dayEnd(), 3, 10);
+    const batch = await batchFanIns('fan-in-3', dayStart, dayEnd());
+    const stream = await streamFanIns('fan-in-3', dayStart, dayEnd());
+    console.log(`fraud patterns: fan-in alerts stream ${stream.length}, batch ${batch.length}, source SQL ${source.length}`);
+    expect(source).toEqual(expected);
+    expect(batch).toEqual(source);
+    expect(stream).toEqual(source);
+  }, 240_000);
+});
+
 describe('fraud patterns on the real pipeline: a demo-sized load', () => {
-  it('the stream and the batch raise the same velocity and escalation alerts, escalation equal to SQL on the source', async () => {
+  it('the stream and the batch raise the same velocity, escalation and fan-in alerts, escalation and fan-in equal to SQL on the source', async () => {
     const load = await fixture.cli(['load', '--rate', '300', '--duration', '40s', '--json'], 180_000);
     expect(load.exitCode, load.stderr).toBe(0);
     const report = JSON.parse(load.stdout) as { window: { from: string; to: string }; orders: { inserted: number }; tierChanges: number };
@@ -293,24 +425,37 @@ describe('fraud patterns on the real pipeline: a demo-sized load', () => {
     const escalationBatch = await batchEscalations(window.from, window.to, 'demo');
     const escalationInWindow = (e: { createdAt: number }) => e.createdAt >= Date.parse(window.from) && e.createdAt < Date.parse(window.to);
     const demoCustomer = (c: number) => c <= 100_000;
+    const fanInDefault = DEFAULT_PATTERNS.find((p) => p.kind === 'fan-in');
+    if (fanInDefault?.kind !== 'fan-in') throw new Error('no default fan-in pattern');
+    const fanInSource = await sourceFanIns(window.from, window.to, fanInDefault.minCustomers, fanInDefault.windowMinutes);
+    const fanInBatch = await batchFanIns('fan-in', window.from, window.to);
     let stream: string[] = [];
     let escalationStream: string[] = [];
+    let fanInStream: string[] = [];
     await waitFor(
       'the stream to catch up with the batch',
       async () => {
         stream = (await streamAlerts(demoCustomer)).filter(inWindow);
         escalationStream = (await streamEscalations(demoCustomer)).filter(escalationInWindow).map((e) => e.line);
-        return stream.join('\n') === batch.join('\n') && escalationStream.join('\n') === escalationBatch.join('\n') ? true : undefined;
+        fanInStream = await streamFanIns('fan-in', window.from, window.to);
+        return stream.join('\n') === batch.join('\n') && escalationStream.join('\n') === escalationBatch.join('\n') && fanInStream.join('\n') === fanInBatch.join('\n') ? true : undefined;
       },
       180_000,
     ).catch(() => undefined);
     const [threshold] = (await warehouse.query<{ n: string }>(`SELECT count(*) AS n FROM public.fraud_alerts WHERE pattern = '' AND created_at >= $1 AND created_at < $2`, [window.from, window.to])).rows;
     const escalatedCustomers = new Set(escalationSource.map((l) => l.split(' ')[0])).size;
-    console.log(`fraud patterns, demo-sized load (${report.orders.inserted} orders, ${report.tierChanges} tier changes, 1000 customers): velocity alerts stream ${stream.length}, batch ${batch.length}; escalation alerts stream ${escalationStream.length}, batch ${escalationBatch.length}, source SQL ${escalationSource.length} (${escalatedCustomers} customers); threshold alerts batch ${threshold?.n}`);
+    console.log(`fraud patterns, demo-sized load (${report.orders.inserted} orders, ${report.tierChanges} tier changes, 1000 customers): velocity alerts stream ${stream.length}, batch ${batch.length}; escalation alerts stream ${escalationStream.length}, batch ${escalationBatch.length}, source SQL ${escalationSource.length} (${escalatedCustomers} customers); fan-in alerts stream ${fanInStream.length}, batch ${fanInBatch.length}, source SQL ${fanInSource.length}; threshold alerts batch ${threshold?.n}`);
+    // How the default's threshold sits on this load: alerts (product windows) for other minimum customer counts.
+    const byMinimum: string[] = [];
+    for (const m of [3, 20, 22, 23, 24, 25, 26, 27, 28, 30]) byMinimum.push(`${m}: ${(await sourceFanIns(window.from, window.to, m, 10)).length}`);
+    const products = await fixture.source((sql) => sql(`SELECT count(DISTINCT product_id) AS n FROM public.orders WHERE created_at >= $1 AND created_at < $2`, [window.from, window.to]));
+    console.log(`fan-in on the demo-sized load, ${String(products[0]?.n)} products bought: alerts by minCustomers ${byMinimum.join(', ')}`);
     expect(batch.length).toBeGreaterThan(0);
     expect(stream).toEqual(batch);
     expect(escalationSource.length).toBeGreaterThan(0);
     expect(escalationBatch).toEqual(escalationSource);
     expect(escalationStream).toEqual(escalationSource);
+    expect(fanInBatch).toEqual(fanInSource);
+    expect(fanInStream).toEqual(fanInSource);
   }, 420_000);
 });

@@ -67,6 +67,7 @@ describe('malformed CDC records in every input topic', () => {
       { name: t.customers, partitions: 1, replicationFactor: 1, configs: { ...compact, ...LARGE_TOPIC } },
       { name: t.products, partitions: 1, replicationFactor: 1, configs: { ...compact, ...LARGE_TOPIC } },
       { name: t.ordersByCustomer, partitions: 2, replicationFactor: 1 },
+      { name: t.ordersByProduct, partitions: 2, replicationFactor: 1, configs: compact },
       { name: t.changelog, partitions: 2, replicationFactor: 1, configs: compact },
       { name: t.processedOrders, partitions: 2, replicationFactor: 1, configs: compact },
       { name: t.orderSummaries, partitions: 2, replicationFactor: 1, configs: compact },

@@ -57,6 +57,7 @@ export class StreamFixture {
       { name: t.customers, partitions: 1, replicationFactor: 1, configs: compact },
       { name: t.products, partitions: 1, replicationFactor: 1, configs: compact },
       { name: t.ordersByCustomer, partitions: this.partitions, replicationFactor: 1 },
+      { name: t.ordersByProduct, partitions: this.partitions, replicationFactor: 1, configs: compact },
       { name: t.changelog, partitions: this.partitions, replicationFactor: 1, configs: compact },
       { name: t.processedOrders, partitions: this.partitions, replicationFactor: 1, configs: compact },
       { name: t.orderSummaries, partitions: this.partitions, replicationFactor: 1, configs: compact },
@@ -68,7 +69,7 @@ export class StreamFixture {
   async cleanup(): Promise<void> {
     for (const name of [...this.workers.keys()]) await this.stopWorker(name, 'SIGKILL');
     const t = this.topics;
-    await this.admin.deleteTopics([t.orders, t.customers, t.products, t.ordersByCustomer, t.changelog, t.processedOrders, t.orderSummaries, t.fraudAlerts, t.deadLetter]);
+    await this.admin.deleteTopics([t.orders, t.customers, t.products, t.ordersByCustomer, t.ordersByProduct, t.changelog, t.processedOrders, t.orderSummaries, t.fraudAlerts, t.deadLetter]);
     await this.producer.close();
     await this.admin.close();
   }
