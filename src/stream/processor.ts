@@ -189,7 +189,8 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     const started = Date.now();
 
     const tables = new InMemoryTables();
-    const tableFeed = new TableFeed(topics, tables, owned, await committedOffsets(deps.admin, config.processor.groupId, [topics.customers, topics.products], owned));
+    const committed = await committedOffsets(deps.admin, config.processor.groupId, [topics.customers, topics.products, topics.ordersByProduct], owned);
+    const tableFeed = new TableFeed(topics, tables, owned, committed);
     // Invalid table records this task has not dead-lettered yet: written with the first transaction.
     const tableDeadLetters: { record: ConsumedRecord; reason: string }[] = [];
     const tableCommits = new Map<string, CommitOffset>();
@@ -203,7 +204,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     const state = new OrderState(rules, tables);
     await restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId, state);
     const fanIn = new FanInState(rules.patterns.filter(isFanIn));
-    await restoreStage3(kafka, settings, topics.ordersByProduct, owned, options.instanceId, fanIn, await committedOffsets(deps.admin, config.processor.groupId, [topics.ordersByProduct]));
+    await restoreStage3(kafka, settings, topics.ordersByProduct, owned, options.instanceId, fanIn, committed);
     counters.stateOrders(state.size);
     logger.info(`processor ${options.instanceId}: tasks [${[...owned].sort((a, b) => a - b).join(', ')}] of ${partitions}, restored ${stage1.size} routes, ${state.size} orders and ${fanIn.size} fan-in parts in ${Date.now() - started} ms`, {
       generation,
