@@ -24,7 +24,9 @@ import { streamTopics } from '../../src/stream/topics.ts';
  *    (each recomputed order may move the window once).
  *  - fraud-alerts of a pattern over time (keys naming a `pattern`), per key: the same as a summary
  *    of the pattern's own window (rules.patterns[].windowMinutes) that holds the alert's order,
- *    since every order of the customer in that window moves the alert.
+ *    since every order of the customer in that window moves the alert; a fan-in alert, which
+ *    moves with every order of its product in the window whatever the customer, is warranted one
+ *    version per change of such an order and per tier change of any of their customers.
  * A key with more versions than that counts as duplicated; so does a key with the same content
  * twice in a row when no source change touched it from a minute before the first of the two
  * until the second (the processor never emits an unchanged value on its own; a change and its
@@ -39,9 +41,13 @@ CREATE TABLE IF NOT EXISTS faults_audit.order_changes (
   kind text NOT NULL,
   customer_id bigint,
   old_customer_id bigint,
+  product_id bigint,
+  old_product_id bigint,
   created_at timestamptz NOT NULL,
   at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- A stack audited by an older version of this file (--reuse) gains the product columns.
+ALTER TABLE faults_audit.order_changes ADD COLUMN IF NOT EXISTS product_id bigint, ADD COLUMN IF NOT EXISTS old_product_id bigint;
 CREATE TABLE IF NOT EXISTS faults_audit.tier_changes (
   seq bigserial PRIMARY KEY,
   customer_id bigint NOT NULL,
@@ -50,12 +56,12 @@ CREATE TABLE IF NOT EXISTS faults_audit.tier_changes (
 CREATE OR REPLACE FUNCTION faults_audit.order_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO faults_audit.order_changes (order_id, kind, customer_id, created_at) VALUES (NEW.id, 'insert', NEW.customer_id, NEW.created_at);
+    INSERT INTO faults_audit.order_changes (order_id, kind, customer_id, product_id, created_at) VALUES (NEW.id, 'insert', NEW.customer_id, NEW.product_id, NEW.created_at);
   ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO faults_audit.order_changes (order_id, kind, old_customer_id, created_at) VALUES (OLD.id, 'delete', OLD.customer_id, OLD.created_at);
+    INSERT INTO faults_audit.order_changes (order_id, kind, old_customer_id, old_product_id, created_at) VALUES (OLD.id, 'delete', OLD.customer_id, OLD.product_id, OLD.created_at);
   ELSE
-    INSERT INTO faults_audit.order_changes (order_id, kind, customer_id, old_customer_id, created_at)
-    VALUES (NEW.id, CASE WHEN NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN 'move' ELSE 'update' END, NEW.customer_id, OLD.customer_id, NEW.created_at);
+    INSERT INTO faults_audit.order_changes (order_id, kind, customer_id, old_customer_id, product_id, old_product_id, created_at)
+    VALUES (NEW.id, CASE WHEN NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN 'move' ELSE 'update' END, NEW.customer_id, OLD.customer_id, NEW.product_id, OLD.product_id, NEW.created_at);
   END IF;
   RETURN NULL;
 END $$;
@@ -188,6 +194,7 @@ async function readBetween(config: Config, from: AuditMark, to: AuditMark, isola
 
 interface LedgerOrder {
   readonly customers: Set<number>;
+  readonly products: Set<number>;
   firstAtMs: number;
   readonly createdAtMs: number;
 }
@@ -209,8 +216,8 @@ export class AuditLedger {
     const client = new pg.Client({ connectionString: config.source.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ order_id: string; customer_id: string | null; old_customer_id: string | null; created_ms: string; at_ms: string; seq: string }>(
-        `SELECT order_id::text, customer_id::text, old_customer_id::text, (extract(epoch FROM created_at) * 1000)::bigint::text AS created_ms,
+      const { rows } = await client.query<{ order_id: string; customer_id: string | null; old_customer_id: string | null; product_id: string | null; old_product_id: string | null; created_ms: string; at_ms: string; seq: string }>(
+        `SELECT order_id::text, customer_id::text, old_customer_id::text, product_id::text, old_product_id::text, (extract(epoch FROM created_at) * 1000)::bigint::text AS created_ms,
                 (extract(epoch FROM at) * 1000)::bigint::text AS at_ms, seq::text
          FROM faults_audit.order_changes c WHERE c.seq > $1 AND c.seq <= $2 ORDER BY c.seq`,
         [this.readSeq.toString(), upTo.toString()],
@@ -219,13 +226,15 @@ export class AuditLedger {
         const id = Number(r.order_id);
         let order = this.orders.get(id);
         if (!order) {
-          order = { customers: new Set(), firstAtMs: Number(r.at_ms), createdAtMs: Number(r.created_ms) };
+          order = { customers: new Set(), products: new Set(), firstAtMs: Number(r.at_ms), createdAtMs: Number(r.created_ms) };
           this.orders.set(id, order);
         }
         order.firstAtMs = Math.min(order.firstAtMs, Number(r.at_ms));
         this.firstChangeMs = Math.min(this.firstChangeMs, Number(r.at_ms));
         if (r.customer_id !== null) order.customers.add(Number(r.customer_id));
         if (r.old_customer_id !== null) order.customers.add(Number(r.old_customer_id));
+        if (r.product_id !== null) order.products.add(Number(r.product_id));
+        if (r.old_product_id !== null) order.products.add(Number(r.old_product_id));
       }
       this.readSeq = upTo;
     } finally {
@@ -239,21 +248,31 @@ export class AuditLedger {
 
   /** Orders of a customer created in a window (window start in ms) of `windowMs`. */
   ordersOf(customerId: number, windowStartMs: number, windowMs: number): number[] {
-    let index = this.byWindow.get(windowMs);
+    return this.indexed('customers', windowMs).get(`${customerId}/${windowStartMs}`) ?? [];
+  }
+
+  /** Orders of a product (any customer's) created in a window of `windowMs`: what a fan-in alert of that window moves with. */
+  ordersOfProduct(productId: number, windowStartMs: number, windowMs: number): number[] {
+    return this.indexed('products', windowMs).get(`${productId}/${windowStartMs}`) ?? [];
+  }
+
+  private indexed(by: 'customers' | 'products', windowMs: number): Map<string, number[]> {
+    const name = `${by}/${windowMs}`;
+    let index = this.byWindow.get(name);
     if (!index) {
       index = new Map();
       for (const [id, o] of this.orders) {
         const w = Math.floor(o.createdAtMs / windowMs) * windowMs;
-        for (const c of o.customers) {
+        for (const c of o[by]) {
           const k = `${c}/${w}`;
           const list = index.get(k);
           if (list) list.push(id);
           else index.set(k, [id]);
         }
       }
-      this.byWindow.set(windowMs, index);
+      this.byWindow.set(name, index);
     }
-    return index.get(`${customerId}/${windowStartMs}`) ?? [];
+    return index;
   }
 
   /** Drops the window indexes (rebuilt on demand after new rows were read). */
@@ -261,7 +280,7 @@ export class AuditLedger {
     this.byWindow.clear();
   }
 
-  private readonly byWindow = new Map<number, Map<string, number[]>>();
+  private readonly byWindow = new Map<string, Map<string, number[]>>();
 }
 
 export interface DuplicateReport {
@@ -301,6 +320,7 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
   const topics = streamTopics(config);
   const windowMs = config.rules.windowMinutes * 60_000;
   const patternWindows = new Map(config.rules.patterns.map((p) => [p.name, p.windowMinutes * 60_000]));
+  const fanInPatterns = new Set(config.rules.patterns.filter((p) => p.kind === 'fan-in').map((p) => p.name));
   const samples: string[] = [];
   let overWarranted = 0;
   let repeated = 0;
@@ -323,6 +343,15 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
     if (!order) return undefined;
     let n = segment.weighted.get(orderId) ?? 0;
     for (const c of order.customers) n += tiersAfter(c, order.firstAtMs);
+    return n;
+  };
+  // A fan-in alert moves with every order of its product in its window, whoever the customer: each order's changes, and each of its customers' tier changes.
+  const warrantedForOrders = (orderIds: readonly number[]): number => {
+    let n = 0;
+    for (const id of orderIds) {
+      n += segment.plain.get(id) ?? 0;
+      for (const c of ledger.order(id)?.customers ?? []) n += segment.tiers.get(c)?.length ?? 0;
+    }
     return n;
   };
   const warrantedForSummary = (customerId: number, windowStartMs: number, ofMs = windowMs): number | undefined => {
@@ -355,8 +384,19 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
       const isSummary = topic === topics.orderSummaries || patternMs !== undefined;
       const ofMs = patternMs ?? windowMs;
       const windowStartMs = topic === topics.orderSummaries ? Date.parse(parsed.window_start ?? '') : patternOrder ? Math.floor(patternOrder.createdAtMs / ofMs) * ofMs : 0;
-      const orderIds = isSummary ? ledger.ordersOf(parsed.customer_id, windowStartMs, ofMs) : parsed.order_id === undefined ? [] : [parsed.order_id];
-      const customerIds = isSummary ? [parsed.customer_id] : (ledger.order(parsed.order_id ?? -1)?.customers ?? []);
+      const fanIn = patternOrder !== undefined && fanInPatterns.has(parsed.pattern ?? '');
+      const orderIds = fanIn
+        ? [...new Set([...patternOrder.products].flatMap((product) => ledger.ordersOfProduct(product, windowStartMs, ofMs)))]
+        : isSummary
+          ? ledger.ordersOf(parsed.customer_id, windowStartMs, ofMs)
+          : parsed.order_id === undefined
+            ? []
+            : [parsed.order_id];
+      const customerIds = fanIn
+        ? new Set(orderIds.flatMap((id) => [...(ledger.order(id)?.customers ?? [])]))
+        : isSummary
+          ? [parsed.customer_id]
+          : (ledger.order(parsed.order_id ?? -1)?.customers ?? []);
       let isRepeat = false;
       for (let i = 1; i < versions.length; i++) {
         const [a, b] = [versions[i - 1]!, versions[i]!];
@@ -364,7 +404,7 @@ export async function auditDuplicates(config: Config, ledger: AuditLedger, from:
       }
       let over = false;
       if (isSummary) {
-        const warranted = windowStartMs < ledger.firstChangeMs ? undefined : warrantedForSummary(parsed.customer_id, windowStartMs, ofMs);
+        const warranted = windowStartMs < ledger.firstChangeMs ? undefined : fanIn ? warrantedForOrders(orderIds) : warrantedForSummary(parsed.customer_id, windowStartMs, ofMs);
         if (warranted === undefined) {
           keysUnaudited++;
           continue;
