@@ -6,6 +6,7 @@ import { runDemo, type DemoSummary } from '../demo/run-demo.ts';
 import { ensureDashboard } from '../local-stack/background-dashboard.ts';
 import { isLocalStackPostgres } from '../local-stack/local-target.ts';
 import { stackPaths } from '../local-stack/paths.ts';
+import { patternLabel } from '../validation/report.ts';
 import type { CommandContext, CommandResult } from './context.ts';
 import type { Register } from './registry.ts';
 import { renderTable } from './table.ts';
@@ -52,10 +53,15 @@ function renderDemo(s: DemoSummary): string {
       ['data latency', 'up to 24 h + the nightly run (data of the previous day)', latency && latency.probes > 0 ? `p50 ${latency.p50} ms, p99 ${latency.p99} ms source commit → ClickHouse view (${latency.probes} probes)` : 'not measured'],
       ['throughput', `${s.batch.rowsPerSecond ?? '?'} orders/s while running (${batchRows} in ${s.batch.seconds.toFixed(1)} s)`, `kept up with ${s.load.changesPerSecond} source changes/s; caught up ${s.catchUpSeconds.toFixed(1)} s after the load`],
       ['recovery', 'a failed night is re-run by hand (minutes to hours later)', s.recovery ? `processor SIGKILLed: restarted and committing again after ${s.recovery.secondsToFirstCommit.toFixed(1)} s` : 'not measured'],
-      ...s.channels.map((c) => [`${c.channel} orders (${c.source})`, `${c.batchRows} processed orders${channelBatchNote(s, c.channel)}`, `${c.streamRows} processed orders, ${c.missingInStream + c.missingInBatch + c.mismatched === 0 ? 'equal to the batch' : `${c.missingInStream} missing, ${c.missingInBatch} extra, ${c.mismatched} differing`}${channelStreamNote(s, c.channel)}`]),
+      ...s.channels.map((c) => [`${c.channel} orders (${c.source})`, `${c.batchRows} processed orders${channelBatchNote(s, c.channel)}`, `${c.streamRows} processed orders, ${sameAsBatch(c)}${channelStreamNote(s, c.channel)}`]),
+      ...s.patterns.map((p) => [`fraud alerts, ${patternLabel(p.pattern)}`, `${p.batchRows} alerts, computed in SQL for the day`, `${p.streamRows} alerts, ${sameAsBatch(p)}; live as orders change`]),
     ],
   );
   return [renderTable(['step', 'seconds', 'result'], s.steps.map((x) => [x.step, x.seconds.toFixed(1), x.detail])), '', 'Batch vs Stream (measured on this run)', table].join('\n');
+}
+
+function sameAsBatch(d: { readonly missingInStream: number; readonly missingInBatch: number; readonly mismatched: number }): string {
+  return d.missingInStream + d.missingInBatch + d.mismatched === 0 ? 'equal to the batch' : `${d.missingInStream} missing, ${d.missingInBatch} extra, ${d.mismatched} differing`;
 }
 
 /** How the nightly job reads a channel. */

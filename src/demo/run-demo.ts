@@ -29,6 +29,7 @@ import { mulberry32 } from '../source/random.ts';
 import { seedDemoSource } from '../source/seed.ts';
 import { openStateStore } from '../state/state-store.ts';
 import { BATCH_SCHEMA } from '../validation/provenance.ts';
+import type { PatternResult } from '../validation/reconcile.ts';
 import type { ValidationReport } from '../validation/report.ts';
 import { runValidation } from '../validation/run-validation.ts';
 import { OUTPUT_TABLES } from '../validation/tables.ts';
@@ -86,6 +87,8 @@ export interface DemoSummary {
   readonly steps: readonly StepRecord[];
   /** Per channel (web, partner, store), batch vs stream, from the widest validation report. */
   readonly channels: readonly ChannelFigure[];
+  /** Fraud alerts per pattern ('' = the per-order thresholds), batch vs stream, from the widest validation report. */
+  readonly patterns: readonly PatternResult[];
   readonly sources: DemoSources;
   readonly window: { readonly from: string; readonly to: string };
   readonly load: { readonly orders: LoadReport['counts']; readonly seconds: number; readonly ordersPerSecond: number; readonly changesPerSecond: number };
@@ -270,6 +273,7 @@ async function runDemoSteps(request: DemoRequest, deps: DemoDeps, opened: (chann
   return {
     steps,
     channels: channelFigures(reports[0]),
+    patterns: reports[0]?.tables.find((t) => t.name === 'fraud_alerts')?.patterns ?? [],
     sources: {
       partner: { url: channels.partnerUrl, changes: channelLoad.partner.changes, created: channelLoad.partner.created, corrected: channelLoad.partner.corrected, cancelled: channelLoad.partner.cancelled, requests: api.served + api.rateLimited + api.failed, rateLimited: api.rateLimited, serverErrors: api.failed },
       store: { directory: channels.paths.storeDir, files: channelLoad.store.files, lines: channelLoad.store.lines, created: channelLoad.store.created, corrected: channelLoad.store.corrected, cancelled: channelLoad.store.cancelled, correctingFile: channelLoad.store.correctingFile, correctedOrderId: channelLoad.store.correctedOrderId, cancelledOrderId: channelLoad.store.cancelledOrderId },

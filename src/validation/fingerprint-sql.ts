@@ -316,3 +316,15 @@ export function chChannelCountSql(spec: TableSpec, t: SqlTarget, w: EpochWindow)
   const source = chSource(spec, t);
   return `SELECT ${channelCase('order_id')} AS channel, toString(count()) AS n FROM ${source.from} WHERE ${source.live}${chWindow(spec, w)} GROUP BY channel`;
 }
+
+// ---- Fraud patterns -------------------------------------------------------------------------
+
+/** Rows of the window per fraud pattern ('' for the per-order thresholds), for a table keyed by pattern. */
+export function pgPatternCountSql(spec: TableSpec, t: SqlTarget, w: EpochWindow): string {
+  return `SELECT pattern, count(*)::text AS n FROM ${pgTable(spec, t)} WHERE ${pgWindow(spec, w)} GROUP BY 1`;
+}
+
+export function chPatternCountSql(spec: TableSpec, t: SqlTarget, w: EpochWindow): string {
+  const source = chSource(spec, t);
+  return `SELECT pattern, toString(count()) AS n FROM ${source.from} WHERE ${source.live}${chWindow(spec, w)} GROUP BY pattern`;
+}

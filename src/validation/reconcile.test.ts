@@ -52,6 +52,28 @@ describe('drill-down merge of two key-ordered streams', () => {
     });
   });
 
+  it('counts each fraud_alerts difference under its pattern, the thresholds under the empty one', async () => {
+    const b = new Cursor(rows([
+      { k0: '1', k1: '', h: 'a' },
+      { k0: '1', k1: 'velocity', h: 'v' },
+      { k0: '2', k1: 'fan-in', h: 'f' },
+      { k0: '3', k1: 'fan-in', h: 'g' },
+    ]));
+    const s = new Cursor(rows([
+      { k0: '1', k1: '', h: 'a' },
+      { k0: '1', k1: 'velocity', h: 'V' },
+      { k0: '3', k1: 'fan-in', h: 'g' },
+      { k0: '4', k1: 'escalation', h: 'e' },
+    ]));
+    await Promise.all([b.advance(), s.advance()]);
+    const out = await mergeDrill(TABLE_SPECS.fraud_alerts, b, s, 10);
+    expect(Object.fromEntries(out.patterns)).toEqual({
+      velocity: { missingInStream: 0, missingInBatch: 0, mismatched: 1 },
+      'fan-in': { missingInStream: 1, missingInBatch: 0, mismatched: 0 },
+      escalation: { missingInStream: 0, missingInBatch: 1, mismatched: 0 },
+    });
+  });
+
   it('orders integer keys numerically and text bytewise, as both databases do', () => {
     expect(compareKeys(TABLE_SPECS.processed_orders, ['9'], ['10'])).toBeLessThan(0);
     expect(compareKeys(TABLE_SPECS.order_summaries, ['7', '1795608300'], ['7', '1795608000'])).toBeGreaterThan(0);

@@ -24,6 +24,7 @@ import { CHANNELS, type Channel } from '../domain/output-tables.ts';
 import { channelOfOrderId } from '../sources/order-input.ts';
 import {
   chChannelCountSql,
+  chPatternCountSql,
   chDetailSql,
   chDrillSql,
   chEstimateSql,
@@ -31,6 +32,7 @@ import {
   chLatencySql,
   fingerprints,
   pgChannelCountSql,
+  pgPatternCountSql,
   pgDetailSql,
   pgDrillSql,
   pgEstimateSql,
@@ -128,6 +130,17 @@ export interface TableResult {
    * which add up every channel of a customer.
    */
   readonly channels?: readonly ChannelResult[];
+  /** Per fraud pattern ('' = the per-order thresholds), for a table keyed by pattern (fraud_alerts). */
+  readonly patterns?: readonly PatternResult[];
+}
+
+export interface PatternResult {
+  readonly pattern: string;
+  readonly batchRows: number;
+  readonly streamRows: number;
+  readonly missingInStream: number;
+  readonly missingInBatch: number;
+  readonly mismatched: number;
 }
 
 export interface ChannelResult {
@@ -139,8 +152,14 @@ export interface ChannelResult {
   readonly mismatched: number;
 }
 
-/** Differences of one channel, counted while the drill merges keys. */
-export type ChannelDiffs = Record<Channel, { missingInStream: number; missingInBatch: number; mismatched: number }>;
+/** Differences of one channel or pattern, counted while the drill merges keys. */
+interface Diffs {
+  missingInStream: number;
+  missingInBatch: number;
+  mismatched: number;
+}
+
+export type ChannelDiffs = Record<Channel, Diffs>;
 
 export interface LatencyResult {
   readonly p50: number | null;
@@ -256,6 +275,7 @@ class Engine {
     const detail = await this.detail(spec, drill.mismatches);
     const detailMs = performance.now() - detailStarted;
     const channels = byOrder(spec) ? await this.channels(spec, drill.channels) : undefined;
+    const patterns = patternKeyIndex(spec) >= 0 ? await this.patterns(spec, drill.patterns) : undefined;
 
     return {
       name: spec.name,
@@ -283,7 +303,20 @@ class Engine {
       },
       timings: { planMs: round(planMs), firstPassMs: round(firstPassMs), firstPassPostgresMs: round(pgMs), firstPassClickHouseMs: round(chMs), drillMs: round(drillMs), detailMs: round(detailMs) },
       ...(channels ? { channels } : {}),
+      ...(patterns ? { patterns } : {}),
     };
+  }
+
+  /** Rows per pattern on each side (two GROUP BY queries) beside the drill's differences per pattern. */
+  private async patterns(spec: TableSpec, diffs: ReadonlyMap<string, Diffs>): Promise<readonly PatternResult[]> {
+    const w = this.options.window;
+    const [pgRows, chRows] = await Promise.all([
+      this.pgQuery<{ pattern: string; n: string }>(pgPatternCountSql(spec, this.target, w)),
+      this.chQuery<{ pattern: string; n: string }>(chPatternCountSql(spec, this.target, w), spec),
+    ]);
+    const names = [...new Set([...pgRows.map((r) => r.pattern), ...chRows.map((r) => r.pattern), ...diffs.keys()])].sort();
+    const count = (rows: readonly { pattern: string; n: string }[], p: string) => Number(rows.find((r) => r.pattern === p)?.n ?? 0);
+    return names.map((pattern) => ({ pattern, batchRows: count(pgRows, pattern), streamRows: count(chRows, pattern), ...(diffs.get(pattern) ?? zeroDiffs()) }));
   }
 
   /** Rows per channel on each side (two GROUP BY queries) beside the drill's differences per channel. */
@@ -476,15 +509,25 @@ export interface DrillOutcome {
   readonly mismatches: readonly Mismatch[];
   /** Every difference by the channel of its order (tables keyed by order; all web otherwise). */
   readonly channels: ChannelDiffs;
+  /** Every difference by its pattern, for tables keyed by pattern (empty otherwise). */
+  readonly patterns: ReadonlyMap<string, Diffs>;
 }
 
 function emptyDrill(): DrillOutcome {
-  return { missingInStream: 0, missingInBatch: 0, mismatched: 0, duplicates: 0, batchRows: 0, streamRows: 0, missingInStreamKeys: [], missingInBatchKeys: [], mismatches: [], channels: emptyChannels() };
+  return { missingInStream: 0, missingInBatch: 0, mismatched: 0, duplicates: 0, batchRows: 0, streamRows: 0, missingInStreamKeys: [], missingInBatchKeys: [], mismatches: [], channels: emptyChannels(), patterns: new Map() };
+}
+
+function zeroDiffs(): Diffs {
+  return { missingInStream: 0, missingInBatch: 0, mismatched: 0 };
 }
 
 function emptyChannels(): ChannelDiffs {
-  const zero = () => ({ missingInStream: 0, missingInBatch: 0, mismatched: 0 });
-  return { web: zero(), partner: zero(), store: zero() };
+  return { web: zeroDiffs(), partner: zeroDiffs(), store: zeroDiffs() };
+}
+
+/** Where a table's key holds the fraud pattern (fraud_alerts), or -1. */
+function patternKeyIndex(spec: TableSpec): number {
+  return spec.key.findIndex((c) => c.name === 'pattern');
 }
 
 /** Whether a table's key starts with the order, whose id says its channel. */
@@ -521,6 +564,17 @@ export async function mergeDrill(spec: TableSpec, batch: Cursor<DrillRow>, strea
   const keep = <T>(list: T[], item: T) => void (list.length < detailLimit && list.push(item));
   const channels = emptyChannels();
   const channelOf = (key: SortableKey): Channel => (byOrder(spec) ? channelOfOrderId(Number(key[0])) : 'web');
+  const patterns = new Map<string, Diffs>();
+  const patternIndex = patternKeyIndex(spec);
+  // Each difference counted once per channel and, for a table keyed by pattern, once per pattern.
+  const count = (key: SortableKey, what: keyof Diffs): void => {
+    channels[channelOf(key)][what]++;
+    if (patternIndex < 0) return;
+    const pattern = key[patternIndex] ?? '';
+    let diffs = patterns.get(pattern);
+    if (!diffs) patterns.set(pattern, (diffs = zeroDiffs()));
+    diffs[what]++;
+  };
   while (batch.head || stream.head) {
     const b = batch.head;
     const s = stream.head;
@@ -528,7 +582,7 @@ export async function mergeDrill(spec: TableSpec, batch: Cursor<DrillRow>, strea
     if (order < 0 && b) {
       out.batchRows++;
       out.missingInStream++;
-      channels[channelOf(keyOf(spec, b))].missingInStream++;
+      count(keyOf(spec, b), 'missingInStream');
       keep(missingInStreamKeys, keyOf(spec, b));
       await batch.advance();
       continue;
@@ -544,7 +598,7 @@ export async function mergeDrill(spec: TableSpec, batch: Cursor<DrillRow>, strea
     if (copies.length > 1) out.duplicates++;
     if (order > 0) {
       out.missingInBatch++;
-      channels[channelOf(key)].missingInBatch++;
+      count(key, 'missingInBatch');
       keep(missingInBatchKeys, key);
       continue;
     }
@@ -552,15 +606,15 @@ export async function mergeDrill(spec: TableSpec, batch: Cursor<DrillRow>, strea
     await batch.advance();
     if (copies.length > 1) {
       out.mismatched++;
-      channels[channelOf(key)].mismatched++;
+      count(key, 'mismatched');
       keep(mismatches, { key, reason: `the stream holds this key ${copies.length} times (its view keys rows by more columns than the batch's primary key)` });
     } else if (copies[0]!.h !== b!.h) {
       out.mismatched++;
-      channels[channelOf(key)].mismatched++;
+      count(key, 'mismatched');
       keep(mismatches, { key });
     }
   }
-  return { ...out, missingInStreamKeys, missingInBatchKeys, mismatches, channels };
+  return { ...out, missingInStreamKeys, missingInBatchKeys, mismatches, channels, patterns };
 }
 
 function groupByKey(spec: TableSpec, rows: readonly DetailRow[]): Map<string, DetailRow[]> {

@@ -7,7 +7,7 @@ import { renderTable } from '../commands/table.ts';
 import type { StreamRead } from './fingerprint-sql.ts';
 import type { PolicyOutcome, Tolerances, Verdict } from './policy.ts';
 import type { ReportProvenance, SourcePosition } from './provenance.ts';
-import type { LatencyResult, TableResult } from './reconcile.ts';
+import type { LatencyResult, PatternResult, TableResult } from './reconcile.ts';
 
 export interface TableReport extends TableResult {
   readonly passed: boolean;
@@ -118,11 +118,18 @@ export function coveredChannels(tables: readonly TableResult[]): readonly string
   return processed.channels.filter((c) => c.batchRows + c.streamRows > 0).map((c) => c.channel);
 }
 
-/** A table's rows, then one row per channel when it has them (`  · partner`). */
+/** A table's rows, then one row per channel (`  · partner`) and per fraud pattern (`  · pattern velocity`) when it has them. */
 function tableRows(t: TableReport): string[][] {
   const row = [t.name, String(t.batchRows), String(t.streamRows), String(t.missingInStream), String(t.missingInBatch), String(t.mismatched), t.result];
-  const channels = (t.channels ?? []).map((c) => [`  · ${c.channel}`, String(c.batchRows), String(c.streamRows), String(c.missingInStream), String(c.missingInBatch), String(c.mismatched), c.missingInStream + c.missingInBatch + c.mismatched > 0 ? 'differs' : '']);
-  return [row, ...channels];
+  const part = (label: string, p: Omit<PatternResult, 'pattern'>) => [`  · ${label}`, String(p.batchRows), String(p.streamRows), String(p.missingInStream), String(p.missingInBatch), String(p.mismatched), p.missingInStream + p.missingInBatch + p.mismatched > 0 ? 'differs' : ''];
+  const channels = (t.channels ?? []).map((c) => part(c.channel, c));
+  const patterns = (t.patterns ?? []).map((p) => part(patternLabel(p.pattern), p));
+  return [row, ...channels, ...patterns];
+}
+
+/** A fraud_alerts pattern as reports name it: the per-order thresholds have the empty pattern. */
+export function patternLabel(pattern: string): string {
+  return pattern === '' ? 'thresholds' : `pattern ${pattern}`;
 }
 
 /** The window line: both windows side by side when only part of the requested one was compared. */

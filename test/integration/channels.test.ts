@@ -41,9 +41,30 @@ async function addOrder(orderId: number, channel: string, sides: { batch: boolea
   }
 }
 
+async function addAlert(orderId: number, pattern: string, sides: { batch: boolean; stream: boolean }, streamFinal = 9.5): Promise<void> {
+  const created = start + 60_000;
+  if (sides.batch) {
+    await warehouse.query(
+      `INSERT INTO public.fraud_alerts (order_id, customer_id, final_amount, severity, reason, created_at, alerted_at, pattern, matched_order_ids, window_start, window_end)
+       VALUES ($1, 7, 9.50, 'MEDIUM', 'it', to_timestamp($2::bigint / 1000.0), now(), $3, '', to_timestamp(0), to_timestamp(0))`,
+      [orderId, created, pattern],
+    );
+  }
+  if (sides.stream) {
+    await ch.insert('fraud_alerts_versions', [
+      { order_id: orderId, customer_id: 7, final_amount: streamFinal, severity: 'MEDIUM', reason: 'it', created_at: chTime(created), alerted_at: chTime(created), pattern, matched_order_ids: '', window_start: chTime(0), window_end: chTime(0), version: version++, is_deleted: 0 },
+    ]);
+  }
+}
+
 interface Report {
   verdict: string;
-  tables: { name: string; missingInStream: number; channels?: { channel: string; batchRows: number; streamRows: number; missingInStream: number; missingInBatch: number; mismatched: number }[] }[];
+  tables: {
+    name: string;
+    missingInStream: number;
+    channels?: { channel: string; batchRows: number; streamRows: number; missingInStream: number; missingInBatch: number; mismatched: number }[];
+    patterns?: { pattern: string; batchRows: number; streamRows: number; missingInStream: number; missingInBatch: number; mismatched: number }[];
+  }[];
   provenance: { channels: string[] };
 }
 
@@ -89,5 +110,24 @@ describe('validate per channel', () => {
     expect(report.tables.find((t) => t.name === 'order_summaries')?.channels).toBeUndefined();
     const text = await runCli(['validate', '--from', new Date(start).toISOString(), '--to', new Date(start + 300_000).toISOString(), '--out', path.join(cwd, 'reports')], { cwd });
     expect(text.stdout).toMatch(/· store\s+2\s+1\s+1\s+0\s+0\s+differs/);
+  });
+
+  it('reports fraud alerts per pattern on each side: a threshold alert, an equal velocity alert, a differing fan-in alert, one only the stream has', async () => {
+    await addAlert(101, '', { batch: true, stream: true });
+    await addAlert(101, 'velocity', { batch: true, stream: true });
+    await addAlert(102, 'fan-in', { batch: true, stream: true }, 12.25);
+    await addAlert(103, 'escalation', { batch: false, stream: true });
+    const run = await runCli(['validate', '--from', new Date(start).toISOString(), '--to', new Date(start + 300_000).toISOString(), '--out', path.join(cwd, 'reports'), '--json'], { cwd });
+    const alerts = jsonOf<Report>(run).tables.find((t) => t.name === 'fraud_alerts')!;
+    expect(alerts.patterns).toEqual([
+      { pattern: '', batchRows: 1, streamRows: 1, missingInStream: 0, missingInBatch: 0, mismatched: 0 },
+      { pattern: 'escalation', batchRows: 0, streamRows: 1, missingInStream: 0, missingInBatch: 1, mismatched: 0 },
+      { pattern: 'fan-in', batchRows: 1, streamRows: 1, missingInStream: 0, missingInBatch: 0, mismatched: 1 },
+      { pattern: 'velocity', batchRows: 1, streamRows: 1, missingInStream: 0, missingInBatch: 0, mismatched: 0 },
+    ]);
+    expect(jsonOf<Report>(run).tables.find((t) => t.name === 'processed_orders')?.patterns).toBeUndefined();
+    const text = await runCli(['validate', '--from', new Date(start).toISOString(), '--to', new Date(start + 300_000).toISOString(), '--out', path.join(cwd, 'reports')], { cwd });
+    expect(text.stdout).toMatch(/· pattern fan-in\s+1\s+1\s+0\s+0\s+1\s+differs/);
+    expect(text.stdout).toMatch(/· thresholds\s+1\s+1\s+0\s+0\s+0\s/);
   });
 });

@@ -14,6 +14,7 @@ interface DemoJson {
   recovery: { secondsToFirstCommit: number } | null;
   batch: { window: { from: string; to: string } };
   channels: { channel: string; batchRows: number; streamRows: number; missingInStream: number; missingInBatch: number; mismatched: number }[];
+  patterns: { pattern: string; batchRows: number; streamRows: number; missingInStream: number; missingInBatch: number; mismatched: number }[];
   sources: {
     partner: { changes: number; requests: number; serverErrors: number };
     store: { directory: string; files: string[]; correctingFile: string | null; correctedOrderId: number | null; cancelledOrderId: number | null };
@@ -90,6 +91,14 @@ async function checkChannels(summary: DemoJson): Promise<void> {
       // The demo's widest report covers the batch window: the same counts, and no differences.
       expect(summary.channels.find((c) => c.channel === channel)).toEqual({ channel, source: expect.any(String), batchRows: batch[channel], streamRows: stream[channel], missingInStream: 0, missingInBatch: 0, mismatched: 0 });
     }
+    // Fraud alerts per pattern, counted here on both sides: equal, and as the demo's figures say.
+    const streamAlerts = await ch.query<{ pattern: string; n: string }>(`SELECT pattern, count() AS n FROM ${db}.fraud_alerts WHERE created_at >= ${chTime(from)} AND created_at < ${chTime(to)} GROUP BY pattern`);
+    const batchAlerts = await warehouse.query<{ pattern: string; n: string }>('SELECT pattern, count(*) AS n FROM public.fraud_alerts WHERE created_at >= $1 AND created_at < $2 GROUP BY pattern', [from, to]);
+    const byPattern = (rows: { pattern: string; n: string }[]) => Object.fromEntries(rows.map((r) => [r.pattern, Number(r.n)]));
+    expect(byPattern(streamAlerts), 'fraud alerts per pattern: ClickHouse vs warehouse').toEqual(byPattern(batchAlerts.rows));
+    expect(byPattern(batchAlerts.rows)['']).toBeGreaterThan(0);
+    expect(Object.fromEntries(summary.patterns.map((p) => [p.pattern, p.batchRows]))).toEqual(byPattern(batchAlerts.rows));
+    expect(summary.patterns.every((p) => p.batchRows === p.streamRows && p.missingInStream + p.missingInBatch + p.mismatched === 0)).toBe(true);
     const { partner, store } = summary.sources;
     expect(partner.changes).toBeGreaterThan(0);
     // Every 7th request to the partner API fails: the worker and the batch retried through them.
