@@ -1,4 +1,6 @@
+import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.ts';
 import type { SourceOrder } from '../../src/domain/process-order.ts';
 import type { OrderStatus, Tier } from '../../src/domain/rules.ts';
 import { StreamFixture } from './stream-fixture.ts';
@@ -63,6 +65,41 @@ describe('stream processor', () => {
     expect(await f.converge()).toBeUndefined();
     const { exitCode } = await f.stopWorker('w1');
     expect(exitCode).toBe(0);
+  });
+
+  it('restores only once no transaction is open in its processed-orders partitions (a previous owner still committing), then converges', async () => {
+    const f = await newFixture();
+    await workload(f, 1, 120);
+    f.startWorker('w1');
+    expect(await f.converge()).toBeUndefined();
+    expect((await f.stopWorker('w1')).exitCode).toBe(0);
+
+    // A transaction of another producer (kafkajs, not the product's client) left open in processed-orders
+    // partition 0, holding a copy of a row already there: the outputs are the same however it ends.
+    const { config } = loadConfig({ cwd: f.cwd });
+    const kafka = new Kafka({ clientId: `${f.id}-previous-owner`, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ transactionalId: `${f.id}-previous-owner`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const onPartition0 = [...(await f.latest(f.topics.processedOrders))].find(([, v]) => Number((JSON.parse(v) as { customer_id: number }).customer_id) % 3 === 0);
+      expect(onPartition0).toBeDefined();
+      const transaction = await producer.transaction();
+      await transaction.send({ topic: f.topics.processedOrders, messages: [{ key: onPartition0![0], value: onPartition0![1], partition: 0 }] });
+
+      // A new order of a customer on partition 1 waits while the worker's restore waits for partition 0.
+      const late = order(500, { customerId: 4 });
+      await f.upsertOrders([late]);
+      f.startWorker('w1');
+      await new Promise((r) => setTimeout(r, 8_000));
+      const processedIds = async () => [...(await f.latest(f.topics.processedOrders)).values()].map((v) => Number((JSON.parse(v) as { order_id: number }).order_id));
+      expect(await processedIds()).not.toContain(500);
+
+      await transaction.abort();
+      expect(await f.converge()).toBeUndefined();
+      expect(await processedIds()).toContain(500);
+    } finally {
+      await producer.disconnect();
+    }
   });
 
   it('sends poison records to the dead-letter topic with their reason and carries on', async () => {
