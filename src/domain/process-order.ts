@@ -66,6 +66,26 @@ export interface FraudAlert {
 }
 
 /**
+ * Whether two alerts (or absences) would be written as the same output record: every field
+ * compared, so a state emits an alert again exactly when its record would change.
+ */
+export function sameAlert(a: FraudAlert | null, b: FraudAlert | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    a.orderId === b.orderId &&
+    a.customerId === b.customerId &&
+    a.finalCents === b.finalCents &&
+    a.severity === b.severity &&
+    a.reason === b.reason &&
+    a.createdAt === b.createdAt &&
+    a.pattern === b.pattern &&
+    a.matchedOrderIds === b.matchedOrderIds &&
+    a.windowStartMs === b.windowStartMs &&
+    a.windowEndMs === b.windowEndMs
+  );
+}
+
+/**
  * Enriches and prices one order; returns null for a CANCELLED order, which produces no processed
  * order, no summary contribution and no alert. Each step rounds half-even to the cent:
  * discount = amount × tier rate; tax = (amount − discount) × category rate; final = amount − discount + tax.

@@ -1,6 +1,7 @@
 import { fanInAlert, patternWindowStart, type CompiledFanIn, type FanInContribution } from '../domain/patterns.ts';
-import type { FraudAlert } from '../domain/process-order.ts';
+import { sameAlert, type FraudAlert } from '../domain/process-order.ts';
 import type { Emission } from './order-state.ts';
+import { contributionKey } from './records.ts';
 
 /**
  * The key of one NEW-tier order's part in fan-in, as stage 2 writes it to the product-keyed
@@ -39,7 +40,7 @@ export class FanInState {
 
   /** A contribution added or changed (finalCents), or retracted (null): re-evaluates its windows and returns the alert changes. */
   apply(key: ContributionKey, finalCents: number | null): readonly Emission[] {
-    const id = contributionId(key);
+    const id = contributionKey(key);
     const old = this.contributions.get(id);
     if (finalCents === null && old === undefined) return this.repair(key);
     this.set(id, key, finalCents);
@@ -55,7 +56,7 @@ export class FanInState {
    * cost O(n²) for a window of n parts.
    */
   restore(key: ContributionKey, finalCents: number | null): void {
-    this.set(contributionId(key), key, finalCents);
+    this.set(contributionKey(key), key, finalCents);
     for (const pattern of this.patterns) {
       const windowStartMs = patternWindowStart(pattern, key.createdAt);
       this.restored.set(slotOf(pattern.name, key.productId, windowStartMs), { pattern, productId: key.productId, windowStartMs });
@@ -146,15 +147,8 @@ export class FanInState {
   }
 }
 
-function contributionId(key: ContributionKey): string {
-  return `${key.productId}|${key.orderId}|${key.customerId}|${key.createdAt}`;
-}
 
 function slotOf(pattern: string, productId: number, windowStartMs: number): string {
   return `${pattern}|${productId}|${windowStartMs}`;
 }
 
-function sameAlert(a: FraudAlert | null, b: FraudAlert | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.orderId === b.orderId && a.customerId === b.customerId && a.matchedOrderIds === b.matchedOrderIds && a.finalCents === b.finalCents && a.severity === b.severity && a.reason === b.reason;
-}

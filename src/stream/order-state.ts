@@ -1,5 +1,5 @@
 import type { CompiledRules } from '../domain/rules.ts';
-import { fraudAlertFor, processOrder, type CustomerRow, type FraudAlert, type ProcessedOrder, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
+import { fraudAlertFor, processOrder, sameAlert, type CustomerRow, type FraudAlert, type ProcessedOrder, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
 import { countsForFanIn, escalationAlert, isFanIn, isWindowed, patternAlert, patternWindowStart, type CompiledEscalation, type CompiledVelocity } from '../domain/patterns.ts';
 import type { ContributionKey } from './fan-in-state.ts';
 import { addContribution, EMPTY_SUMMARY, retractContribution, windowStartFor, type SummaryAccumulator } from '../domain/windows.ts';
@@ -262,7 +262,7 @@ export class OrderState {
       const slot = escalationSlot(ref.customerId, ref.orderId, pattern.name);
       const before = this.escalationAlerts.get(slot) ?? null;
       const after = row ? escalationAlert(pattern, row, tierChangedAt) : null;
-      if (sameEscalation(before, after)) continue;
+      if (sameAlert(before, after)) continue;
       if (after) this.escalationAlerts.set(slot, after);
       else this.escalationAlerts.delete(slot);
       emissions.push({ kind: 'alert', orderId: ref.orderId, customerId: ref.customerId, pattern: pattern.name, alert: after });
@@ -318,7 +318,7 @@ export class OrderState {
         const inWindow = this.patternOrders.get(pattern.name)?.get(customerId)?.get(windowStartMs) ?? [];
         const before = this.patternAlerts.get(slot) ?? null;
         const after = patternAlert(pattern, customerId, windowStartMs, inWindow);
-        if (samePatternAlert(before, after)) continue;
+        if (sameAlert(before, after)) continue;
         if (after) this.patternAlerts.set(slot, after);
         else this.patternAlerts.delete(slot);
         if (before && before.orderId !== after?.orderId) emissions.push({ kind: 'alert', orderId: before.orderId, customerId, pattern: pattern.name, alert: null });
@@ -421,17 +421,5 @@ function escalationSlot(customerId: number, orderId: number, pattern: string): s
   return `${customerId}/${orderId}|${pattern}`;
 }
 
-function sameEscalation(a: FraudAlert | null, b: FraudAlert | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.finalCents === b.finalCents && a.severity === b.severity && a.reason === b.reason && a.createdAt === b.createdAt && a.windowStartMs === b.windowStartMs && a.windowEndMs === b.windowEndMs;
-}
 
-function samePatternAlert(a: FraudAlert | null, b: FraudAlert | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.orderId === b.orderId && a.matchedOrderIds === b.matchedOrderIds && a.finalCents === b.finalCents && a.severity === b.severity && a.reason === b.reason;
-}
 
-function sameAlert(a: FraudAlert | null, b: FraudAlert | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.customerId === b.customerId && a.finalCents === b.finalCents && a.severity === b.severity && a.createdAt === b.createdAt;
-}
