@@ -19,7 +19,7 @@ import { latestPerKey, toSinkRow, versionsTable } from '../src/output/sink-rows.
 import { readBusinessFigures, readLatestAlerts, readTopCustomers } from '../src/status/business.ts';
 import { encodeEmission } from '../src/stream/records.ts';
 import { canonicalRow, canonicalValue, md5Hex, rowHashSum } from '../src/validation/canonical.ts';
-import { chDetailSql, chDrillSql, chEstimateSql, chFirstPassSql, chLatencySql, chPatternCountSql, type SqlTarget, type StreamRead } from '../src/validation/fingerprint-sql.ts';
+import { chDetailSql, chDrillSql, chEstimateSql, chFirstPassSql, chLatencySql, chRowsPerSql, type SqlTarget, type StreamRead } from '../src/validation/fingerprint-sql.ts';
 import { bucketOf, keyComponent, keyHash, TABLE_SPECS } from '../src/validation/tables.ts';
 
 const FROM = Date.parse('2026-11-20T00:00:00Z');
@@ -184,10 +184,10 @@ export async function checkClickHouseSql(ch: ClickHouse, database: string): Prom
       const [estimate] = await ch.query<{ n: string }>(chEstimateSql(spec, target, WINDOW));
       expect(Number(estimate?.n), `${table} estimate`).toBeGreaterThanOrEqual(rows.length);
       if (spec.key.some((k) => k.name === 'pattern')) {
-        const perPattern = await ch.query<{ pattern: string; n: string }>(chPatternCountSql(spec, target, WINDOW));
+        const perPattern = await ch.query<{ g: string; n: string }>(chRowsPerSql(spec, target, WINDOW, 'pattern'));
         const counted = new Map<string, number>();
         for (const v of rows) counted.set(v.pattern ?? '', (counted.get(v.pattern ?? '') ?? 0) + 1);
-        expect(new Map(perPattern.map((r) => [r.pattern, Number(r.n)])), `${table} per pattern, ${streamRead}`).toEqual(counted);
+        expect(new Map(perPattern.map((r) => [r.g, Number(r.n)])), `${table} per pattern, ${streamRead}`).toEqual(counted);
       }
     }
     const [latency] = await ch.query<{ n: string; q: string[] }>(chLatencySql(target, WINDOW));

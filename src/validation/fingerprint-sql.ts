@@ -307,24 +307,22 @@ function channelCase(column: string): string {
   return `CASE WHEN ${range(CHANNEL_ID_BASE.store)} THEN 'store' WHEN ${range(CHANNEL_ID_BASE.partner)} THEN 'partner' ELSE 'web' END`;
 }
 
-/** Rows of the window per channel, for a table keyed by order_id. */
-export function pgChannelCountSql(spec: TableSpec, t: SqlTarget, w: EpochWindow): string {
-  return `SELECT ${channelCase('order_id')} AS channel, count(*)::text AS n FROM ${pgTable(spec, t)} WHERE ${pgWindow(spec, w)} GROUP BY 1`;
+/**
+ * What a report breaks a table's rows down by: the channel of its order (a table keyed by
+ * order_id) or its fraud pattern ('' for the per-order thresholds; a table keyed by pattern).
+ */
+export type RowGroup = 'channel' | 'pattern';
+
+function groupExpression(by: RowGroup): string {
+  return by === 'channel' ? channelCase('order_id') : 'pattern';
 }
 
-export function chChannelCountSql(spec: TableSpec, t: SqlTarget, w: EpochWindow): string {
+/** Rows of the window per group, as `g` and `n` (text). */
+export function pgRowsPerSql(spec: TableSpec, t: SqlTarget, w: EpochWindow, by: RowGroup): string {
+  return `SELECT ${groupExpression(by)} AS g, count(*)::text AS n FROM ${pgTable(spec, t)} WHERE ${pgWindow(spec, w)} GROUP BY 1`;
+}
+
+export function chRowsPerSql(spec: TableSpec, t: SqlTarget, w: EpochWindow, by: RowGroup): string {
   const source = chSource(spec, t);
-  return `SELECT ${channelCase('order_id')} AS channel, toString(count()) AS n FROM ${source.from} WHERE ${source.live}${chWindow(spec, w)} GROUP BY channel`;
-}
-
-// ---- Fraud patterns -------------------------------------------------------------------------
-
-/** Rows of the window per fraud pattern ('' for the per-order thresholds), for a table keyed by pattern. */
-export function pgPatternCountSql(spec: TableSpec, t: SqlTarget, w: EpochWindow): string {
-  return `SELECT pattern, count(*)::text AS n FROM ${pgTable(spec, t)} WHERE ${pgWindow(spec, w)} GROUP BY 1`;
-}
-
-export function chPatternCountSql(spec: TableSpec, t: SqlTarget, w: EpochWindow): string {
-  const source = chSource(spec, t);
-  return `SELECT pattern, toString(count()) AS n FROM ${source.from} WHERE ${source.live}${chWindow(spec, w)} GROUP BY pattern`;
+  return `SELECT ${groupExpression(by)} AS g, toString(count()) AS n FROM ${source.from} WHERE ${source.live}${chWindow(spec, w)} GROUP BY g`;
 }

@@ -23,16 +23,14 @@ import { canonicalTimestamp } from './canonical.ts';
 import { CHANNELS, type Channel } from '../domain/output-tables.ts';
 import { channelOfOrderId } from '../sources/order-input.ts';
 import {
-  chChannelCountSql,
-  chPatternCountSql,
+  chRowsPerSql,
   chDetailSql,
   chDrillSql,
   chEstimateSql,
   chFirstPassSql,
   chLatencySql,
   fingerprints,
-  pgChannelCountSql,
-  pgPatternCountSql,
+  pgRowsPerSql,
   pgDetailSql,
   pgDrillSql,
   pgEstimateSql,
@@ -42,6 +40,7 @@ import {
   type FirstPassPlan,
   type Fingerprint,
   type PageRange,
+  type RowGroup,
   type SortableKey,
   type SqlTarget,
 } from './fingerprint-sql.ts';
@@ -307,27 +306,28 @@ class Engine {
     };
   }
 
-  /** Rows per pattern on each side (two GROUP BY queries) beside the drill's differences per pattern. */
+  /** Rows per pattern on each side beside the drill's differences per pattern. */
   private async patterns(spec: TableSpec, diffs: ReadonlyMap<string, Diffs>): Promise<readonly PatternResult[]> {
-    const w = this.options.window;
-    const [pgRows, chRows] = await Promise.all([
-      this.pgQuery<{ pattern: string; n: string }>(pgPatternCountSql(spec, this.target, w)),
-      this.chQuery<{ pattern: string; n: string }>(chPatternCountSql(spec, this.target, w), spec),
-    ]);
-    const names = [...new Set([...pgRows.map((r) => r.pattern), ...chRows.map((r) => r.pattern), ...diffs.keys()])].sort();
-    const count = (rows: readonly { pattern: string; n: string }[], p: string) => Number(rows.find((r) => r.pattern === p)?.n ?? 0);
-    return names.map((pattern) => ({ pattern, batchRows: count(pgRows, pattern), streamRows: count(chRows, pattern), ...(diffs.get(pattern) ?? zeroDiffs()) }));
+    const { batch, stream } = await this.rowsPer(spec, 'pattern');
+    const names = [...new Set([...batch.keys(), ...stream.keys(), ...diffs.keys()])].sort();
+    return names.map((pattern) => ({ pattern, batchRows: batch.get(pattern) ?? 0, streamRows: stream.get(pattern) ?? 0, ...(diffs.get(pattern) ?? zeroDiffs()) }));
   }
 
-  /** Rows per channel on each side (two GROUP BY queries) beside the drill's differences per channel. */
+  /** Rows per channel on each side beside the drill's differences per channel. */
   private async channels(spec: TableSpec, diffs: ChannelDiffs): Promise<readonly ChannelResult[]> {
+    const { batch, stream } = await this.rowsPer(spec, 'channel');
+    return CHANNELS.map((channel) => ({ channel, batchRows: batch.get(channel) ?? 0, streamRows: stream.get(channel) ?? 0, ...diffs[channel] }));
+  }
+
+  /** Rows of the window on each side per channel or pattern (a GROUP BY on each database). */
+  private async rowsPer(spec: TableSpec, by: RowGroup): Promise<{ readonly batch: ReadonlyMap<string, number>; readonly stream: ReadonlyMap<string, number> }> {
     const w = this.options.window;
     const [pgRows, chRows] = await Promise.all([
-      this.pgQuery<{ channel: string; n: string }>(pgChannelCountSql(spec, this.target, w)),
-      this.chQuery<{ channel: string; n: string }>(chChannelCountSql(spec, this.target, w), spec),
+      this.pgQuery<{ g: string; n: string }>(pgRowsPerSql(spec, this.target, w, by)),
+      this.chQuery<{ g: string; n: string }>(chRowsPerSql(spec, this.target, w, by), spec),
     ]);
-    const count = (rows: readonly { channel: string; n: string }[], c: Channel) => Number(rows.find((r) => r.channel === c)?.n ?? 0);
-    return CHANNELS.map((channel) => ({ channel, batchRows: count(pgRows, channel), streamRows: count(chRows, channel), ...diffs[channel] }));
+    const byGroup = (rows: readonly { g: string; n: string }[]) => new Map(rows.map((r) => [r.g, Number(r.n)]));
+    return { batch: byGroup(pgRows), stream: byGroup(chRows) };
   }
 
   async latency(): Promise<LatencyResult> {
