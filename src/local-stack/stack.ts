@@ -68,7 +68,7 @@ async function bringUp(ctx: ServiceContext, service: LocalService): Promise<UpRe
   const logFile = ctx.paths.logFile(service.name);
   let pid = service.pid();
   let action: 'started' | 'already running' = 'already running';
-  const start = async (): Promise<number> => {
+  if (pid === undefined) {
     for (const claim of service.ports) {
       if (!(await isPortFree(claim.port))) {
         throw new DependencyError(
@@ -79,28 +79,13 @@ async function bringUp(ctx: ServiceContext, service: LocalService): Promise<UpRe
     }
     fs.mkdirSync(ctx.paths.serviceDir(service.name), { recursive: true });
     ctx.logger.info(`${service.name}: starting`);
-    return service.start();
-  };
-  if (pid === undefined) {
-    pid = await start();
+    pid = await service.start();
     action = 'started';
   }
-  const startedHere = action === 'started';
-  let startedPid = pid;
+  const startedPid = pid;
   let detail: string;
   try {
-    try {
-      detail = await waitFor(() => service.probe(), service.startTimeoutMs, 250, () => service.pid() === startedPid);
-    } catch (error) {
-      // The default ports lie in Linux's ephemeral range (32768-60999): between the free-port check
-      // and the service's bind, another process's outgoing connection can hold the port for a moment
-      // (seen once: Kafka exited with "Address already in use" on a port free before and after).
-      // Started once more when its ports are free again; a port really taken fails the check above.
-      if (!(error instanceof ExitedError) || !startedHere || !/Address already in use/.test(tailFile(logFile, 80))) throw error;
-      ctx.logger.warn(`${service.name}: a port was taken for a moment while it started (an ephemeral port of another connection); starting it again`);
-      startedPid = await start();
-      detail = await waitFor(() => service.probe(), service.startTimeoutMs, 250, () => service.pid() === startedPid);
-    }
+    detail = await waitFor(() => service.probe(), service.startTimeoutMs, 250, () => service.pid() === startedPid);
   } catch (error) {
     const why = error instanceof ExitedError ? `exited during start-up (${messageOf(error.lastProbeError)})` : `did not become healthy in ${formatDuration(service.startTimeoutMs)} (${messageOf(error)})`;
     const lastLine = tailFile(logFile, 40).split('\n').reverse().find((l) => /error|exception|fatal/i.test(l));
