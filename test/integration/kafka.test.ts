@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createConsumer,
   createKafkaAdmin,
+  createPartitionReader,
   createProducer,
   createTransactionalProducer,
   type ConsumedRecord,
@@ -119,6 +120,56 @@ describe('the Kafka adapter against the local broker', () => {
       expect(typeof byValue.get('successor')?.offset).toBe('bigint');
     } finally {
       await consumer.close();
+    }
+  });
+
+  it('keeps the committed records between an aborted transaction and a later abort marker that carries no data (defect 9: the library dropped them)', async () => {
+    // A worker SIGKILLed between AddPartitionsToTxn and its Produce leaves an abort marker with no
+    // data before it: the broker lists no aborted transaction for it. The library's own filter
+    // ended the previous aborted range of the same producer at that marker, dropping every
+    // committed batch in between. Here the empty aborted transaction is made deterministic with a
+    // record the topic refuses as too large (the partition is added, no data is written).
+    const topic = unique('tx-empty-abort');
+    topics.push(topic);
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1, configs: { 'max.message.bytes': '4096' } }]);
+    const transactionalId = unique('txid-empty');
+    const producer = createTransactionalProducer(kafka, { transactionalId });
+    try {
+      await producer.init();
+      await producer.runTransaction((tx) => tx.send([{ topic, key: 'a', value: 'committed-a' }]));
+      await producer.begin();
+      await producer.send([{ topic, key: 'b', value: 'aborted-b' }]);
+      await producer.abort();
+      await producer.runTransaction((tx) => tx.send([{ topic, key: 'c', value: 'committed-c1' }, { topic, key: 'c', value: 'committed-c2' }]));
+      await producer.begin();
+      await expect(producer.send([{ topic, key: 'big', value: 'x'.repeat(20_000) }])).rejects.toThrow();
+      await producer.abort();
+    } finally {
+      await producer.close();
+    }
+    // After a failed send a producer's sequence numbers are out of step: its successor (same id, the next epoch) goes on, as a restarted worker does.
+    const successor = createTransactionalProducer(kafka, { transactionalId });
+    try {
+      await successor.init();
+      await successor.runTransaction((tx) => tx.send([{ topic, key: 'e', value: 'committed-e' }]));
+    } finally {
+      await successor.close();
+    }
+    const expected = ['committed-a', 'committed-c1', 'committed-c2', 'committed-e'];
+
+    const consumer = createConsumer(kafka, { groupId: unique('group-empty-abort'), topics: [topic] });
+    try {
+      expect((await consumeAll(consumer, expected.length, 15_000)).map((r) => text(r.value))).toEqual(expected);
+    } finally {
+      await consumer.close();
+    }
+    const reader = createPartitionReader(kafka, { topic, clientSuffix: 'it-empty-abort' });
+    try {
+      const read: string[] = [];
+      await reader.readToEnd((records) => void read.push(...records.map((r) => text(r.value) ?? '')));
+      expect(read).toEqual(expected);
+    } finally {
+      await reader.close();
     }
   });
 

@@ -1,7 +1,7 @@
 import { Consumer, FetchIsolationLevels, IS_CONTROL, type fetchV17, type RecordsBatch } from '@platformatic/kafka';
 import { DependencyError, UsageError } from '../../core/errors.ts';
 import { guard, protocolErrorIds } from './errors.ts';
-import { filterFetchResponse } from './library-patches.ts';
+import { filterFetchResponse, keepReadCommittedFilterOurs } from './library-patches.ts';
 import type { ConsumedRecord, PollOptions } from './records.ts';
 import { connectionOptions, type KafkaSettings } from './settings.ts';
 
@@ -66,6 +66,7 @@ export function createPartitionReader(kafka: KafkaSettings, options: PartitionRe
     retryDelay: 250,
     ...connectionOptions(kafka),
   });
+  keepReadCommittedFilterOurs(consumer);
   const call = <T>(what: string, run: () => Promise<T>): Promise<T> => guard(kafka, `${what} ${topic}`, run);
 
   /** Next offset to fetch per partition; set on first use. */
