@@ -1,24 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { registerAudit } from './commands/audit.ts';
-import { registerBatch } from './commands/batch.ts';
-import { registerConfig } from './commands/config.ts';
 import { createContext, globalsOf, type CommandResult, type ContextIo } from './commands/context.ts';
-import { registerDev } from './commands/dev.ts';
-import { registerInit } from './commands/init.ts';
-import { registerLoad } from './commands/load.ts';
-import { registerPhase } from './commands/phase.ts';
-import { registerProcessor } from './commands/processor.ts';
-import { registerSink } from './commands/sink.ts';
-import { registerSources } from './commands/sources.ts';
-import { registerStatus } from './commands/status.ts';
-import { registerSnapshot } from './commands/snapshot.ts';
-import { registerDlq } from './commands/dlq.ts';
-import { registerWorkers } from './commands/workers.ts';
-import { registerCutover } from './commands/cutover.ts';
-import { registerDashboard } from './commands/dashboard.ts';
-import { registerDemo } from './commands/demo.ts';
-import { registerValidate } from './commands/validate.ts';
-import type { ActionFactory } from './commands/registry.ts';
+import type { ActionFactory, Register } from './commands/registry.ts';
 import { StreamMigrateError, messageOf, type ExitCode } from './core/errors.ts';
 import { Redactor } from './core/redactor.ts';
 
@@ -48,7 +30,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<ExitCod
     outcome = { result: await fn(options, ctx, positional), json: ctx.json };
   };
 
-  const program = buildProgram(action, io);
+  const program = await buildProgram(action, io, argv);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
@@ -61,7 +43,43 @@ export async function main(argv: readonly string[], io: MainIo): Promise<ExitCod
   return result.exitCode ?? 0;
 }
 
-function buildProgram(action: ActionFactory, io: MainIo): Command {
+/**
+ * Every command file, in help order, with the top-level commands it defines. A command line that
+ * names one loads only that file: a worker started by the supervisor (or restarted after a crash)
+ * does not import the dashboard, the demo and the phases first, which was half its start-up.
+ */
+const COMMAND_FILES: readonly { readonly names: readonly string[]; readonly load: () => Promise<Register> }[] = [
+  { names: ['init'], load: async () => (await import('./commands/init.ts')).registerInit },
+  { names: ['config'], load: async () => (await import('./commands/config.ts')).registerConfig },
+  { names: ['dev'], load: async () => (await import('./commands/dev.ts')).registerDev },
+  { names: ['audit'], load: async () => (await import('./commands/audit.ts')).registerAudit },
+  { names: ['load'], load: async () => (await import('./commands/load.ts')).registerLoad },
+  { names: ['phase'], load: async () => (await import('./commands/phase.ts')).registerPhase },
+  { names: ['processor'], load: async () => (await import('./commands/processor.ts')).registerProcessor },
+  { names: ['workers'], load: async () => (await import('./commands/workers.ts')).registerWorkers },
+  { names: ['cutover', 'rollback'], load: async () => (await import('./commands/cutover.ts')).registerCutover },
+  { names: ['demo'], load: async () => (await import('./commands/demo.ts')).registerDemo },
+  { names: ['sink'], load: async () => (await import('./commands/sink.ts')).registerSink },
+  { names: ['sources'], load: async () => (await import('./commands/sources.ts')).registerSources },
+  { names: ['batch'], load: async () => (await import('./commands/batch.ts')).registerBatch },
+  { names: ['validate'], load: async () => (await import('./commands/validate.ts')).registerValidate },
+  { names: ['status'], load: async () => (await import('./commands/status.ts')).registerStatus },
+  { names: ['snapshot'], load: async () => (await import('./commands/snapshot.ts')).registerSnapshot },
+  { names: ['dlq'], load: async () => (await import('./commands/dlq.ts')).registerDlq },
+  { names: ['dashboard'], load: async () => (await import('./commands/dashboard.ts')).registerDashboard },
+];
+
+/** The top-level command a command line names: its first word that is neither an option nor --config's value. */
+export function commandNameOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] ?? '';
+    if (word === '--config') i++;
+    else if (!word.startsWith('-')) return word;
+  }
+  return undefined;
+}
+
+async function buildProgram(action: ActionFactory, io: MainIo, argv: readonly string[]): Promise<Command> {
   const program = new Command('stream-migrate')
     .description('Move a nightly batch ETL to PostgreSQL CDC -> Kafka -> stream processing -> ClickHouse, prove it, then retire the batch job.')
     .version('0.1.0')
@@ -71,24 +89,11 @@ function buildProgram(action: ActionFactory, io: MainIo): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr });
-  registerInit(program, action);
-  registerConfig(program, action);
-  registerDev(program, action);
-  registerAudit(program, action);
-  registerLoad(program, action);
-  registerPhase(program, action);
-  registerProcessor(program, action);
-  registerWorkers(program, action);
-  registerCutover(program, action);
-  registerDemo(program, action);
-  registerSink(program, action);
-  registerSources(program, action);
-  registerBatch(program, action);
-  registerValidate(program, action);
-  registerStatus(program, action);
-  registerSnapshot(program, action);
-  registerDlq(program, action);
-  registerDashboard(program, action);
+  const name = commandNameOf(argv);
+  const named = COMMAND_FILES.filter((file) => name !== undefined && file.names.includes(name));
+  // No command, `help`, or a misspelt one: every command is registered, for the help and the suggestion.
+  const files = named.length > 0 ? named : COMMAND_FILES;
+  for (const register of await Promise.all(files.map((file) => file.load()))) register(program, action);
   return program;
 }
 

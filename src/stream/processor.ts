@@ -180,9 +180,8 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
   try {
     const maxWaitMs = durationMs(config.processor.commitInterval);
     const maxRecords = config.processor.maxPollRecords;
-    // The first poll joins the group; its records are held until state is restored.
-    let batch = await consumer.poll({ maxRecords, maxWaitMs });
-    while (consumer.generation() === null && !options.signal.aborted) batch = await consumer.poll({ maxRecords, maxWaitMs });
+    // Join first and restore while the first batch is fetched; its records are read once state is restored.
+    await consumer.join();
     if (options.signal.aborted) return false;
     const generation = consumer.generation();
     const owned = new Set(consumer.assignment().find((a) => a.topic === topics.orders)?.partitions ?? []);
@@ -194,17 +193,21 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     // Invalid table records this task has not dead-lettered yet: written with the first transaction.
     const tableDeadLetters: { record: ConsumedRecord; reason: string }[] = [];
     const tableCommits = new Map<string, CommitOffset>();
-    await restoreTables(tableReaders, tableFeed, counters, (record, change) => {
+    const state = new OrderState(rules, tables);
+    const fanIn = new FanInState(rules.patterns.filter(isFanIn));
+    // The restores read different topics with clients of their own, so their fetches overlap;
+    // only stage 2 needs the tables (a restored row's tier change time may come from them).
+    const tablesRestored = restoreTables(tableReaders, tableFeed, counters, (record, change) => {
       if (change.deadLetter) tableDeadLetters.push({ record, reason: change.deadLetter });
       if (change.commit) setOffset(tableCommits, change.commit);
     });
     // Stage 1 and 2 restore from partitions only their task writes: a previous owner's transaction may still be open there.
-    await openTransactionsSettled(deps.admin, [topics.changelog, topics.processedOrders], owned, logger, durationMs(config.processor.transactionTimeout));
-    const stage1 = await restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId);
-    const state = new OrderState(rules, tables);
-    await restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId, state);
-    const fanIn = new FanInState(rules.patterns.filter(isFanIn));
-    await restoreStage3(kafka, settings, topics.ordersByProduct, owned, options.instanceId, fanIn, committed);
+    const settled = openTransactionsSettled(deps.admin, [topics.changelog, topics.processedOrders], owned, logger, durationMs(config.processor.transactionTimeout));
+    const [stage1] = await Promise.all([
+      settled.then(() => restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId)),
+      Promise.all([tablesRestored, settled]).then(() => restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId, state)),
+      restoreStage3(kafka, settings, topics.ordersByProduct, owned, options.instanceId, fanIn, committed),
+    ]);
     counters.stateOrders(state.size);
     logger.info(`processor ${options.instanceId}: tasks [${[...owned].sort((a, b) => a - b).join(', ')}] of ${partitions}, restored ${stage1.size} routes, ${state.size} orders and ${fanIn.size} fan-in parts in ${Date.now() - started} ms`, {
       generation,
@@ -212,6 +215,7 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
       products: tables.counts.products,
     });
 
+    let batch = await consumer.poll({ maxRecords, maxWaitMs, lingerMs: POLL_LINGER_MS });
     const pending = new Map<number, PendingRecord[]>();
     let carry: Emission[] = [...state.reconcileAll()];
     const waitMs = durationMs(config.processor.missingReferenceWait);

@@ -56,6 +56,12 @@ export interface ConsumerOptions {
  */
 export interface KafkaConsumer {
   poll(options?: PollOptions): Promise<ConsumedBatch>;
+  /**
+   * Joins the group without taking records: resolves once the member has its first assignment,
+   * while the first batch is fetched into the buffer. A worker restores state in the meantime,
+   * instead of holding a polled batch (and the time to fetch it) before it can start restoring.
+   */
+  join(): Promise<void>;
   /** A plain (non-transactional) commit, for consumers that do not produce. */
   commit(offsets: readonly CommitOffset[]): Promise<void>;
   /**
@@ -225,6 +231,15 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
           next.set(key, { topic, partition: Number(partition), offset });
         }
         return { records, group: group ?? currentGroup(), nextOffsets: [...next.values()] };
+      }),
+    join: () =>
+      guard(kafka, `join group ${options.groupId}`, async () => {
+        await open();
+        // consume() resolves after the join; a rebalance already under way may still hold the assignment back.
+        const deadline = Date.now() + (options.rebalanceTimeoutMs ?? 30_000);
+        while (membership === null && failure === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        if (failure !== undefined) throw failure;
+        if (membership === null) throw new Error(`no assignment from group ${options.groupId} within the rebalance timeout`);
       }),
     commit: (offsets) =>
       guard(kafka, `commit offsets of group ${options.groupId}`, () =>
