@@ -125,6 +125,15 @@ describe('OrderState fraud patterns: velocity', () => {
     expect(patternEmissions(state.customerChanged(1))).toEqual([{ kind: 'alert', orderId: 1, customerId: 1, pattern: 'velocity', alert: null }]);
   });
 
+  it('a tier change evaluates each window once: one alert with the new total, not one per re-processed order', () => {
+    const { state, customers } = setup();
+    for (const id of [1, 2, 3, 4]) upsert(state, order(id));
+    customers.set(1, { id: 1, tier: 'BRONZE' }); // 2% off: 1078.00 each, 4312.00 in all
+    expect(patternEmissions(state.customerChanged(1))).toEqual([
+      expect.objectContaining({ orderId: 1, alert: expect.objectContaining({ finalCents: 431_200, matchedOrderIds: '1,2,3,4', windowStartMs: W0 }) }),
+    ]);
+  });
+
   it('restored state emits nothing for alerts it already had, and then retracts them correctly', () => {
     const { state, tables } = setup();
     for (const id of [1, 2, 3]) upsert(state, order(id));

@@ -67,6 +67,13 @@ export class OrderState {
   private readonly windows = new Map<number, Map<number, SummaryAccumulator>>();
   /** The live pattern alert of each (customer, pattern, window), by patternSlot: what was last emitted for it. */
   private readonly patternAlerts = new Map<string, FraudAlert>();
+  /**
+   * While a recompute runs: per customer, the rows whose windows need their pattern alerts
+   * evaluated once it is done. A tier change re-processes every order of its customer; evaluating
+   * the windowed patterns per order cost O(orders in the window) each time, quadratic per window
+   * (seconds of stall for a customer with a few thousand orders in a window).
+   */
+  private deferredPatterns: Map<number, (ProcessedOrder | null)[]> | null = null;
   /** The live processed orders of each (customer, pattern, window), by patternSlot, so a change reads only its window. */
   private readonly patternOrders = new Map<string, Map<number, Map<number, ProcessedOrder[]>>>();
   /** The live escalation alert of each (customer, order, pattern), by escalationSlot: what was last emitted for it. */
@@ -187,16 +194,24 @@ export class OrderState {
 
   private recompute(refs: readonly OrderRef[]): Emission[] {
     const emissions: Emission[] = [];
-    for (const ref of refs) {
-      const entry = this.byCustomer.get(ref.customerId)?.get(ref.orderId);
-      if (!entry) continue;
-      const order = orderOf(entry);
-      const customer = this.tables.customer(order.customerId);
-      const product = this.tables.product(order.productId);
-      // A referenced row that disappeared: the order stops contributing until it comes back.
-      const next = customer && product ? this.entryFor(order, customer, product) : { processed: null, orphan: order };
-      emissions.push(...this.replace(ref, next, null));
+    const deferred = new Map<number, (ProcessedOrder | null)[]>();
+    this.deferredPatterns = deferred;
+    try {
+      for (const ref of refs) {
+        const entry = this.byCustomer.get(ref.customerId)?.get(ref.orderId);
+        if (!entry) continue;
+        const order = orderOf(entry);
+        const customer = this.tables.customer(order.customerId);
+        const product = this.tables.product(order.productId);
+        // A referenced row that disappeared: the order stops contributing until it comes back.
+        const next = customer && product ? this.entryFor(order, customer, product) : { processed: null, orphan: order };
+        emissions.push(...this.replace(ref, next, null));
+      }
+    } finally {
+      this.deferredPatterns = null;
     }
+    // Each touched window once, from its state before the recompute to its state after.
+    for (const [customerId, rows] of deferred) this.updatePatterns(customerId, rows, emissions);
     return emissions;
   }
 
@@ -251,7 +266,12 @@ export class OrderState {
       const after = this.windows.get(customerId)?.get(windowStartMs);
       if (!sameSummary(before, after)) emissions.push({ kind: 'summary', customerId, windowStartMs, summary: after ?? null });
     }
-    if (this.windowed.length > 0 && !sameRow(oldRow, newRow)) this.updatePatterns(customerId, [oldRow, newRow], emissions);
+    if (this.windowed.length > 0 && !sameRow(oldRow, newRow)) {
+      const deferred = this.deferredPatterns;
+      if (!deferred) this.updatePatterns(customerId, [oldRow, newRow], emissions);
+      else if (deferred.has(customerId)) deferred.get(customerId)!.push(oldRow, newRow);
+      else deferred.set(customerId, [oldRow, newRow]);
+    }
     if (this.fanIn) contributionChanges(oldRow, newRow, emissions);
     return emissions;
   }
