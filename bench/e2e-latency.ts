@@ -15,9 +15,10 @@
  */
 import { execa } from 'execa';
 import { createClickHouse } from '../src/clients/clickhouse.ts';
-import { createKafkaAdmin } from '../src/clients/kafka.ts';
+import { createKafkaAdmin, createPartitionReader, type PartitionReader } from '../src/clients/kafka.ts';
 import { createPostgresPool } from '../src/clients/postgres.ts';
 import { loadConfig } from '../src/config/load.ts';
+import { decodeProcessedKey } from '../src/stream/records.ts';
 import { streamTopics } from '../src/stream/topics.ts';
 import { BIN, REPO_ROOT } from '../test/integration/cli.ts';
 
@@ -52,8 +53,12 @@ interface Probe {
   readonly partition: number;
   readonly committedAt: number;
   latency?: number;
+  /** When the probe's change was read from the CDC topic, and its processed row from the processor's output topic (committed). */
+  cdcAt?: number;
+  processedAt?: number;
 }
 const probes = new Map<number, Probe>();
+let legsDone = false;
 const pending = new Map<number, Probe>();
 let failed = false;
 try {
@@ -74,6 +79,29 @@ try {
     if (c === undefined) throw new Error(`no customer among the first ${customerIds.length} falls on partition ${p} of ${partitions}`);
     byPartition.push(c);
   }
+
+  // Where the time goes: two readers follow the CDC topic and the processor's output topic
+  // (read_committed) from their current end, so each probe also gets the moment it reached each.
+  const topics = streamTopics(config);
+  const follow = async (reader: PartitionReader, idOf: (key: Buffer) => number | undefined, mark: (probe: Probe, at: number) => void): Promise<void> => {
+    await reader.readToEnd(() => undefined);
+    while (!legsDone) {
+      const records = await reader.poll({ maxWaitMs: 50 });
+      const at = Date.now();
+      for (const r of records) {
+        const probe = r.key ? probes.get(idOf(r.key) ?? -1) : undefined;
+        if (probe) mark(probe, at);
+      }
+    }
+  };
+  const cdcReader = createPartitionReader(config.kafka, { topic: topics.orders, clientSuffix: 'bench-e2e-cdc' });
+  const outputReader = createPartitionReader(config.kafka, { topic: topics.processedOrders, clientSuffix: 'bench-e2e-output' });
+  const legs = Promise.all([
+    follow(cdcReader, (key) => Number(/"id"\s*:\s*(\d+)/.exec(key.toString('utf8'))?.[1]), (probe, at) => (probe.cdcAt ??= at)),
+    follow(outputReader, (key) => decodeProcessedKey(key)?.orderId, (probe, at) => (probe.processedAt ??= at)),
+  ]).finally(() => Promise.all([cdcReader.close(), outputReader.close()]));
+  // Both readers are at the end before the first probe.
+  await sleep(2_000);
 
   const stopAt = Date.now() + seconds * 1000;
   const inserting = (async () => {
@@ -105,7 +133,10 @@ try {
     await sleep(20);
   }
   await inserting;
+  legsDone = true;
+  await legs;
 } finally {
+  legsDone = true;
   await pool.end().catch(() => undefined);
   await ch.close();
 }
@@ -124,6 +155,27 @@ if (!(achieved >= 0.95 * rate)) {
 }
 
 const all = [...probes.values()];
+// When in the run the slow probes were committed: a stall every probe waits through shows as one slow stretch.
+const started = Math.min(...all.map((p) => p.committedAt));
+const stretches = new Map<number, number[]>();
+for (const p of all) {
+  const at = Math.floor((p.committedAt - started) / 5_000) * 5;
+  stretches.set(at, [...(stretches.get(at) ?? []), p.latency ?? Infinity]);
+}
+const legPct = (values: number[], q: number) => {
+  const sorted = values.sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+};
+const leg = (name: string, of: (p: Probe) => number | undefined) => {
+  const values = all.flatMap((p) => (of(p) === undefined ? [] : [of(p)!]));
+  return `${name} p50 ${legPct([...values], 0.5)} p99 ${legPct([...values], 0.99)} (${values.length})`;
+};
+console.log(
+  `legs ms: ${leg('commit -> CDC topic', (p) => (p.cdcAt === undefined ? undefined : p.cdcAt - p.committedAt))}; ` +
+    `${leg('CDC -> processed topic', (p) => (p.cdcAt === undefined || p.processedAt === undefined ? undefined : p.processedAt - p.cdcAt))}; ` +
+    `${leg('processed topic -> ClickHouse view', (p) => (p.processedAt === undefined || p.latency === undefined ? undefined : p.committedAt + p.latency - p.processedAt))}`,
+);
+console.log(`slowest probe per 5 s of the run: ${[...stretches].map(([at, list]) => `${at}s ${Math.max(...list)}`).join(', ')}`);
 const unseen = all.filter((p) => p.latency === undefined || p.latency > UNSEEN_AFTER_MS);
 const latencyOf = (p: Probe) => (p.latency === undefined || p.latency > UNSEEN_AFTER_MS ? Infinity : p.latency);
 const pct = (list: readonly Probe[], q: number) => {
