@@ -134,6 +134,19 @@ describe('OrderState fraud patterns: velocity', () => {
     ]);
   });
 
+  it('a restore with tombstones holds the alert of what is live at its end: 3 rows restored, one tombstoned, then a new third fires', () => {
+    const { tables } = setup();
+    const rows = [1, 2, 3].flatMap((id) => processOrder(order(id), { id: 1, tier: 'NEW' }, { id: 10, category: 'books' }, rules) ?? []);
+    expect(rows).toHaveLength(3);
+    const restored = new OrderState(rules, tables);
+    for (const row of rows) restored.restore(row);
+    restored.restoreTombstone(2, 1);
+    expect(restored.patternAlert(1, 'velocity', W0)).toBeUndefined(); // 2 orders, 2200.00: below both thresholds
+    expect(patternEmissions(upsert(restored, order(4)))).toEqual([
+      expect.objectContaining({ orderId: 1, alert: expect.objectContaining({ matchedOrderIds: '1,3,4', finalCents: 330_000 }) }),
+    ]);
+  });
+
   it('restored state emits nothing for alerts it already had, and then retracts them correctly', () => {
     const { state, tables } = setup();
     for (const id of [1, 2, 3]) upsert(state, order(id));

@@ -74,6 +74,12 @@ export class OrderState {
    * (seconds of stall for a customer with a few thousand orders in a window).
    */
   private deferredPatterns: Map<number, (ProcessedOrder | null)[]> | null = null;
+  /**
+   * The same for a restore, which is one record at a time with no end call: the rows restored so
+   * far, evaluated by the first call that changes or reads alerts afterwards (`settleRestore`).
+   * Per record, a restart of a stack with hot customers took 65 s for 237 609 orders.
+   */
+  private restoredPatterns: Map<number, (ProcessedOrder | null)[]> | null = null;
   /** The live processed orders of each (customer, pattern, window), by patternSlot, so a change reads only its window. */
   private readonly patternOrders = new Map<string, Map<number, Map<number, ProcessedOrder[]>>>();
   /** The live escalation alert of each (customer, order, pattern), by escalationSlot: what was last emitted for it. */
@@ -99,6 +105,7 @@ export class OrderState {
 
   /** A new version of an order for its customer: that row's old contribution is retracted and the new one added. */
   upsert(order: SourceOrder, sourceTsMs: number | null): ApplyResult {
+    this.settleRestore();
     const customer = this.tables.customer(order.customerId);
     if (!customer) return { blocked: `customer ${order.customerId} of order ${order.id} not found` };
     const product = this.tables.product(order.productId);
@@ -108,6 +115,7 @@ export class OrderState {
 
   /** A deleted order, or one that left this customer: everything the (customer, order) row contributed is retracted. */
   delete(orderId: number, customerId: number, sourceTsMs: number | null = null): readonly Emission[] {
+    this.settleRestore();
     return this.replace({ customerId, orderId }, undefined, sourceTsMs);
   }
 
@@ -126,12 +134,14 @@ export class OrderState {
 
   /** A customer changed (e.g. its tier): every order that joins it is recomputed. */
   customerChanged(customerId: number): readonly Emission[] {
+    this.settleRestore();
     const orders = this.byCustomer.get(customerId);
     return orders ? this.recompute([...orders.keys()].map((orderId) => ({ customerId, orderId }))) : [];
   }
 
   /** A product changed (e.g. its category): every order that joins it is recomputed. */
   productChanged(productId: number): readonly Emission[] {
+    this.settleRestore();
     const entries = this.byProduct.get(productId);
     return entries ? this.recompute([...entries].map(refOf)) : [];
   }
@@ -144,6 +154,7 @@ export class OrderState {
    * write of a key wins in a transaction).
    */
   reconcileAll(): readonly Emission[] {
+    this.settleRestore();
     const stale: OrderRef[] = [];
     const unknown: Emission[] = [];
     for (const [customerId, orders] of this.byCustomer) {
@@ -180,7 +191,30 @@ export class OrderState {
    * the record predates that field), so the state holds exactly the alerts that were emitted.
    */
   restore(processed: ProcessedOrder, tierChangedAt?: number | null): void {
-    this.replace({ customerId: processed.customerId, orderId: processed.orderId }, tierChangedAt === undefined ? { processed } : { processed, tierChangedAt }, null);
+    this.restoring(() => this.replace({ customerId: processed.customerId, orderId: processed.orderId }, tierChangedAt === undefined ? { processed } : { processed, tierChangedAt }, null));
+  }
+
+  /** A tombstone read while restoring: the (customer, order) row is not live (emits nothing, as `restore`). */
+  restoreTombstone(orderId: number, customerId: number): void {
+    this.restoring(() => this.replace({ customerId, orderId }, undefined, null));
+  }
+
+  private restoring(apply: () => void): void {
+    this.deferredPatterns = this.restoredPatterns ??= new Map();
+    try {
+      apply();
+    } finally {
+      this.deferredPatterns = null;
+    }
+  }
+
+  /** Evaluates once each pattern window the restore touched; what it would emit was emitted before the restart. */
+  private settleRestore(): void {
+    const restored = this.restoredPatterns;
+    if (!restored) return;
+    this.restoredPatterns = null;
+    const alreadyEmitted: Emission[] = [];
+    for (const [customerId, rows] of restored) this.updatePatterns(customerId, rows, alreadyEmitted);
   }
 
   summary(customerId: number, windowStartMs: number): SummaryAccumulator | undefined {
@@ -320,6 +354,7 @@ export class OrderState {
 
   /** The live pattern alert of a customer's window, if any (for tests and tools). */
   patternAlert(customerId: number, pattern: string, windowStartMs: number): FraudAlert | undefined {
+    this.settleRestore();
     return this.patternAlerts.get(patternSlot(customerId, pattern, windowStartMs));
   }
 

@@ -523,7 +523,7 @@ async function restoreStage2(kafka: KafkaModule, settings: KafkaSettings, topic:
         }
         // A tombstone, or a value no version of this code reads: the row is not live.
         const key = r.key ? decodeProcessedKey(r.key) : undefined;
-        if (key) state.delete(key.orderId, key.customerId);
+        if (key) state.restoreTombstone(key.orderId, key.customerId);
       }
     });
   } finally {
