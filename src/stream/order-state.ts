@@ -200,7 +200,12 @@ export class OrderState {
   }
 
   private restoring(apply: () => void): void {
-    this.deferredPatterns = this.restoredPatterns ??= new Map();
+    this.deferringPatterns((this.restoredPatterns ??= new Map()), apply);
+  }
+
+  /** Runs `apply` with the pattern windows it touches collected into `into` instead of evaluated. */
+  private deferringPatterns(into: Map<number, (ProcessedOrder | null)[]>, apply: () => void): void {
+    this.deferredPatterns = into;
     try {
       apply();
     } finally {
@@ -208,13 +213,17 @@ export class OrderState {
     }
   }
 
+  /** Evaluates each collected window once, from its state before the deferral to its state now. */
+  private evaluateDeferred(deferred: ReadonlyMap<number, readonly (ProcessedOrder | null)[]>, emissions: Emission[]): void {
+    for (const [customerId, rows] of deferred) this.updatePatterns(customerId, rows, emissions);
+  }
+
   /** Evaluates once each pattern window the restore touched; what it would emit was emitted before the restart. */
   private settleRestore(): void {
     const restored = this.restoredPatterns;
     if (!restored) return;
     this.restoredPatterns = null;
-    const alreadyEmitted: Emission[] = [];
-    for (const [customerId, rows] of restored) this.updatePatterns(customerId, rows, alreadyEmitted);
+    this.evaluateDeferred(restored, []);
   }
 
   summary(customerId: number, windowStartMs: number): SummaryAccumulator | undefined {
@@ -229,8 +238,7 @@ export class OrderState {
   private recompute(refs: readonly OrderRef[]): Emission[] {
     const emissions: Emission[] = [];
     const deferred = new Map<number, (ProcessedOrder | null)[]>();
-    this.deferredPatterns = deferred;
-    try {
+    this.deferringPatterns(deferred, () => {
       for (const ref of refs) {
         const entry = this.byCustomer.get(ref.customerId)?.get(ref.orderId);
         if (!entry) continue;
@@ -241,11 +249,8 @@ export class OrderState {
         const next = customer && product ? this.entryFor(order, customer, product) : { processed: null, orphan: order };
         emissions.push(...this.replace(ref, next, null));
       }
-    } finally {
-      this.deferredPatterns = null;
-    }
-    // Each touched window once, from its state before the recompute to its state after.
-    for (const [customerId, rows] of deferred) this.updatePatterns(customerId, rows, emissions);
+    });
+    this.evaluateDeferred(deferred, emissions);
     return emissions;
   }
 
