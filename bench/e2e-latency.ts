@@ -162,13 +162,14 @@ for (const p of all) {
   const at = Math.floor((p.committedAt - started) / 5_000) * 5;
   stretches.set(at, [...(stretches.get(at) ?? []), p.latency ?? Infinity]);
 }
-const legPct = (values: number[], q: number) => {
-  const sorted = values.sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+/** The q-th percentile (0-100) of some values; undefined for none. */
+const percentile = (values: readonly number[], q: number): number | undefined => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((q / 100) * sorted.length))];
 };
 const leg = (name: string, of: (p: Probe) => number | undefined) => {
   const values = all.flatMap((p) => (of(p) === undefined ? [] : [of(p)!]));
-  return `${name} p50 ${legPct([...values], 0.5)} p99 ${legPct([...values], 0.99)} (${values.length})`;
+  return `${name} p50 ${percentile(values, 50)} p99 ${percentile(values, 99)} (${values.length})`;
 };
 console.log(
   `legs ms: ${leg('commit -> CDC topic', (p) => (p.cdcAt === undefined ? undefined : p.cdcAt - p.committedAt))}; ` +
@@ -179,8 +180,7 @@ console.log(`slowest probe per 5 s of the run: ${[...stretches].map(([at, list])
 const unseen = all.filter((p) => p.latency === undefined || p.latency > UNSEEN_AFTER_MS);
 const latencyOf = (p: Probe) => (p.latency === undefined || p.latency > UNSEEN_AFTER_MS ? Infinity : p.latency);
 const pct = (list: readonly Probe[], q: number) => {
-  const sorted = list.map(latencyOf).sort((a, b) => a - b);
-  const v = sorted[Math.min(sorted.length - 1, Math.floor((q / 100) * sorted.length))];
+  const v = percentile(list.map(latencyOf), q);
   return v === undefined ? 'none' : v === Infinity ? `>${UNSEEN_AFTER_MS}` : String(v);
 };
 console.log(`${all.length} probes over ${partitions} partitions, ${all.length - unseen.length} seen, ${unseen.length} not seen within ${UNSEEN_AFTER_MS / 1000} s`);
