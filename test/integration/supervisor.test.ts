@@ -214,6 +214,10 @@ describe('local worker supervisor', () => {
     let status = jsonOf<WorkersJson>(await runCli(['workers', 'status', '--json'], { cwd: f.cwd }));
     expect(status.supervisor).toMatchObject({ state: 'stopped', pid: null, stop: { by: '`dev down`' } });
     expect(status.workers.every((w) => w.pid === null)).toBe(true);
+    // A worker may have started the next supervisor before `dev down` recorded its stop (that is the
+    // race): then one restart is on record, and that supervisor was stopped with the rest.
+    const restartsBefore = status.supervisor.restartsTotal;
+    expect(restartsBefore).toBeLessThanOrEqual(1);
 
     // 2. A human start ends the stop; after another kill the pipeline recovers, then `workers stop` holds.
     await startWorkers(f.cwd);
@@ -231,7 +235,7 @@ describe('local worker supervisor', () => {
     expect(text.exitCode).toBe(1);
     expect(text.stdout).toContain('stopped on purpose (`workers stop`');
     status = jsonOf<WorkersJson>(await runCli(['workers', 'status', '--json'], { cwd: f.cwd }));
-    expect(status.supervisor).toMatchObject({ state: 'stopped', stop: { by: '`workers stop`' }, restartsTotal: 1 });
+    expect(status.supervisor).toMatchObject({ state: 'stopped', stop: { by: '`workers stop`' }, restartsTotal: restartsBefore + 1 });
 
     // 3. `dev down --purge` racing the recovery: the record of the stop goes with the data, and a
     // supervisor a worker was starting finds nothing to supervise.
