@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.ts';
 import { CheckFailedError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { stackPaths } from '../local-stack/paths.ts';
+import { runningPid } from '../local-stack/processes.ts';
 import { workersDir } from '../local-stack/workers.ts';
 import { sleep } from '../core/time.ts';
 import type { Channel } from '../domain/output-tables.ts';
@@ -79,27 +80,34 @@ export interface RecoveryFigure {
 
 /**
  * Kills processor worker w1 with SIGKILL (the supervisor restarts it) and measures how long until
- * the group commits input offsets again, i.e. the first committed output after the restart.
+ * the restarted w1 commits its first transaction, read from its own /metrics. The group's committed
+ * offsets would not do: another worker commits through the restart, and a transaction the killed
+ * worker had ended just before the kill still completes at the coordinator after it.
  */
 export async function measureRecovery(config: Config, cwd: string, logger: Logger): Promise<RecoveryFigure | undefined> {
   const pidFile = path.join(workersDir(stackPaths(config, cwd)), 'processor-w1.pid');
   const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  const kafka = await import('../clients/kafka.ts');
-  const admin = kafka.createKafkaAdmin(config.kafka, 'demo-recovery', { retries: 2 });
-  const committed = async () => (await admin.groupLag(config.processor.groupId)).reduce((n, l) => n + (l.committed ?? 0n), 0n);
+  // Supervised processor w1 serves /metrics on the first port of the processors' range.
+  const port = config.monitoring.processorMetricsPort;
+  const killedAt = Date.now();
+  process.kill(pid, 'SIGKILL');
+  logger.info(`processor worker w1 (pid ${pid}) killed with SIGKILL; waiting for the restarted worker to commit`);
+  while (Date.now() - killedAt < 120_000) {
+    await sleep(100);
+    const restarted = runningPid(pidFile, 'processor run --instance w1');
+    if (restarted !== undefined && restarted !== pid && (await committedTransactions(port)) > 0) return { killedPid: pid, secondsToFirstCommit: (Date.now() - killedAt) / 1000 };
+  }
+  return undefined;
+}
+
+/** A processor worker's committed transactions so far, 0 while it does not answer yet. */
+async function committedTransactions(port: number): Promise<number> {
   try {
-    const before = await committed();
-    const killedAt = Date.now();
-    process.kill(pid, 'SIGKILL');
-    logger.info(`processor worker w1 (pid ${pid}) killed with SIGKILL; waiting for the restarted worker to commit`);
-    // A dead worker commits nothing, so any progress past `before` is the restarted worker's.
-    while (Date.now() - killedAt < 120_000) {
-      await sleep(100);
-      if ((await committed()) > before) return { killedPid: pid, secondsToFirstCommit: (Date.now() - killedAt) / 1000 };
-    }
-    return undefined;
-  } finally {
-    await admin.close();
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(1_000) })).text();
+    const match = /^stream_migrate_processor_transactions_total(?:\{[^}]*\})?\s+(\S+)/m.exec(text);
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
   }
 }
