@@ -37,6 +37,9 @@ describe('stream-migrate demo', () => {
     const summary = jsonOf<DemoJson>(demo);
     expect(summary.steps).toHaveLength(11);
     expect(summary.cutover.allowed).toBe(true);
+    // A restarted worker loads its code, joins the group and restores its state before it commits:
+    // well over half a second here (a reading below that timed someone else's commit).
+    expect(summary.recovery?.secondsToFirstCommit).toBeGreaterThan(0.5);
     await checkChannels(summary);
     // It ends with the live dashboard running on the configured port (the test stack's own).
     const { config } = testConfig();
