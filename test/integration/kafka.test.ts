@@ -211,6 +211,41 @@ describe('the Kafka adapter against the local broker', () => {
     expect([partition?.committed, partition?.lag]).toEqual([8n, 0n]);
   });
 
+  it('reads a backlog of one topic interleaved with another topic, not the whole backlog first (fetch sizes)', async () => {
+    // A 20 MB backlog in the first topic listed and a few records in the second: the library's
+    // default fetch (50 MiB in all and per partition) brings the whole backlog first, which starved
+    // the processor's stage 2 behind stage 1's input.
+    const backlog = unique('backlog');
+    const other = unique('other');
+    topics.push(backlog, other);
+    await admin.createTopics([backlog, other].map((name) => ({ name, partitions: 1, replicationFactor: 1 })));
+    const producer = createProducer(kafka, 'it-backlog');
+    const payload = 'x'.repeat(330);
+    try {
+      await producer.send(Array.from({ length: 60_000 }, (_, i) => ({ topic: backlog, key: `b${i}`, value: payload })));
+      await producer.send(Array.from({ length: 10 }, (_, i) => ({ topic: other, key: `o${i}`, value: `other-${i}` })));
+    } finally {
+      await producer.close();
+    }
+    const consumer = createConsumer(kafka, { groupId: unique('backlog-group'), topics: [backlog, other], bufferedRecords: 4_000 });
+    let backlogBeforeOther = 0;
+    let otherSeen = 0;
+    try {
+      const deadline = Date.now() + 60_000;
+      while (otherSeen === 0 && Date.now() < deadline) {
+        for (const record of (await consumer.poll({ maxRecords: 2_000, maxWaitMs: 200 })).records) {
+          if (record.topic === other) otherSeen++;
+          else if (otherSeen === 0) backlogBeforeOther++;
+        }
+      }
+    } finally {
+      await consumer.close();
+    }
+    expect(otherSeen).toBeGreaterThan(0);
+    // One fetch holds at most 512 KiB of a partition: ~1 500 of these records.
+    expect(backlogBeforeOther).toBeLessThan(5_000);
+  });
+
   it('commits consumer offsets inside the transaction, atomically with its output', async () => {
     const input = unique('in');
     const output = unique('out');

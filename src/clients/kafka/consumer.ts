@@ -94,6 +94,16 @@ export function coordinatorOf(group: ConsumerGroupMetadata): number | undefined 
   return groupCoordinators.get(group);
 }
 
+/**
+ * Bytes one fetch may bring, in all and per partition. The library's defaults (50 MiB each) let
+ * one fetch carry the whole backlog of the first partitions it lists: measured on the processor
+ * bench, the worker read 375 000 CDC records before its first repartition record (stage 2 waited
+ * for stage 1 to finish), holding ~150 000 decoded records at once. The Java consumer's 1 MiB per
+ * partition is the model, scaled to a buffer of a few thousand records.
+ */
+const FETCH_MAX_BYTES = 4 * 1024 * 1024;
+const FETCH_MAX_BYTES_PER_PARTITION = 512 * 1024;
+
 /** A read_committed group consumer with manual commits; see `KafkaConsumer`. */
 export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): KafkaConsumer {
   const consumer = new Consumer({
@@ -106,6 +116,8 @@ export function createConsumer(kafka: KafkaSettings, options: ConsumerOptions): 
     rebalanceTimeout: options.rebalanceTimeoutMs ?? 30_000,
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
     maxWaitTime: options.fetchMaxWaitMs ?? 500,
+    maxBytes: FETCH_MAX_BYTES,
+    maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
     ...(options.bufferedRecords ? { highWaterMark: options.bufferedRecords } : {}),
     autocommit: false,
     retries: 5,
