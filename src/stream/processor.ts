@@ -149,6 +149,14 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
 /** How long a poll that has records waits for more: a few ms gathers a fetch's worth without holding the first record back. */
 const POLL_LINGER_MS = 5;
 
+/**
+ * A batch is processed in slices of this many records with the event loop let in between, so the
+ * previous batch's transaction (produce, offsets, commit: each a broker round trip) and the next
+ * fetches move on while this one is worked through, instead of all waiting for its end.
+ */
+const YIELD_EVERY_RECORDS = 256;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 interface SessionDeps {
   readonly kafka: KafkaModule;
   readonly settings: KafkaSettings;
@@ -300,7 +308,12 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
           if (queue.length === 0) pending.delete(partition);
         }
 
+        let sinceYield = 0;
         for (const record of batch.records) {
+          if (++sinceYield === YIELD_EVERY_RECORDS) {
+            sinceYield = 0;
+            await yieldToEventLoop();
+          }
           seen.set(record.topic, (seen.get(record.topic) ?? 0) + 1);
           totals.recordsIn++;
           if (!owned.has(record.partition)) continue;
