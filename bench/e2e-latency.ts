@@ -9,10 +9,13 @@
  * - A probe not seen within 30 s of its commit is a failure: counted, printed, and ranked above
  *   every seen probe in the percentiles (a percentile that lands on one prints `>30000`).
  * - The load must achieve at least 95% of `--rate`, else the figure is not at the rate asked.
+ * - The load runs `--warmup` seconds (15) before the first probe: the steady state is measured,
+ *   not the first seconds of JVMs just started and a worker that just joined (printed as such).
  * Failures exit 1. Prints p50, p95, per-partition p99 and, last, `e2e p99 ms N`.
  *
- *   npx tsx bench/e2e-latency.ts [--rate 1000] [--seconds 60]     (BENCH_CWD: the stack's directory; default the repository's)
+ *   npx tsx bench/e2e-latency.ts [--rate 1000] [--seconds 60] [--warmup 15]     (BENCH_CWD: an existing stack's directory; default a fresh one in .stream-migrate-bench/)
  */
+import path from 'node:path';
 import { execa } from 'execa';
 import { createClickHouse } from '../src/clients/clickhouse.ts';
 import { createKafkaAdmin, createPartitionReader, type PartitionReader } from '../src/clients/kafka.ts';
@@ -21,13 +24,37 @@ import { loadConfig } from '../src/config/load.ts';
 import { decodeProcessedKey } from '../src/stream/records.ts';
 import { streamTopics } from '../src/stream/topics.ts';
 import { BIN, REPO_ROOT } from '../test/integration/cli.ts';
+import { writeTestConfig } from '../test/integration/test-env.ts';
 
 const arg = (name: string, fallback: number) => Number(process.argv[process.argv.indexOf(`--${name}`) + 1] || fallback) || fallback;
 const rate = arg('rate', 1000);
 const seconds = arg('seconds', 60);
+// The load runs this long before the first probe: JVMs just started (a fresh stack) and a worker
+// just joined make the first seconds slower than the steady state this bench measures.
+const warmup = arg('warmup', 15);
 const PROBE_EVERY_MS = 100;
 const UNSEEN_AFTER_MS = 30_000;
-const cwd = process.env.BENCH_CWD ?? REPO_ROOT;
+/**
+ * A stack of the bench's own (ports neither the user's, the tests' nor the fault matrix's), purged
+ * and started afresh at every run so runs compare (windows of earlier runs' hot customers would
+ * otherwise grow run over run), and stopped at the end. BENCH_CWD names an existing stack instead.
+ */
+const OWN_HOME = path.join(REPO_ROOT, '.stream-migrate-bench');
+const OWN_OVERRIDES = {
+  dev: { ports: { postgres: 17532, kafka: 19392, kafkaController: 19393, connect: 18383, clickhouseHttp: 18423, clickhouseTcp: 19300, schemaRegistry: 18381, schemaRegistryManagement: 18382 } },
+  monitoring: { processorMetricsPort: 19764, sinkMetricsPort: 19780, supervisorMetricsPort: 19781, dashboardPort: 18388 },
+};
+const ownStack = process.env.BENCH_CWD === undefined;
+const cwd = process.env.BENCH_CWD ?? OWN_HOME;
+const dev = async (args: readonly string[]) => {
+  const run = await execa(BIN, ['dev', ...args], { cwd, reject: false });
+  if (run.exitCode !== 0) throw new Error(`dev ${args.join(' ')} in ${cwd} failed (exit ${run.exitCode}): ${String(run.stderr).slice(-2000)}`);
+};
+if (ownStack) {
+  writeTestConfig(OWN_HOME, OWN_OVERRIDES);
+  await dev(['down', '--purge']);
+  await dev(['up']);
+}
 const { config } = loadConfig({ cwd });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,7 +72,8 @@ const partitions = (await admin.describeTopics([routedTopic]))[0]?.partitions;
 await admin.close();
 if (!partitions) throw new Error(`topic ${routedTopic} not found after the processing phase`);
 
-const load = execa(BIN, ['load', '--rate', String(rate), '--duration', `${seconds}s`, '--json'], { cwd, reject: false });
+const load = execa(BIN, ['load', '--rate', String(rate), '--duration', `${warmup + seconds}s`, '--json'], { cwd, reject: false });
+const loadStarted = Date.now();
 const pool = createPostgresPool(config.source, 2, 'stream-migrate-latency-bench');
 const ch = createClickHouse(config.clickhouse);
 interface Probe {
@@ -79,6 +107,9 @@ try {
     if (c === undefined) throw new Error(`no customer among the first ${customerIds.length} falls on partition ${p} of ${partitions}`);
     byPartition.push(c);
   }
+
+  await sleep(loadStarted + warmup * 1000 - Date.now());
+  console.log(`warm-up: ${warmup} s of load before the first probe, not measured`);
 
   // Where the time goes: two readers follow the CDC topic and the processor's output topic
   // (read_committed) from their current end, so each probe also gets the moment it reached each.
@@ -148,7 +179,7 @@ try {
 } catch {
   console.log(`load failed (exit ${loaded.exitCode}): ${String(loaded.stderr).slice(-1000)}`);
 }
-console.log(`load achieved ${achieved} orders/s of ${rate} asked for ${seconds} s`);
+console.log(`load achieved ${achieved} orders/s of ${rate} asked for ${warmup + seconds} s (${warmup} s warm-up)`);
 if (!(achieved >= 0.95 * rate)) {
   console.log(`FAIL: the load ran below 95% of ${rate} orders/s, so this is not the latency at that rate`);
   failed = true;
@@ -191,4 +222,5 @@ console.log(`per partition p99 ms ${perPartition.map((list, p) => `${p}:${pct(li
 console.log(`e2e p50 ms ${pct(all, 50)}`);
 console.log(`e2e p95 ms ${pct(all, 95)}`);
 console.log(`e2e p99 ms ${pct(all, 99)}`);
+if (ownStack) await dev(['down']).catch((error: unknown) => console.log(`could not stop the bench's stack: ${error instanceof Error ? error.message : String(error)}`));
 process.exitCode = failed ? 1 : 0;
