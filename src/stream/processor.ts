@@ -121,14 +121,25 @@ export async function runProcessor(options: ProcessorOptions): Promise<Processor
           const progressed = await runSession({ kafka, settings, config, topics, rules, partitions, producer, admin, consumer, options, counters, totals });
           failures = progressed ? 0 : failures + 1;
         } catch (error) {
-          // After an error the member itself is suspect: the next session starts with a new one.
-          await consumer?.close().catch(() => undefined);
-          consumer = undefined;
+          if (overtakenByRebalance(error)) {
+            // The group moved on while a batch was in flight: its offsets were refused for the older
+            // generation and its transaction aborted. The member is sound, and closing it would leave
+            // the group and start another rebalance, which fails the other workers' transactions the
+            // same way (measured: two workers passing that storm back and forth until one gave up).
+            // So the next session keeps it and rewinds; only the producer is renewed (below).
+            logger.info(`processor session ended by a rebalance (${messageOf(error)}); rewinding to the committed offsets`);
+          } else {
+            // After any other error the member itself is suspect: the next session starts with a new one.
+            await consumer?.close().catch(() => undefined);
+            consumer = undefined;
+          }
           if (isFenced(error)) throw new CheckFailedError(`another worker took over instance ${options.instanceId} (producer fenced); give each worker its own --instance`);
-          failures++;
-          logger.warn(`processor session ended: ${messageOf(error)}; rebuilding state from Kafka`, { attempt: failures });
-          if (failures >= 5) throw error;
-          await sleep(Math.min(5_000, 250 * 2 ** failures), options.signal);
+          if (!overtakenByRebalance(error)) {
+            failures++;
+            logger.warn(`processor session ended: ${messageOf(error)}; rebuilding state from Kafka`, { attempt: failures });
+            if (failures >= 5) throw error;
+            await sleep(Math.min(5_000, 250 * 2 ** failures), options.signal);
+          }
           // So is the producer: after a failed send its sequence numbers are out of step
           // (OUT_OF_ORDER_SEQUENCE_NUMBER on every later one); a new one re-registers the id.
           await producer.close().catch(() => undefined);
@@ -601,6 +612,12 @@ function processorMetrics(metrics: Metrics): ProcessorCounters {
     pending: metrics.gauge('stream_migrate_processor_waiting_orders', 'Orders waiting for their customer or product'),
     stateOrders: metrics.gauge('stream_migrate_processor_state_orders', 'Contributing orders held in state'),
   };
+}
+
+/** A transactional offset commit refused because the group rebalanced since the batch was polled (not a fault of this member). */
+export function overtakenByRebalance(error: unknown): boolean {
+  const details = error instanceof DependencyError ? error.details.protocolErrors : undefined;
+  return Array.isArray(details) && details.length > 0 && details.every((id) => id === 'ILLEGAL_GENERATION' || id === 'REBALANCE_IN_PROGRESS');
 }
 
 function isFenced(error: unknown): boolean {
