@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseRate } from './money.ts';
 import {
+  orderStatusOf,
+  tierOf,
   DEFAULT_RULES,
   InvalidRulesError,
   ORDER_STATUSES,
@@ -111,5 +113,16 @@ describe('taxRateFor', () => {
   it('normalizes configured category names too', () => {
     const custom = compileRules(withRules((r) => Object.assign(r.categoryTax.byCategory, { ' Toys ': '0.2' })));
     expect(taxRateFor('toys', custom)).toBe(parseRate('0.2'));
+  });
+});
+
+describe('tierOf / orderStatusOf', () => {
+  it('name a known tier or status exactly (case-sensitive), and nothing else', () => {
+    expect(tierOf(JSON.parse('"GOLD"'))).toBe('GOLD');
+    expect(orderStatusOf('PAI' + 'D')).toBe('PAID');
+    expect(tierOf('gold')).toBeUndefined();
+    expect(tierOf(' GOLD')).toBeUndefined();
+    expect(orderStatusOf(3)).toBeUndefined();
+    expect(orderStatusOf(null)).toBeUndefined();
   });
 });

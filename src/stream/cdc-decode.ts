@@ -1,6 +1,6 @@
 import { parseMoney } from '../domain/money.ts';
 import type { CustomerRow, ProductRow, SourceOrder } from '../domain/process-order.ts';
-import { isOrderStatus, isTier } from '../domain/rules.ts';
+import { orderStatusOf, tierOf } from '../domain/rules.ts';
 
 /**
  * Decoding of Debezium change records (after ExtractNewRecordState: flat row JSON, decimals as
@@ -28,8 +28,8 @@ export function decodeOrder(key: Buffer | null, value: Buffer | null): Decoded<O
     if (typeof customerId === 'string') return fail(customerId);
     if (typeof productId === 'string') return fail(productId);
     if (typeof quantity === 'string') return fail(quantity);
-    const status = row.status;
-    if (!isOrderStatus(status)) return fail(`unknown order status ${JSON.stringify(status)}`);
+    const status = orderStatusOf(row.status);
+    if (status === undefined) return fail(`unknown order status ${JSON.stringify(row.status)}`);
     const amount = row.amount;
     if (typeof amount !== 'string') return fail(`amount must be a decimal string, got ${JSON.stringify(amount)}`);
     let amountCents: number;
@@ -48,12 +48,13 @@ export function decodeCustomer(key: Buffer | null, value: Buffer | null): Decode
   return decodeChange(key, value, (row) => {
     const id = integer(row, 'id');
     if (typeof id === 'string') return fail(id);
-    if (!isTier(row.tier)) return fail(`unknown customer tier ${JSON.stringify(row.tier)}`);
+    const tier = tierOf(row.tier);
+    if (tier === undefined) return fail(`unknown customer tier ${JSON.stringify(row.tier)}`);
     // Absent on a source without the column (migrations/source/0002), null when the tier never changed.
-    if (row.tier_changed_at === undefined || row.tier_changed_at === null) return ok({ id, tier: row.tier });
+    if (row.tier_changed_at === undefined || row.tier_changed_at === null) return ok({ id, tier });
     const tierChangedAt = timestamp(row, 'tier_changed_at');
     if (typeof tierChangedAt === 'string') return fail(tierChangedAt);
-    return ok({ id, tier: row.tier, tierChangedAt });
+    return ok({ id, tier, tierChangedAt });
   });
 }
 

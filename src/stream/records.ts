@@ -1,6 +1,6 @@
 import { formatMoney, parseMoney } from '../domain/money.ts';
 import type { FraudAlert, ProcessedOrder, SourceOrder } from '../domain/process-order.ts';
-import { isOrderStatus, isTier } from '../domain/rules.ts';
+import { orderStatusOf, tierOf } from '../domain/rules.ts';
 import { windowEndFor } from '../domain/windows.ts';
 import { channelOfOrderId } from '../sources/order-input.ts';
 import type { ContributionKey } from './fan-in-state.ts';
@@ -124,9 +124,13 @@ export interface RestoredOrder {
 
 export function decodeProcessed(value: Buffer): RestoredOrder | undefined {
   const v = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
-  const { order_id, customer_id, product_id, quantity, status, customer_tier, product_category } = v;
+  const { order_id, customer_id, product_id, quantity } = v;
+  // The shared constant strings, not the decoded copies: a restored worker holds every row.
+  const status = orderStatusOf(v.status);
+  const customer_tier = tierOf(v.customer_tier);
+  const product_category = typeof v.product_category === 'string' ? internCategory(v.product_category) : undefined;
   if (typeof order_id !== 'number' || typeof customer_id !== 'number' || typeof product_id !== 'number' || typeof quantity !== 'number') return undefined;
-  if (!isOrderStatus(status) || status === 'CANCELLED' || !isTier(customer_tier) || typeof product_category !== 'string') return undefined;
+  if (status === undefined || status === 'CANCELLED' || customer_tier === undefined || product_category === undefined) return undefined;
   if (typeof v.amount !== 'string' || typeof v.discount !== 'string' || typeof v.tax !== 'string' || typeof v.final_amount !== 'string' || typeof v.created_at !== 'string') return undefined;
   const createdAt = Date.parse(v.created_at);
   const amountCents = parseMoney(v.amount);
@@ -198,10 +202,21 @@ export function decodeRouted(value: Buffer): RoutedChange | undefined {
     return { op: 'delete', id, customerId, ts };
   }
   if (f[0] !== 'u' || f.length !== 9) return undefined;
-  const status = f[6];
-  if (!isOrderStatus(status)) return undefined;
+  const status = orderStatusOf(f[6]);
+  if (status === undefined) return undefined;
   const order: SourceOrder = { id: Number(f[1]), customerId: Number(f[2]), productId: Number(f[3]), quantity: Number(f[4]), amountCents: Number(f[5]), status, createdAt: Number(f[7]) };
   return Number.isSafeInteger(order.id) && Number.isSafeInteger(order.amountCents) ? { op: 'upsert', order, ts } : undefined;
+}
+
+/** Product categories seen, so restored rows share one string per category; bounded, as categories are few. */
+const categories = new Map<string, string>();
+const MAX_INTERNED_CATEGORIES = 10_000;
+
+function internCategory(category: string): string {
+  const known = categories.get(category);
+  if (known !== undefined) return known;
+  if (categories.size < MAX_INTERNED_CATEGORIES) categories.set(category, category);
+  return category;
 }
 
 function iso(ms: number): string {
