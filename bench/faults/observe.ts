@@ -26,11 +26,15 @@ export class Observer {
   private readonly ch: ClickHouse;
   private probeCustomer = 0;
   private probeProduct = 0;
+  private readonly kafka: KafkaModule;
+  private readonly config: Config;
 
   private constructor(
-    private readonly kafka: KafkaModule,
-    private readonly config: Config,
+    kafka: KafkaModule,
+    config: Config,
   ) {
+    this.kafka = kafka;
+    this.config = config;
     this.pool = new pg.Pool({ connectionString: config.source.url, max: 2, connectionTimeoutMillis: 3_000 });
     // A failing connection (PostgreSQL restarting) is reported on the query that used it.
     this.pool.on('error', () => undefined);
@@ -158,12 +162,19 @@ export class LoadRunner {
   private readonly totals = { inserted: 0, updated: 0, cancelled: 0, deleted: 0, moved: 0, tierChanges: 0, seconds: 0 };
   private restarts = 0;
   private loop: Promise<void> | undefined;
+  private readonly stack: FaultStack;
+  private readonly rate: number;
+  private seed: number;
 
   constructor(
-    private readonly stack: FaultStack,
-    private readonly rate: number,
-    private seed: number,
-  ) {}
+    stack: FaultStack,
+    rate: number,
+    seed: number,
+  ) {
+    this.stack = stack;
+    this.rate = rate;
+    this.seed = seed;
+  }
 
   start(): void {
     this.loop = (async () => {

@@ -48,13 +48,20 @@ async function hasTierChangedAt(client: pg.Client): Promise<boolean> {
  */
 export class OrderExtraction {
   private open = true;
+  private readonly client: pg.Client;
+  /** Orders in the window, counted in the same snapshot (for progress). */
+  readonly total: number;
+  private readonly tierChangedAt: boolean;
 
   private constructor(
-    private readonly client: pg.Client,
-    /** Orders in the window, counted in the same snapshot (for progress). */
-    readonly total: number,
-    private readonly tierChangedAt: boolean,
-  ) {}
+    client: pg.Client,
+    total: number,
+    tierChangedAt: boolean,
+  ) {
+    this.client = client;
+    this.total = total;
+    this.tierChangedAt = tierChangedAt;
+  }
 
   static async start(client: pg.Client, window: BatchWindow): Promise<OrderExtraction> {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -110,8 +117,11 @@ export class OrderExtraction {
  */
 export class CreatedAtMerge {
   private next = 0;
+  private readonly extra: readonly ExtractedCells[];
 
-  constructor(private readonly extra: readonly ExtractedCells[]) {}
+  constructor(extra: readonly ExtractedCells[]) {
+    this.extra = extra;
+  }
 
   merge(batch: readonly ExtractedCells[]): readonly ExtractedCells[] {
     if (this.next >= this.extra.length) return batch;

@@ -141,11 +141,13 @@ export class WindowLoad {
   readonly deleted: RowCounts;
   readonly inserted: RowCounts = zeroCounts();
   private finished = false;
+  private readonly client: pg.Client;
 
   private constructor(
-    private readonly client: pg.Client,
+    client: pg.Client,
     deleted: RowCounts,
   ) {
+    this.client = client;
     this.deleted = deleted;
   }
 

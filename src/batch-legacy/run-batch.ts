@@ -344,7 +344,10 @@ const LIVENESS_PREFIX = 'stream-migrate-batch-run-';
 
 /** `stream_migrate.batch_runs`: one row per run, `running` until it ends. */
 export class BatchRuns {
-  constructor(readonly db: Queryable) {}
+  readonly db: Queryable;
+  constructor(db: Queryable) {
+    this.db = db;
+  }
 
   /**
    * Records a run as `running` through `liveness`, the connection that stays open for the whole run,

@@ -148,8 +148,11 @@ export class SummaryAccumulators {
   private latestWindowStartMs = Number.NEGATIVE_INFINITY;
   private completedBeforeMs = Number.NEGATIVE_INFINITY;
   private count = 0;
+  private readonly windowMinutes: number;
 
-  constructor(private readonly windowMinutes: number) {}
+  constructor(windowMinutes: number) {
+    this.windowMinutes = windowMinutes;
+  }
 
   /** Summary rows held (not yet taken). */
   get size(): number {

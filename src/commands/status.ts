@@ -29,7 +29,9 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
       const snapshot = await collectSnapshot({ config, sources, clock: ctx.clock, redact });
       return { data: snapshot, text: renderSnapshotText(snapshot) };
     }
-    // ink and react load only for the interactive screen, keeping --json and --once light.
+    // ink and react load only for the interactive screen, keeping --json and --once light. Node runs
+    // our .ts itself (type stripping) but cannot compile JSX: the .tsx views load through tsx's loader.
+    (await import('tsx/esm/api')).register();
     const [{ render }, { createElement }, { StatusApp }] = await Promise.all([import('ink'), import('react'), import('../tui/status-app.tsx')]);
     const load = (previous: StatusSnapshot | undefined) => collectSnapshot({ config, sources, clock: ctx.clock, redact }, previous);
     const app = render(createElement(StatusApp, { load, intervalMs }), { exitOnCtrlC: true });

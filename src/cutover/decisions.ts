@@ -15,7 +15,10 @@ type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 /** Cutover and rollback decisions in the state store; the newest executed one is the migration's state. */
 export class CutoverDecisions {
-  constructor(private readonly db: Queryable) {}
+  private readonly db: Queryable;
+  constructor(db: Queryable) {
+    this.db = db;
+  }
 
   async record(entry: {
     readonly action: 'cutover' | 'rollback';

@@ -38,12 +38,16 @@ export class ExternalOrderBook {
   /** The ids this book hands out, [from, to). */
   readonly idRange: { readonly from: number; readonly to: number };
   private readonly prices: ReadonlyMap<number, number>;
+  private readonly catalogue: { readonly customers: readonly CatalogueCustomer[]; readonly products: readonly CatalogueProduct[] };
+  private readonly random: Random;
 
   constructor(
-    private readonly catalogue: { readonly customers: readonly CatalogueCustomer[]; readonly products: readonly CatalogueProduct[] },
-    private readonly random: Random,
+    catalogue: { readonly customers: readonly CatalogueCustomer[]; readonly products: readonly CatalogueProduct[] },
+    random: Random,
     firstId: number,
   ) {
+    this.catalogue = catalogue;
+    this.random = random;
     if (catalogue.customers.length === 0 || catalogue.products.length === 0) throw new Error('the demo source has no customers or products to order');
     this.nextId = firstId;
     this.endId = Math.min(firstId + ORDERS_PER_RUN, MAX_EXTERNAL_ID);

@@ -15,7 +15,10 @@ type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 /** Replayed dead letters in the state store (`stream_migrate.dead_letter_replays`). */
 export class DeadLetterReplays {
-  constructor(private readonly db: Queryable) {}
+  private readonly db: Queryable;
+  constructor(db: Queryable) {
+    this.db = db;
+  }
 
   /** Every replay recorded for a dead-letter topic, by `topic/partition/offset`. */
   async forTopic(topic: string): Promise<ReadonlyMap<string, ReplayRecord>> {

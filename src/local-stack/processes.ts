@@ -122,8 +122,10 @@ export async function waitFor<T>(probe: () => Promise<T>, timeoutMs: number, int
 
 /** The process being waited for exited before it became healthy. */
 export class ExitedError extends Error {
-  constructor(readonly lastProbeError: unknown) {
+  readonly lastProbeError: unknown;
+  constructor(lastProbeError: unknown) {
     super('process exited');
+    this.lastProbeError = lastProbeError;
   }
 }
 

@@ -8,6 +8,8 @@
 export class TokenBucket {
   private tokens: number;
   private last: number;
+  readonly ratePerSecond: number;
+  readonly capacity: number;
 
   /**
    * @param ratePerSecond tokens added per second (orders/s)
@@ -15,10 +17,12 @@ export class TokenBucket {
    * @param nowMs the current time in milliseconds (monotonic)
    */
   constructor(
-    readonly ratePerSecond: number,
-    readonly capacity: number,
+    ratePerSecond: number,
+    capacity: number,
     nowMs: number,
   ) {
+    this.ratePerSecond = ratePerSecond;
+    this.capacity = capacity;
     if (!(ratePerSecond > 0)) throw new RangeError(`token bucket rate must be positive, got ${ratePerSecond}`);
     if (!(capacity > 0)) throw new RangeError(`token bucket capacity must be positive, got ${capacity}`);
     this.tokens = capacity;

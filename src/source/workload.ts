@@ -131,11 +131,15 @@ export function validateMix(mix: WorkloadMix): void {
  */
 export class RecentOrders {
   private readonly entries: RecentOrder[] = [];
+  readonly capacity: number;
+  private readonly random: Random;
 
   constructor(
-    readonly capacity: number,
-    private readonly random: Random,
+    capacity: number,
+    random: Random,
   ) {
+    this.capacity = capacity;
+    this.random = random;
     if (!(capacity >= 1)) throw new RangeError(`recent orders capacity must be at least 1, got ${capacity}`);
   }
 
@@ -178,12 +182,14 @@ export class WorkloadPlanner {
   private readonly premium: readonly CatalogueProduct[];
   private readonly customers: CatalogueCustomer[];
   private readonly busyCustomers = new Set<number>();
+  private readonly random: Random;
 
   constructor(
     catalogue: { readonly products: readonly CatalogueProduct[]; readonly customers: readonly CatalogueCustomer[] },
-    private readonly random: Random,
+    random: Random,
     options: PlannerOptions = {},
   ) {
+    this.random = random;
     this.mix = options.mix ?? DEFAULT_MIX;
     validateMix(this.mix);
     if (catalogue.products.length === 0) throw new RangeError('the workload needs at least one product');

@@ -44,8 +44,10 @@ export class PartnerApi {
   /** While true every request is answered 503 (an outage). */
   down = false;
   readonly stats = { served: 0, rateLimited: 0, failed: 0 };
+  private readonly options: PartnerApiOptions;
 
-  constructor(private readonly options: PartnerApiOptions) {
+  constructor(options: PartnerApiOptions) {
+    this.options = options;
     this.base = options.cursorBase ?? 0;
     this.seq = this.base;
   }

@@ -19,7 +19,10 @@ type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.Client, 'query'>;
 
 /** The append-only record of every command that changed something: who, when, what, outcome. */
 export class AuditLog {
-  constructor(private readonly db: Queryable) {}
+  private readonly db: Queryable;
+  constructor(db: Queryable) {
+    this.db = db;
+  }
 
   async append(entry: AuditEntry): Promise<number> {
     const { rows } = await this.db.query<{ id: string }>(

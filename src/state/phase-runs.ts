@@ -13,7 +13,10 @@ export interface PhaseRunSummary {
 
 /** Phase runs and their steps in the state store. */
 export class PhaseRuns {
-  constructor(private readonly db: Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>) {}
+  private readonly db: Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+  constructor(db: Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>) {
+    this.db = db;
+  }
 
   async start(phase: PhaseName, actor: string): Promise<number> {
     const { rows } = await this.db.query<{ id: string }>(

@@ -30,7 +30,10 @@ type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.Client, 'query'>;
 
 /** Validation reports in the state store (`stream_migrate.validation_reports`). */
 export class ValidationReports {
-  constructor(private readonly db: Queryable) {}
+  private readonly db: Queryable;
+  constructor(db: Queryable) {
+    this.db = db;
+  }
 
   async save(entry: NewValidationReport): Promise<number> {
     const { rows } = await this.db.query<{ id: string }>(

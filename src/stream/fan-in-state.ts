@@ -31,8 +31,11 @@ export class FanInState {
   private readonly alerts = new Map<string, FraudAlert>();
   /** Windows restored but not evaluated yet: each is evaluated once when the restore ends, not once per record read. */
   private readonly restored = new Map<string, { readonly pattern: CompiledFanIn; readonly productId: number; readonly windowStartMs: number }>();
+  private readonly patterns: readonly CompiledFanIn[];
 
-  constructor(private readonly patterns: readonly CompiledFanIn[]) {}
+  constructor(patterns: readonly CompiledFanIn[]) {
+    this.patterns = patterns;
+  }
 
   get size(): number {
     return this.contributions.size;

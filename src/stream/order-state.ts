@@ -89,11 +89,15 @@ export class OrderState {
   /** Whether any fan-in pattern is configured: only then are contributions written for stage 3. */
   private readonly fanIn: boolean;
   private count = 0;
+  private readonly rules: CompiledRules;
+  private readonly tables: ReferenceTables;
 
   constructor(
-    private readonly rules: CompiledRules,
-    private readonly tables: ReferenceTables,
+    rules: CompiledRules,
+    tables: ReferenceTables,
   ) {
+    this.rules = rules;
+    this.tables = tables;
     this.windowed = rules.patterns.filter(isWindowed);
     this.escalations = rules.patterns.filter((p): p is CompiledEscalation => p.kind === 'escalation');
     this.fanIn = rules.patterns.some(isFanIn);

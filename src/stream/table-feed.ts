@@ -25,14 +25,23 @@ export interface TableChange {
  * offsets of the processor group), so a restart neither repeats nor skips a dead letter.
  */
 export class TableFeed {
+  private readonly topics: { readonly customers: string; readonly products: string };
+  private readonly tables: InMemoryTables;
+  /** Partitions of the orders topic this worker owns (task numbers). */
+  private readonly owned: ReadonlySet<number>;
+  /** The group's committed offsets of the table topics, `topic\0partition` → next offset. */
+  private readonly committed: ReadonlyMap<string, bigint>;
   constructor(
-    private readonly topics: { readonly customers: string; readonly products: string },
-    private readonly tables: InMemoryTables,
-    /** Partitions of the orders topic this worker owns (task numbers). */
-    private readonly owned: ReadonlySet<number>,
-    /** The group's committed offsets of the table topics, `topic\0partition` → next offset. */
-    private readonly committed: ReadonlyMap<string, bigint>,
-  ) {}
+    topics: { readonly customers: string; readonly products: string },
+    tables: InMemoryTables,
+    owned: ReadonlySet<number>,
+    committed: ReadonlyMap<string, bigint>,
+  ) {
+    this.topics = topics;
+    this.tables = tables;
+    this.owned = owned;
+    this.committed = committed;
+  }
 
   apply(record: ConsumedRecord): TableChange {
     const owner = this.owned.has(record.partition);

@@ -218,13 +218,24 @@ interface Mismatch {
 }
 
 class Engine {
+  private readonly options: ReconcileOptions;
+  private readonly deps: ReconcileDeps;
+  private readonly pool: pg.Pool;
+  private readonly streamer: ClickHouseStreamer;
+  private readonly parallel: number;
   constructor(
-    private readonly options: ReconcileOptions,
-    private readonly deps: ReconcileDeps,
-    private readonly pool: pg.Pool,
-    private readonly streamer: ClickHouseStreamer,
-    private readonly parallel: number,
-  ) {}
+    options: ReconcileOptions,
+    deps: ReconcileDeps,
+    pool: pg.Pool,
+    streamer: ClickHouseStreamer,
+    parallel: number,
+  ) {
+    this.options = options;
+    this.deps = deps;
+    this.pool = pool;
+    this.streamer = streamer;
+    this.parallel = parallel;
+  }
 
   private get target(): SqlTarget {
     return this.options.target;
@@ -487,7 +498,10 @@ function totalRows(buckets: ReadonlyMap<number, readonly bigint[]>): number {
 /** An async iterator with a one-row lookahead. */
 export class Cursor<T> {
   head: T | undefined;
-  constructor(private readonly iterator: AsyncGenerator<T>) {}
+  private readonly iterator: AsyncGenerator<T>;
+  constructor(iterator: AsyncGenerator<T>) {
+    this.iterator = iterator;
+  }
   async advance(): Promise<void> {
     const next = await this.iterator.next();
     this.head = next.done ? undefined : next.value;

@@ -25,8 +25,10 @@ export class ConnectorFixture {
   readonly admin: KafkaAdmin;
   readonly rows: string[] = [];
   private readonly workers = new Map<string, ResultPromise>();
+  readonly id: string;
 
-  constructor(readonly id: string, overrides: Readonly<Record<string, unknown>> = {}) {
+  constructor(id: string, overrides: Readonly<Record<string, unknown>> = {}) {
+    this.id = id;
     const connector = {
       name: `it-${id}`,
       slotName: `it_${id}`,

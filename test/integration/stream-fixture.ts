@@ -32,9 +32,13 @@ export class StreamFixture {
   readonly changesPerOrder = new Map<number, number>();
   private readonly workers = new Map<string, ResultPromise>();
   private sourceTs = Date.now();
+  readonly id: string;
+  readonly partitions;
 
   /** `extra`: more configuration for this fixture's working directory (its `processor` keys join the fixture's own). */
-  constructor(readonly id: string, readonly partitions = 3, extra: Readonly<Record<string, unknown>> & { readonly processor?: Readonly<Record<string, unknown>> } = {}) {
+  constructor(id: string, partitions = 3, extra: Readonly<Record<string, unknown>> & { readonly processor?: Readonly<Record<string, unknown>> } = {}) {
+    this.id = id;
+    this.partitions = partitions;
     this.cwd = fs.mkdtempSync(path.join(os.tmpdir(), `sm-${id}-`));
     writeTestConfig(this.cwd, {
       connector: { topicPrefix: id },
