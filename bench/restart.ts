@@ -14,6 +14,7 @@ import net from 'node:net';
 import { execa, type ResultPromise } from 'execa';
 import { createKafkaAdmin, createProducer } from '../src/clients/kafka.ts';
 import { loadConfig } from '../src/config/load.ts';
+import { metricValue } from '../src/core/metrics.ts';
 import { StreamFixture } from '../test/integration/stream-fixture.ts';
 import { BIN_ENTRY } from '../test/integration/cli.ts';
 import { checkOutputs, PARTITIONS, produceInput } from './processor-input.ts';
@@ -47,8 +48,7 @@ async function freePort(): Promise<number> {
 async function transactions(port: number): Promise<number> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(500) })).text();
-    const match = /^stream_migrate_processor_transactions_total(?:\{[^}]*\})?\s+(\S+)/m.exec(text);
-    return match ? Number(match[1]) : 0;
+    return metricValue(text, 'stream_migrate_processor_transactions_total') ?? 0;
   } catch {
     return 0; // not listening yet
   }

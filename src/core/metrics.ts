@@ -2,6 +2,12 @@ import http from 'node:http';
 
 type Labels = Readonly<Record<string, string>>;
 
+/** The value of an unlabelled-or-first series of `name` in a Prometheus text exposition, undefined when absent. */
+export function metricValue(exposition: string, name: string): number | undefined {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+(\\S+)`, 'm').exec(exposition);
+  return match ? Number(match[1]) : undefined;
+}
+
 interface Series {
   readonly labels: Labels;
   value: number;

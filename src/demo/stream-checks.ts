@@ -6,9 +6,9 @@ import { withPostgres } from '../clients/postgres.ts';
 import type { Config } from '../config/schema.ts';
 import { CheckFailedError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { metricValue } from '../core/metrics.ts';
 import { stackPaths } from '../local-stack/paths.ts';
-import { runningPid } from '../local-stack/processes.ts';
-import { workersDir } from '../local-stack/workers.ts';
+import { workerMetricsUrl, workerStatus } from '../local-stack/workers.ts';
 import { sleep } from '../core/time.ts';
 import type { Channel } from '../domain/output-tables.ts';
 import { CHANNEL_ID_BASE } from '../sources/order-input.ts';
@@ -85,28 +85,27 @@ export interface RecoveryFigure {
  * worker had ended just before the kill still completes at the coordinator after it.
  */
 export async function measureRecovery(config: Config, cwd: string, logger: Logger): Promise<RecoveryFigure | undefined> {
-  const pidFile = path.join(workersDir(stackPaths(config, cwd)), 'processor-w1.pid');
-  const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  // Supervised processor w1 serves /metrics on the first port of the processors' range.
-  const port = config.monitoring.processorMetricsPort;
+  const paths = stackPaths(config, cwd);
+  const w1 = () => workerStatus(paths).find((w) => w.name === 'processor-w1')?.pid ?? null;
+  const pid = w1();
+  if (pid === null) return undefined;
+  const metricsUrl = workerMetricsUrl(config, 'processor-w1');
   const killedAt = Date.now();
   process.kill(pid, 'SIGKILL');
   logger.info(`processor worker w1 (pid ${pid}) killed with SIGKILL; waiting for the restarted worker to commit`);
   while (Date.now() - killedAt < 120_000) {
     await sleep(100);
-    const restarted = runningPid(pidFile, 'processor run --instance w1');
-    if (restarted !== undefined && restarted !== pid && (await committedTransactions(port)) > 0) return { killedPid: pid, secondsToFirstCommit: (Date.now() - killedAt) / 1000 };
+    const restarted = w1();
+    if (restarted !== null && restarted !== pid && (await committedTransactions(metricsUrl)) > 0) return { killedPid: pid, secondsToFirstCommit: (Date.now() - killedAt) / 1000 };
   }
   return undefined;
 }
 
 /** A processor worker's committed transactions so far, 0 while it does not answer yet. */
-async function committedTransactions(port: number): Promise<number> {
+async function committedTransactions(metricsUrl: string): Promise<number> {
   try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(1_000) })).text();
-    const match = /^stream_migrate_processor_transactions_total(?:\{[^}]*\})?\s+(\S+)/m.exec(text);
-    return match ? Number(match[1]) : 0;
+    const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(1_000) })).text();
+    return metricValue(text, 'stream_migrate_processor_transactions_total') ?? 0;
   } catch {
     return 0;
   }

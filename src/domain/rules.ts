@@ -11,21 +11,20 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const SEVERITIES = ['HIGH', 'MEDIUM'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-const TIER_SET: ReadonlySet<unknown> = new Set(TIERS);
-const ORDER_STATUS_SET: ReadonlySet<unknown> = new Set(ORDER_STATUSES);
+
+const TIER_BY_NAME: ReadonlyMap<unknown, Tier> = new Map(TIERS.map((t) => [t, t]));
+const ORDER_STATUS_BY_NAME: ReadonlyMap<unknown, OrderStatus> = new Map(ORDER_STATUSES.map((s) => [s, s]));
 
 /** True when an untyped value (a CDC field, a SQL cell) is one of the known tiers, case-sensitively. */
 export function isTier(value: unknown): value is Tier {
-  return TIER_SET.has(value);
+  return tierOf(value) !== undefined;
 }
 
 /** True when an untyped value is one of the known order statuses, case-sensitively. */
 export function isOrderStatus(value: unknown): value is OrderStatus {
-  return ORDER_STATUS_SET.has(value);
+  return orderStatusOf(value) !== undefined;
 }
 
-const TIER_BY_NAME: ReadonlyMap<unknown, Tier> = new Map(TIERS.map((t) => [t, t]));
-const ORDER_STATUS_BY_NAME: ReadonlyMap<unknown, OrderStatus> = new Map(ORDER_STATUSES.map((s) => [s, s]));
 
 /**
  * The tier an untyped value names, as the one constant string every row shares; undefined when it

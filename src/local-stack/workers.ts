@@ -202,13 +202,18 @@ function workerMetricsPort(config: Config, { kind, instance }: WorkerSpec): numb
   return kind === 'processor' ? config.monitoring.processorMetricsPort + Number(instance.slice(1)) - 1 : config.monitoring.sinkMetricsPort;
 }
 
+/** Where a supervised processor or sink worker (`processor-w1`, `sink-s1`) serves /metrics. */
+export function workerMetricsUrl(config: Config, name: string): string {
+  return `http://127.0.0.1:${workerMetricsPort(config, workerSpec(name))}/metrics`;
+}
+
 /** True when the worker's own /metrics answers: it started, bound its port and runs (a live pid alone may be one about to fail). */
 export async function workerAnswers(config: Config, name: string, timeoutMs = 2_000): Promise<boolean> {
   const spec = workerSpec(name);
   // Without a known port a live source worker's pid is the answer (workerStatus checks its command line).
   if (spec.kind === 'source') return true;
   try {
-    const response = await fetch(`http://127.0.0.1:${workerMetricsPort(config, spec)}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(workerMetricsUrl(config, name), { signal: AbortSignal.timeout(timeoutMs) });
     return response.ok;
   } catch {
     return false;
