@@ -7,6 +7,8 @@
  * it was checked against, in kafka/library-patches.ts. (Which library, and why, is in
  * docs/decisions/kafka-client.md.)
  */
+// First: makes the library's option schemas compile on first use instead of while it loads.
+import './kafka/lazy-option-schemas.ts';
 export { createKafkaAdmin, type ClusterSummary, type GroupSummary, type KafkaAdmin, type KafkaAdminOptions, type PartitionLag, type PartitionOffset, type TopicAdmin, type TopicDescription, type TopicSpec } from './kafka/admin.ts';
 export { copartitionedAssignment } from './kafka/assignor.ts';
 export { chunksBySize } from './kafka/chunking.ts';
