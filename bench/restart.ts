@@ -54,15 +54,17 @@ async function transactions(port: number): Promise<number> {
   }
 }
 
-/** Starts a worker and returns the ms from its start to its first committed transaction. */
-async function startAndTimeFirstCommit(): Promise<number> {
+/** Starts a worker; the ms from its start to its first committed transaction, and how long its state restore took (its log says). */
+async function startAndTimeFirstCommit(): Promise<{ readonly ms: number; readonly restoreMs: string }> {
   const port = await freePort();
   const started = Date.now();
   const child = execa(process.execPath, [`--max-old-space-size=${config.processor.heapMiB}`, BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true });
   worker = child;
+  let output = '';
+  child.all?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   while (Date.now() - started < FIRST_COMMIT_TIMEOUT_MS) {
     if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`the worker exited (code ${child.exitCode}) before its first commit:\n${String((await child).all ?? '').slice(-3000)}`);
-    if ((await transactions(port)) > 0) return Date.now() - started;
+    if ((await transactions(port)) > 0) return { ms: Date.now() - started, restoreMs: /fan-in parts in (\d+) ms/.exec(output)?.[1] ?? '?' };
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`no committed transaction within ${FIRST_COMMIT_TIMEOUT_MS / 1000} s of the worker's start`);
@@ -87,7 +89,8 @@ async function backlog(): Promise<bigint> {
 try {
   const input = await produceInput(producer, fixture.topics, total);
   console.log(`produced ${total} order records (${input.status.size} orders, ${input.tierChanges} tier changes)`);
-  console.log(`cold start-to-first-commit ms ${await startAndTimeFirstCommit()}`);
+  const cold = await startAndTimeFirstCommit();
+  console.log(`cold start-to-first-commit ms ${cold.ms} (state restore ${cold.restoreMs} ms)`);
   const samples: number[] = [];
   for (let k = 0; k < kills; k++) {
     await new Promise((r) => setTimeout(r, RUN_BEFORE_KILL_MS));
@@ -98,9 +101,9 @@ try {
     }
     worker?.kill('SIGKILL');
     await worker;
-    const ms = await startAndTimeFirstCommit();
+    const { ms, restoreMs } = await startAndTimeFirstCommit();
     samples.push(ms);
-    console.log(`kill ${k + 1}: backlog ${left} order records, restart-to-first-commit ${ms} ms`);
+    console.log(`kill ${k + 1}: backlog ${left} order records, restart-to-first-commit ${ms} ms (state restore ${restoreMs} ms)`);
   }
   while ((await remainingLag()) !== 0n) await new Promise((r) => setTimeout(r, 1_000));
   const checkStarted = Date.now();
