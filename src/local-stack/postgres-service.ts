@@ -81,6 +81,10 @@ export function postgresService(ctx: ServiceContext): LocalService {
       'shared_buffers = 256MB',
       // Local stack only: fast commits for the load generator; a crash may lose the last ms, never corrupt.
       'synchronous_commit = off',
+      // With asynchronous commits WAL is flushed by the WAL writer every wal_writer_delay (200 ms by
+      // default), and logical decoding sends only flushed WAL: Debezium saw each commit 0-200 ms late
+      // (the commit -> CDC topic leg was ~215 ms at its median). 10 ms bounds that at 100 flushes/s.
+      'wal_writer_delay = 10ms',
       "timezone = 'UTC'",
       "log_timezone = 'UTC'",
     ];

@@ -21,6 +21,8 @@ const healthy: SourceFacts = {
   usedSlots: 2,
   maxSenders: 10,
   usedSenders: 1,
+  synchronousCommit: 'on',
+  walWriterDelayMs: 200,
   slot: undefined,
   database: 'source',
   tables: [table('public.orders'), table('public.customers', { replicaIdentity: 'f' })],
@@ -53,5 +55,16 @@ describe('judgeSource', () => {
   it('does not count its own slot and WAL sender as taken', () => {
     const verdict = judgeSource({ ...healthy, usedSlots: 10, usedSenders: 10, slot: { plugin: 'pgoutput', database: 'source', active: true } }, connector);
     expect(verdict.problems).toEqual([]);
+  });
+
+  it('notes that asynchronous commits reach CDC up to wal_writer_delay late, and only then', () => {
+    const late = judgeSource({ ...healthy, synchronousCommit: 'off', walWriterDelayMs: 200 }, connector);
+    expect(late.problems).toEqual([]);
+    expect(late.notes).toContain(
+      'synchronous_commit=off with wal_writer_delay 200ms: CDC sees each commit up to 200 ms late; for sub-second end-to-end latency set wal_writer_delay = 10ms (ALTER SYSTEM, then SELECT pg_reload_conf())',
+    );
+    for (const facts of [{ ...healthy, synchronousCommit: 'off', walWriterDelayMs: 10 }, { ...healthy, synchronousCommit: 'on', walWriterDelayMs: 200 }, { ...healthy, synchronousCommit: 'local', walWriterDelayMs: 200 }]) {
+      expect(judgeSource(facts, connector).notes.join(' | ')).not.toMatch(/wal_writer_delay/);
+    }
   });
 });

@@ -26,6 +26,9 @@ export interface SourceFacts {
   readonly usedSlots: number;
   readonly maxSenders: number;
   readonly usedSenders: number;
+  /** synchronous_commit as the connector's user sees it (the server default unless a role or database overrides it). */
+  readonly synchronousCommit: string;
+  readonly walWriterDelayMs: number;
   readonly slot: { readonly plugin: string | undefined; readonly database: string | undefined; readonly active: boolean } | undefined;
   readonly database: string;
   readonly tables: readonly TableFacts[];
@@ -42,6 +45,8 @@ export async function readSourceFacts(sql: SqlClient, connector: Config['connect
               (SELECT count(*) FROM pg_replication_slots)::int AS used_slots,
               current_setting('max_wal_senders')::int AS max_senders,
               (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender')::int AS used_senders,
+              current_setting('synchronous_commit') AS synchronous_commit,
+              (SELECT setting::int FROM pg_settings WHERE name = 'wal_writer_delay') AS wal_writer_delay_ms,
               current_database() AS database,
               s.plugin, s.database AS slot_database, s.active AS slot_active
          FROM (SELECT 1) AS one
@@ -79,6 +84,8 @@ export async function readSourceFacts(sql: SqlClient, connector: Config['connect
     usedSlots: num(server, 'used_slots'),
     maxSenders: num(server, 'max_senders'),
     usedSenders: num(server, 'used_senders'),
+    synchronousCommit: text(server, 'synchronous_commit'),
+    walWriterDelayMs: num(server, 'wal_writer_delay_ms'),
     database: text(server, 'database'),
     slot: slotPlugin === undefined ? undefined : { plugin: slotPlugin, database: optionalText(server, 'slot_database'), active: server.slot_active === true },
     tables,
@@ -90,6 +97,9 @@ export interface PreflightVerdict {
   readonly problems: readonly string[];
   readonly notes: readonly string[];
 }
+
+/** Above this, asynchronous commits reach CDC noticeably late (PostgreSQL's default is 200 ms). */
+const ASYNC_FLUSH_NOTE_ABOVE_MS = 50;
 
 const REPLICA_IDENTITY: Readonly<Record<string, string>> = { d: 'DEFAULT', f: 'FULL', i: 'INDEX', n: 'NOTHING' };
 
@@ -127,6 +137,13 @@ export function judgeSource(facts: SourceFacts, connector: Config['connector']):
     problems.push(`no free WAL sender (${facts.usedSenders} of max_wal_senders ${facts.maxSenders} in use); raise max_wal_senders or stop an idle replication client`);
   }
   notes.push(`WAL senders ${facts.usedSenders}/${facts.maxSenders}`);
+  // Logical decoding sends only flushed WAL, and asynchronous commits are flushed by the WAL writer.
+  if (facts.synchronousCommit === 'off' && facts.walWriterDelayMs > ASYNC_FLUSH_NOTE_ABOVE_MS) {
+    notes.push(
+      `synchronous_commit=off with wal_writer_delay ${facts.walWriterDelayMs}ms: CDC sees each commit up to ${facts.walWriterDelayMs} ms late; ` +
+        'for sub-second end-to-end latency set wal_writer_delay = 10ms (ALTER SYSTEM, then SELECT pg_reload_conf())',
+    );
+  }
 
   const identities: string[] = [];
   for (const table of facts.tables) {
