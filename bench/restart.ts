@@ -9,6 +9,8 @@
  * Last line: `restart-to-first-commit ms N` (the median).
  *
  *   npx tsx bench/restart.ts [--records 300000] [--kills 5]
+ * WORKER_NODE_ARGS adds Node options to each worker (e.g. "--cpu-prof --cpu-prof-dir=DIR": the last,
+ * SIGTERMed worker writes its profile, restore included).
  */
 import net from 'node:net';
 import { execa, type ResultPromise } from 'execa';
@@ -58,7 +60,7 @@ async function transactions(port: number): Promise<number> {
 async function startAndTimeFirstCommit(): Promise<{ readonly ms: number; readonly restoreMs: string }> {
   const port = await freePort();
   const started = Date.now();
-  const child = execa(process.execPath, [`--max-old-space-size=${config.processor.heapMiB}`, BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true });
+  const child = execa(process.execPath, [...(process.env.WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), `--max-old-space-size=${config.processor.heapMiB}`, BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true });
   worker = child;
   let output = '';
   child.all?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
