@@ -195,12 +195,12 @@ export class OrderState {
    * the record predates that field), so the state holds exactly the alerts that were emitted.
    */
   restore(processed: ProcessedOrder, tierChangedAt?: number | null): void {
-    this.restoring(() => this.replace({ customerId: processed.customerId, orderId: processed.orderId }, tierChangedAt === undefined ? { processed } : { processed, tierChangedAt }, null));
+    this.restoring(() => this.replace({ customerId: processed.customerId, orderId: processed.orderId }, tierChangedAt === undefined ? { processed } : { processed, tierChangedAt }, null, true));
   }
 
   /** A tombstone read while restoring: the (customer, order) row is not live (emits nothing, as `restore`). */
   restoreTombstone(orderId: number, customerId: number): void {
-    this.restoring(() => this.replace({ customerId, orderId }, undefined, null));
+    this.restoring(() => this.replace({ customerId, orderId }, undefined, null, true));
   }
 
   private restoring(apply: () => void): void {
@@ -264,14 +264,19 @@ export class OrderState {
     return processed ? { processed, tierChangedAt: customer.tierChangedAt ?? null } : undefined;
   }
 
-  private replace(ref: OrderRef, next: OrderEntry | undefined, sourceTsMs: number | null): Emission[] {
+  /**
+   * Puts `next` (undefined: nothing) in the place of the (customer, order) row and returns the
+   * output keys that changed. `restoring`: what it would emit was emitted before the restart, so
+   * only the state is kept (a restore reads every live row; building its emissions was a third of it).
+   */
+  private replace(ref: OrderRef, next: OrderEntry | undefined, sourceTsMs: number | null, restoring = false): Emission[] {
     const { customerId, orderId } = ref;
     const orders = this.byCustomer.get(customerId);
     const old = orders?.get(orderId);
     if (!old && !next) return [];
     const emissions: Emission[] = [];
     // Each touched window with its value before this change, so an unchanged one is not re-emitted.
-    const touched = new Map<number, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>();
+    const touched = restoring ? undefined : new Map<number, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>();
     if (old) {
       this.unindexProduct(old);
       if (old.processed) {
@@ -297,6 +302,12 @@ export class OrderState {
     const newRow = next?.processed ?? null;
     // The tier change time its escalation is evaluated with: the one the entry says, else the table's.
     const tierChangedAt = next?.processed ? (next.tierChangedAt !== undefined ? next.tierChangedAt : (this.tables.customer(customerId)?.tierChangedAt ?? null)) : null;
+    if (touched === undefined) {
+      // Restoring. The live escalation alerts are state (what was emitted); the emissions themselves are dropped.
+      if (this.escalations.length > 0) this.updateEscalations(ref, newRow, tierChangedAt, emissions);
+      if (this.windowed.length > 0 && !sameRow(oldRow, newRow)) this.deferPatterns(customerId, oldRow, newRow);
+      return [];
+    }
     const oldTierChangedAt = old?.processed ? old.tierChangedAt : undefined;
     // Re-emitted also when only that time moved, so the record always says what its alerts were evaluated with.
     if (!sameRow(oldRow, newRow) || (newRow !== null && oldTierChangedAt !== tierChangedAt)) emissions.push({ kind: 'processed', orderId, customerId, row: newRow, sourceTsMs, ...(newRow ? { tierChangedAt } : {}) });
@@ -310,13 +321,20 @@ export class OrderState {
       if (!sameSummary(before, after)) emissions.push({ kind: 'summary', customerId, windowStartMs, summary: after ?? null });
     }
     if (this.windowed.length > 0 && !sameRow(oldRow, newRow)) {
-      const deferred = this.deferredPatterns;
-      if (!deferred) this.updatePatterns(customerId, [oldRow, newRow], emissions);
-      else if (deferred.has(customerId)) deferred.get(customerId)!.push(oldRow, newRow);
-      else deferred.set(customerId, [oldRow, newRow]);
+      if (this.deferredPatterns) this.deferPatterns(customerId, oldRow, newRow);
+      else this.updatePatterns(customerId, [oldRow, newRow], emissions);
     }
     if (this.fanIn) contributionChanges(oldRow, newRow, emissions);
     return emissions;
+  }
+
+  /** Notes a customer's changed rows for the pattern evaluation a deferral runs at its end. */
+  private deferPatterns(customerId: number, oldRow: ProcessedOrder | null, newRow: ProcessedOrder | null): void {
+    const deferred = this.deferredPatterns;
+    if (!deferred) throw new Error('deferPatterns outside a deferral');
+    const rows = deferred.get(customerId);
+    if (rows) rows.push(oldRow, newRow);
+    else deferred.set(customerId, [oldRow, newRow]);
   }
 
   /** Evaluates the escalation patterns of one (customer, order) row against its customer's last tier change, emitting what changed. */
@@ -395,12 +413,12 @@ export class OrderState {
   private contribute(
     row: ProcessedOrder,
     op: (acc: SummaryAccumulator, p: Pick<ProcessedOrder, 'amountCents' | 'finalCents'>) => SummaryAccumulator,
-    touched: Map<number, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>,
+    touched: Map<number, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }> | undefined,
   ): void {
     const windowStartMs = windowStartFor(row.createdAt, this.rules.windowMinutes);
     let windows = this.windows.get(row.customerId);
     const current = windows?.get(windowStartMs);
-    if (!touched.has(windowStartMs)) touched.set(windowStartMs, { windowStartMs, before: current });
+    if (touched && !touched.has(windowStartMs)) touched.set(windowStartMs, { windowStartMs, before: current });
     const next = op(current ?? EMPTY_SUMMARY, row);
     if (next.orderCount === 0) {
       windows?.delete(windowStartMs);

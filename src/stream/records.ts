@@ -113,11 +113,9 @@ function encodeAlert(alert: FraudAlert, nowIso: string): string {
   });
 }
 
-/** A processed-orders record read back to restore state: the order and its processed row. */
+/** A processed-orders record read back to restore state: its processed row. */
 export interface RestoredOrder {
-  readonly order: SourceOrder;
   readonly processed: ProcessedOrder;
-  readonly sourceTsMs: number | null;
   /** The tier change time its escalation was evaluated with; undefined in records written before it was carried. */
   readonly tierChangedAt: number | null | undefined;
 }
@@ -134,7 +132,6 @@ export function decodeProcessed(value: Buffer): RestoredOrder | undefined {
   if (typeof v.amount !== 'string' || typeof v.discount !== 'string' || typeof v.tax !== 'string' || typeof v.final_amount !== 'string' || typeof v.created_at !== 'string') return undefined;
   const createdAt = Date.parse(v.created_at);
   const amountCents = parseMoney(v.amount);
-  const order: SourceOrder = { id: order_id, customerId: customer_id, productId: product_id, quantity, amountCents, status, createdAt };
   const processed: ProcessedOrder = {
     orderId: order_id,
     customerId: customer_id,
@@ -150,7 +147,7 @@ export function decodeProcessed(value: Buffer): RestoredOrder | undefined {
     createdAt,
   };
   const tierChangedAt = typeof v.tier_changed_at_ms === 'number' ? v.tier_changed_at_ms : v.tier_changed_at_ms === null ? null : undefined;
-  return { order, processed, sourceTsMs: typeof v.source_ts_ms === 'number' ? v.source_ts_ms : null, tierChangedAt };
+  return { processed, tierChangedAt };
 }
 
 /**
