@@ -28,7 +28,8 @@ export function chunksBySize(records: readonly OutgoingRecord[], maxBytesPerPart
 
 /** An upper estimate of a record's size in a v2 batch (70 bytes of framing covers its varints and attributes). */
 export function recordBytes(record: OutgoingRecord): number {
-  return 70 + byteLength(record.key) + byteLength(record.value) + Object.entries(record.headers ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + 8, 0);
+  const headers = record.headers ? Object.entries(record.headers).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + 8, 0) : 0;
+  return 70 + byteLength(record.key) + byteLength(record.value) + headers;
 }
 
 function byteLength(value: string | Buffer | null | undefined): number {
