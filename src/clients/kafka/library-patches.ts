@@ -3,7 +3,9 @@
  * verified against (docs/decisions/kafka-client.md, "2.x upgrade"). Loading this module checks
  * the installed version and refuses any other, so a bump cannot silently keep patches that
  * reach into behaviour the new version may have changed: re-run test/integration/kafka.test.ts
- * and kafka-reader.test.ts, then move PATCHED_VERSION.
+ * and kafka-reader.test.ts, then move PATCHED_VERSION. (One shim lives apart, as it must run before
+ * the library loads: lazy-option-schemas.ts, which defers ajv's schema compiles; it relies on ajv, not
+ * on the library's internals.)
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
