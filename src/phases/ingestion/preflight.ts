@@ -26,7 +26,7 @@ export interface SourceFacts {
   readonly usedSlots: number;
   readonly maxSenders: number;
   readonly usedSenders: number;
-  /** synchronous_commit as the connector's user sees it (the server default unless a role or database overrides it). */
+  /** synchronous_commit as the preflight's session sees it: the server's, database's or role's default (an application may still set its own per session). */
   readonly synchronousCommit: string;
   readonly walWriterDelayMs: number;
   readonly slot: { readonly plugin: string | undefined; readonly database: string | undefined; readonly active: boolean } | undefined;
