@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { chunksBySize, recordBytes } from './chunking.ts';
-import type { OutgoingRecord } from './records.ts';
+import { chunksBySize, messageBytes } from './chunking.ts';
+import { toProduce, type ProducedMessage } from './records.ts';
 
-/** A record of exactly `bytes` by recordBytes' estimate (70 bytes of framing). */
-const sized = (topic: string, partition: number | undefined, bytes: number, id = ''): OutgoingRecord => ({
-  topic,
-  ...(partition !== undefined ? { partition } : {}),
-  key: null,
-  value: id.padEnd(bytes - 70, 'x'),
-});
+/** A message of exactly `bytes` by messageBytes' estimate (70 bytes of framing). */
+const sized = (topic: string, partition: number | undefined, bytes: number, id = ''): ProducedMessage =>
+  toProduce({ topic, ...(partition !== undefined ? { partition } : {}), key: null, value: id.padEnd(bytes - 70, 'x') });
 
 describe('chunksBySize', () => {
   it('keeps a send that fits in one chunk', () => {
@@ -34,8 +30,15 @@ describe('chunksBySize', () => {
   });
 
   it('counts keys, values and headers in bytes, not characters', () => {
-    expect(recordBytes({ topic: 't', key: 'é', value: Buffer.alloc(10), headers: { h: 'ü' } })).toBe(70 + 2 + 10 + 1 + 2 + 8);
-    expect(recordBytes({ topic: 't', value: null })).toBe(70);
+    expect(messageBytes(toProduce({ topic: 't', key: 'é', value: Buffer.alloc(10), headers: { h: 'ü' } }))).toBe(70 + 2 + 10 + 1 + 2 + 8);
+    expect(messageBytes(toProduce({ topic: 't', value: null }))).toBe(70);
+  });
+
+  it('splits a send only as far as a partition needs, whatever the whole send weighs', () => {
+    // 3 partitions of 600 bytes each: 1 800 in all, over the limit, yet no partition is: one chunk.
+    const records = [0, 1, 2].map((p) => sized('t', p, 600));
+    expect(chunksBySize(records, 1_000)).toEqual([records]);
+    expect(chunksBySize([], 1_000)).toEqual([]);
   });
 
   it('keeps every partition of a large send under the default limit', () => {
@@ -43,7 +46,7 @@ describe('chunksBySize', () => {
     const chunks = chunksBySize(records);
     expect(chunks.flat()).toEqual(records);
     for (const chunk of chunks) {
-      for (const p of [0, 1, 2]) expect(chunk.filter((r) => r.partition === p).reduce((n, r) => n + recordBytes(r), 0)).toBeLessThanOrEqual(900 * 1024);
+      for (const p of [0, 1, 2]) expect(chunk.filter((r) => r.partition === p).reduce((n, r) => n + messageBytes(r), 0)).toBeLessThanOrEqual(900 * 1024);
     }
   });
 });

@@ -56,7 +56,7 @@ export function createProducer(kafka: KafkaSettings, clientSuffix = 'producer'):
   return {
     send: (records) =>
       guard(kafka, 'produce', async () => {
-        for (const chunk of chunksBySize(records)) await producer.send({ messages: chunk.map(toProduce) });
+        for (const chunk of chunksBySize(records.map(toProduce))) await producer.send({ messages: chunk });
       }),
     close: () => producer.close(),
   };
@@ -95,7 +95,7 @@ export function createTransactionalProducer(kafka: KafkaSettings, options: Trans
     send: (records) =>
       call('transactional produce', async () => {
         // One request per chunk, one after another: concurrent sends inside a transaction get merged by the library.
-        for (const chunk of chunksBySize(records)) await active().send({ messages: chunk.map(toProduce) });
+        for (const chunk of chunksBySize(records.map(toProduce))) await active().send({ messages: chunk });
       }),
     sendOffsets: (group, offsets) =>
       call('transactional offset commit', async () => {
