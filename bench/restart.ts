@@ -9,14 +9,14 @@
  * Last line: `restart-to-first-commit ms N` (the median).
  *
  *   npx tsx bench/restart.ts [--records 300000] [--kills 5]
- * WORKER_NODE_ARGS adds Node options to each worker (e.g. "--cpu-prof --cpu-prof-dir=DIR": the last,
+ * BENCH_NODE_ARGS adds Node options to each worker, as in bench/processor.ts (e.g. "--cpu-prof --cpu-prof-dir=DIR": the last,
  * SIGTERMed worker writes its profile, restore included).
  */
 import net from 'node:net';
 import { execa, type ResultPromise } from 'execa';
 import { createKafkaAdmin, createProducer } from '../src/clients/kafka.ts';
 import { loadConfig } from '../src/config/load.ts';
-import { metricValue } from '../src/core/metrics.ts';
+import { scrapeMetric } from '../src/core/metrics.ts';
 import { StreamFixture } from '../test/integration/stream-fixture.ts';
 import { BIN_ENTRY } from '../test/integration/cli.ts';
 import { checkOutputs, PARTITIONS, produceInput } from './processor-input.ts';
@@ -48,19 +48,15 @@ async function freePort(): Promise<number> {
 }
 
 async function transactions(port: number): Promise<number> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(500) })).text();
-    return metricValue(text, 'stream_migrate_processor_transactions_total') ?? 0;
-  } catch {
-    return 0; // not listening yet
-  }
+  // 0 while the worker is not listening yet.
+  return (await scrapeMetric(`http://127.0.0.1:${port}/metrics`, 'stream_migrate_processor_transactions_total', 500)) ?? 0;
 }
 
 /** Starts a worker; the ms from its start to its first committed transaction, and how long its state restore took (its log says). */
 async function startAndTimeFirstCommit(): Promise<{ readonly ms: number; readonly restoreMs: string }> {
   const port = await freePort();
   const started = Date.now();
-  const child = execa(process.execPath, [...(process.env.WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), `--max-old-space-size=${config.processor.heapMiB}`, BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true });
+  const child = execa(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), `--max-old-space-size=${config.processor.heapMiB}`, BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true });
   worker = child;
   let output = '';
   child.all?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));

@@ -1,5 +1,6 @@
+import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { metricValue } from './metrics.ts';
+import { metricValue, scrapeMetric } from './metrics.ts';
 
 const EXPOSITION = [
   '# HELP stream_migrate_processor_transactions_total Committed transactions',
@@ -18,5 +19,21 @@ describe('metricValue', () => {
   it('is undefined for a series that is not there, even one whose name starts the same', () => {
     expect(metricValue(EXPOSITION, 'stream_migrate_processor_transactions')).toBeUndefined();
     expect(metricValue('', 'stream_migrate_processor_transactions_total')).toBeUndefined();
+  });
+});
+
+describe('scrapeMetric', () => {
+  it('reads a series from a /metrics endpoint, and nothing from one that does not answer', async () => {
+    const server = http.createServer((_req, res) => res.end(EXPOSITION));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      expect(await scrapeMetric(`http://127.0.0.1:${port}/metrics`, 'stream_migrate_processor_transactions_total', 1_000)).toBe(42);
+      expect(await scrapeMetric(`http://127.0.0.1:${port}/metrics`, 'absent_total', 1_000)).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(await scrapeMetric(`http://127.0.0.1:${port}/metrics`, 'stream_migrate_processor_transactions_total', 500)).toBeUndefined();
   });
 });

@@ -8,6 +8,15 @@ export function metricValue(exposition: string, name: string): number | undefine
   return match ? Number(match[1]) : undefined;
 }
 
+/** Scrapes `url` (a /metrics endpoint) for `metricValue(name)`; undefined while it does not answer in time or lacks the series. */
+export async function scrapeMetric(url: string, name: string, timeoutMs: number): Promise<number | undefined> {
+  try {
+    return metricValue(await (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).text(), name);
+  } catch {
+    return undefined;
+  }
+}
+
 interface Series {
   readonly labels: Labels;
   value: number;

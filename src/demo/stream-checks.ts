@@ -6,7 +6,7 @@ import { withPostgres } from '../clients/postgres.ts';
 import type { Config } from '../config/schema.ts';
 import { CheckFailedError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { metricValue } from '../core/metrics.ts';
+import { scrapeMetric } from '../core/metrics.ts';
 import { stackPaths } from '../local-stack/paths.ts';
 import { workerMetricsUrl, workerStatus } from '../local-stack/workers.ts';
 import { sleep } from '../core/time.ts';
@@ -103,10 +103,5 @@ export async function measureRecovery(config: Config, cwd: string, logger: Logge
 
 /** A processor worker's committed transactions so far, 0 while it does not answer yet. */
 async function committedTransactions(metricsUrl: string): Promise<number> {
-  try {
-    const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(1_000) })).text();
-    return metricValue(text, 'stream_migrate_processor_transactions_total') ?? 0;
-  } catch {
-    return 0;
-  }
+  return (await scrapeMetric(metricsUrl, 'stream_migrate_processor_transactions_total', 1_000)) ?? 0;
 }

@@ -10,9 +10,13 @@ import type { ProducedMessage } from './records.ts';
  */
 export function chunksBySize(messages: ProducedMessage[], maxBytesPerPartition = 900 * 1024): ProducedMessage[][] {
   if (messages.length === 0) return [];
-  let total = 0;
-  for (const message of messages) total += messageBytes(message);
   // No partition can hold more than the whole send: most sends are one chunk, with no bookkeeping.
+  // Measured only up to the limit, so a large send measures twice at most one chunk's worth.
+  let total = 0;
+  for (const message of messages) {
+    total += messageBytes(message);
+    if (total > maxBytesPerPartition) break;
+  }
   if (total <= maxBytesPerPartition) return [messages];
   const chunks: ProducedMessage[][] = [];
   let current: ProducedMessage[] = [];
