@@ -88,7 +88,10 @@ try {
     check = await checkOutputs(config, fixture.topics, input);
   }
   for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children);
+  const outcomes = await Promise.all(children);
+  // BENCH_WORKER_LOG=/tmp/worker keeps each worker's output (e.g. with BENCH_NODE_ARGS="--trace-gc") as /tmp/worker-<i>.log.
+  const logPrefix = process.env.BENCH_WORKER_LOG;
+  if (logPrefix) outcomes.forEach((outcome, i) => fs.writeFileSync(`${logPrefix}-${i}.log`, String(outcome.all ?? '')));
   const alerts = await fixture.latest(fixture.topics.fraudAlerts);
   const patternAlerts = [...alerts.keys()].filter((k) => k.includes('"pattern"')).length;
   console.log(`fraud patterns ${withPatterns ? config.rules.patterns.map((p) => p.name).join(', ') : 'off'}: ${patternAlerts} live pattern alerts (not checked)`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CustomerRow, ProductRow, SourceOrder } from '../domain/process-order.ts';
+import { processOrder, type CustomerRow, type ProductRow, type SourceOrder } from '../domain/process-order.ts';
 import { compileRules, DEFAULT_RULES, type Tier } from '../domain/rules.ts';
 import { windowStartFor } from '../domain/windows.ts';
 import { OrderState, type Emission } from './order-state.ts';
@@ -190,5 +190,61 @@ describe('OrderState', () => {
     const out = restored.state.reconcileAll();
     expect(out.filter((e) => e.kind === 'processed').map((e) => (e as { orderId: number }).orderId)).toEqual([100]);
     void customers;
+  });
+});
+
+describe('OrderState under churn (its rows in columns, slots freed and reused, indexes by slot)', () => {
+  it('after thousands of random upserts, moves, deletes, cancellations, tier and category changes holds exactly the live orders and their summaries', () => {
+    const customers = new Map<number, CustomerRow>(Array.from({ length: 12 }, (_, i) => [i + 1, { id: i + 1, tier: 'GOLD' as Tier }]));
+    const products = new Map<number, ProductRow>(Array.from({ length: 5 }, (_, i) => [i + 1, { id: i + 1, category: i % 2 === 0 ? 'books' : 'electronics' }]));
+    const state = new OrderState(rules, { customer: (id) => customers.get(id), product: (id) => products.get(id) });
+    const live = new Map<number, SourceOrder>();
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const pick = <T>(values: readonly T[]) => values[Math.floor(random() * values.length)]!;
+    const tiers: Tier[] = ['NEW', 'BRONZE', 'SILVER', 'GOLD'];
+    for (let step = 0; step < 20_000; step++) {
+      const roll = random();
+      if (roll < 0.02) {
+        const id = 1 + Math.floor(random() * 12);
+        customers.set(id, { id, tier: pick(tiers) });
+        state.customerChanged(id);
+      } else if (roll < 0.03) {
+        const id = 1 + Math.floor(random() * 5);
+        products.set(id, { id, category: pick(['books', 'electronics', 'grocery']) });
+        state.productChanged(id);
+      } else if (roll < 0.15) {
+        const id = 1 + Math.floor(random() * 3000);
+        const old = live.get(id);
+        if (old) state.delete(id, old.customerId);
+        live.delete(id);
+      } else {
+        const id = 1 + Math.floor(random() * 3000);
+        const next: SourceOrder = { id, customerId: 1 + Math.floor(random() * 12), productId: 1 + Math.floor(random() * 5), quantity: 1, amountCents: Math.floor(random() * 100_000), status: random() < 0.1 ? 'CANCELLED' : 'PAID', createdAt: T0 + Math.floor(random() * 600) * 60_000 };
+        const old = live.get(id);
+        if (old && old.customerId !== next.customerId) state.delete(id, old.customerId);
+        emissionsOf(state.upsert(next, null));
+        live.set(id, next);
+      }
+    }
+    // What the state must hold, computed here from the final orders and tables alone.
+    const expectedSummaries = new Map<string, { orderCount: number; totalAmountCents: number; totalFinalCents: number }>();
+    let contributing = 0;
+    for (const o of live.values()) {
+      const p = o.status === 'CANCELLED' ? null : processOrder(o, customers.get(o.customerId)!, products.get(o.productId)!, rules);
+      expect(state.processed(o.id, o.customerId)).toEqual(p ?? undefined);
+      if (!p) continue;
+      contributing++;
+      const key = `${o.customerId}/${windowStartFor(o.createdAt, rules.windowMinutes)}`;
+      const s = expectedSummaries.get(key) ?? { orderCount: 0, totalAmountCents: 0, totalFinalCents: 0 };
+      expectedSummaries.set(key, { orderCount: s.orderCount + 1, totalAmountCents: s.totalAmountCents + o.amountCents, totalFinalCents: s.totalFinalCents + p.finalCents });
+    }
+    expect(contributing).toBeGreaterThan(1024); // past the columns' first capacity
+    expect(state.size).toBe(contributing);
+    for (let c = 1; c <= 12; c++) {
+      for (let w = windowStartFor(T0, rules.windowMinutes); w < T0 + 600 * 60_000; w += rules.windowMinutes * 60_000) {
+        expect(state.summary(c, w)).toEqual(expectedSummaries.get(`${c}/${w}`));
+      }
+    }
   });
 });

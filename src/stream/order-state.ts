@@ -3,6 +3,10 @@ import { fraudAlertFor, processOrder, sameAlert, type CustomerRow, type FraudAle
 import { countsForFanIn, escalationAlert, isFanIn, isWindowed, patternAlert, patternWindowStart, type CompiledEscalation, type CompiledVelocity } from '../domain/patterns.ts';
 import type { ContributionKey } from './fan-in-state.ts';
 import { addContribution, EMPTY_SUMMARY, retractContribution, windowStartFor, type SummaryAccumulator } from '../domain/windows.ts';
+import { OrderRows, type OrderEntry } from './order-rows.ts';
+import { PairIndex, windowKey } from './pair-index.ts';
+import { NO_SLOT, SlotChains } from './slot-chains.ts';
+import { SummaryTable } from './summary-table.ts';
 
 /** Customers and products as every worker sees them (tables read in full). */
 export interface ReferenceTables {
@@ -21,20 +25,6 @@ export type Emission =
   | ({ readonly kind: 'contribution'; readonly finalCents: number | null } & ContributionKey);
 
 export type ApplyResult = { readonly blocked: string } | { readonly emissions: readonly Emission[] };
-
-/**
- * What the state keeps per order, kept small because a worker holds every live order: the
- * processed row alone when the order contributes (its alert is recomputed when needed), or the
- * raw order while a referenced customer or product is missing (so it can come back).
- */
-type OrderEntry =
-  /**
-   * tierChangedAt: the customer's last tier change time the row's escalation alerts were
-   * evaluated with, which its processed record carries too; undefined for a row restored from a
-   * record written before records carried it (unknown).
-   */
-  | { readonly processed: ProcessedOrder; readonly tierChangedAt?: number | null; readonly orphan?: undefined }
-  | { readonly processed: null; readonly orphan: SourceOrder };
 
 function orderOf(entry: OrderEntry): SourceOrder {
   if (entry.orphan) return entry.orphan;
@@ -55,33 +45,35 @@ function orderOf(entry: OrderEntry): SourceOrder {
  * customers, never under neither).
  */
 export class OrderState {
-  /** customer → order → entry: the store itself, and the customer side of the join. */
-  private readonly byCustomer = new Map<number, Map<number, OrderEntry>>();
   /**
-   * product → the entries that join it. The entries themselves, not (customer, order) strings:
-   * a worker holds every live order, so a key string and a ref object per order were a large
-   * part of its heap (an entry names its customer and order).
+   * The store is in columns (a worker holds every live order; see OrderRows): each order's row
+   * has a slot, and everything that indexes orders holds slots.
    */
-  private readonly byProduct = new Map<number, Set<OrderEntry>>();
-  /** customer → window start → summary (nested for the same reason: no key string per window). */
-  private readonly windows = new Map<number, Map<number, SummaryAccumulator>>();
+  private readonly rows: OrderRows;
+  /** customer → order → slot: the customer side of the join. */
+  private readonly slotOf = new PairIndex();
+  /** product → the chain of slots that join it (the product side of the join). */
+  private readonly productChains = new SlotChains();
+  private readonly productHeads = new Map<number, number>();
+  /** customer → window → summary. */
+  private readonly summaries = new SummaryTable();
   /** The live pattern alert of each (customer, pattern, window), by patternSlot: what was last emitted for it. */
   private readonly patternAlerts = new Map<string, FraudAlert>();
   /**
-   * While a recompute runs: per customer, the rows whose windows need their pattern alerts
-   * evaluated once it is done. A tier change re-processes every order of its customer; evaluating
-   * the windowed patterns per order cost O(orders in the window) each time, quadratic per window
-   * (seconds of stall for a customer with a few thousand orders in a window).
+   * While a recompute runs: per customer, the creation times of the rows whose windows need their
+   * pattern alerts evaluated once it is done. A tier change re-processes every order of its
+   * customer; evaluating the windowed patterns per order cost O(orders in the window) each time,
+   * quadratic per window (seconds of stall for a customer with a few thousand orders in a window).
    */
-  private deferredPatterns: Map<number, (ProcessedOrder | null)[]> | null = null;
+  private deferredPatterns: Map<number, number[]> | null = null;
   /**
    * The same for a restore, which is one record at a time with no end call: the rows restored so
    * far, evaluated by the first call that changes or reads alerts afterwards (`settleRestore`).
    * Per record, a restart of a stack with hot customers took 65 s for 237 609 orders.
    */
-  private restoredPatterns: Map<number, (ProcessedOrder | null)[]> | null = null;
-  /** The live processed orders of each (customer, pattern, window), by patternSlot, so a change reads only its window. */
-  private readonly patternOrders = new Map<string, Map<number, Map<number, ProcessedOrder[]>>>();
+  private restoredPatterns: Map<number, number[]> | null = null;
+  /** Per windowed pattern (as `windowed`): the live orders of each (customer, window), so a change reads only its window. */
+  private readonly patternWindows: readonly { readonly chains: SlotChains; readonly heads: PairIndex }[];
   /** The live escalation alert of each (customer, order, pattern), by escalationSlot: what was last emitted for it. */
   private readonly escalationAlerts = new Map<string, FraudAlert>();
   private readonly windowed: readonly CompiledVelocity[];
@@ -101,6 +93,11 @@ export class OrderState {
     this.windowed = rules.patterns.filter(isWindowed);
     this.escalations = rules.patterns.filter((p): p is CompiledEscalation => p.kind === 'escalation');
     this.fanIn = rules.patterns.some(isFanIn);
+    this.patternWindows = this.windowed.map(() => ({ chains: new SlotChains(), heads: new PairIndex() }));
+    this.rows = new OrderRows((capacity) => {
+      this.productChains.grow(capacity);
+      for (const window of this.patternWindows) window.chains.grow(capacity);
+    });
   }
 
   get size(): number {
@@ -130,7 +127,7 @@ export class OrderState {
    */
   deleteWhere(orderId: number, customerBelongsHere: (customerId: number) => boolean): readonly Emission[] {
     const emissions: Emission[] = [];
-    for (const [customerId, orders] of [...this.byCustomer]) {
+    for (const [customerId, orders] of [...this.slotOf.groups()]) {
       if (orders.has(orderId) && customerBelongsHere(customerId)) emissions.push(...this.delete(orderId, customerId));
     }
     return emissions;
@@ -139,15 +136,15 @@ export class OrderState {
   /** A customer changed (e.g. its tier): every order that joins it is recomputed. */
   customerChanged(customerId: number): readonly Emission[] {
     this.settleRestore();
-    const orders = this.byCustomer.get(customerId);
+    const orders = this.slotOf.under(customerId);
     return orders ? this.recompute([...orders.keys()].map((orderId) => ({ customerId, orderId }))) : [];
   }
 
   /** A product changed (e.g. its category): every order that joins it is recomputed. */
   productChanged(productId: number): readonly Emission[] {
     this.settleRestore();
-    const entries = this.byProduct.get(productId);
-    return entries ? this.recompute([...entries].map(refOf)) : [];
+    const head = this.productHeads.get(productId);
+    return head === undefined ? [] : this.recompute(this.productChains.members(head).map((slot) => this.rows.ref(slot)));
   }
 
   /**
@@ -161,8 +158,9 @@ export class OrderState {
     this.settleRestore();
     const stale: OrderRef[] = [];
     const unknown: Emission[] = [];
-    for (const [customerId, orders] of this.byCustomer) {
-      for (const [orderId, entry] of orders) {
+    for (const [customerId, orders] of this.slotOf.groups()) {
+      for (const [orderId, slot] of orders) {
+        const entry = this.rows.read(slot);
         const p = entry.processed;
         if (!p) {
           if (this.tables.customer(entry.orphan.customerId) && this.tables.product(entry.orphan.productId)) stale.push({ customerId, orderId });
@@ -208,7 +206,7 @@ export class OrderState {
   }
 
   /** Runs `apply` with the pattern windows it touches collected into `into` instead of evaluated. */
-  private deferringPatterns(into: Map<number, (ProcessedOrder | null)[]>, apply: () => void): void {
+  private deferringPatterns(into: Map<number, number[]>, apply: () => void): void {
     this.deferredPatterns = into;
     try {
       apply();
@@ -218,8 +216,8 @@ export class OrderState {
   }
 
   /** Evaluates each collected window once, from its state before the deferral to its state now. */
-  private evaluateDeferred(deferred: ReadonlyMap<number, readonly (ProcessedOrder | null)[]>, emissions: Emission[]): void {
-    for (const [customerId, rows] of deferred) this.updatePatterns(customerId, rows, emissions);
+  private evaluateDeferred(deferred: ReadonlyMap<number, readonly number[]>, emissions: Emission[]): void {
+    for (const [customerId, createdAts] of deferred) this.updatePatterns(customerId, createdAts, emissions);
   }
 
   /** Evaluates once each pattern window the restore touched; what it would emit was emitted before the restart. */
@@ -231,22 +229,23 @@ export class OrderState {
   }
 
   summary(customerId: number, windowStartMs: number): SummaryAccumulator | undefined {
-    return this.windows.get(customerId)?.get(windowStartMs);
+    return this.summaries.get(customerId, windowStartMs);
   }
 
   /** The processed row the state holds for an order under a customer (null while it waits for a reference). */
   processed(orderId: number, customerId: number): ProcessedOrder | null | undefined {
-    return this.byCustomer.get(customerId)?.get(orderId)?.processed;
+    const slot = this.slotOf.get(customerId, orderId);
+    return slot === undefined ? undefined : this.rows.read(slot).processed;
   }
 
   private recompute(refs: readonly OrderRef[]): Emission[] {
     const emissions: Emission[] = [];
-    const deferred = new Map<number, (ProcessedOrder | null)[]>();
+    const deferred = new Map<number, number[]>();
     this.deferringPatterns(deferred, () => {
       for (const ref of refs) {
-        const entry = this.byCustomer.get(ref.customerId)?.get(ref.orderId);
-        if (!entry) continue;
-        const order = orderOf(entry);
+        const slot = this.slotOf.get(ref.customerId, ref.orderId);
+        if (slot === undefined) continue;
+        const order = orderOf(this.rows.read(slot));
         const customer = this.tables.customer(order.customerId);
         const product = this.tables.product(order.productId);
         // A referenced row that disappeared: the order stops contributing until it comes back.
@@ -271,31 +270,35 @@ export class OrderState {
    */
   private replace(ref: OrderRef, next: OrderEntry | undefined, sourceTsMs: number | null, restoring = false): Emission[] {
     const { customerId, orderId } = ref;
-    const orders = this.byCustomer.get(customerId);
-    const old = orders?.get(orderId);
+    const slot = this.slotOf.get(customerId, orderId);
+    const old = slot === undefined ? undefined : this.rows.read(slot);
     if (!old && !next) return [];
     const emissions: Emission[] = [];
     // Each touched window with its value before this change, so an unchanged one is not re-emitted.
     const touched = restoring ? undefined : new Map<number, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }>();
-    if (old) {
-      this.unindexProduct(old);
+    // Unindexed before the slot is overwritten: the indexes find a slot by what it holds.
+    if (slot !== undefined && old) {
+      this.unindexProduct(slot);
       if (old.processed) {
         this.contribute(old.processed, retractContribution, touched);
-        this.indexPatterns(old.processed, false);
+        this.unindexPatterns(slot, old.processed);
       }
     }
     if (next) {
-      if (orders) orders.set(orderId, next);
-      else this.byCustomer.set(customerId, new Map([[orderId, next]]));
-      if (!old) this.count++;
-      this.indexProduct(next);
+      let target = slot;
+      if (target === undefined) {
+        target = this.rows.add(next);
+        this.slotOf.set(customerId, orderId, target);
+        this.count++;
+      } else this.rows.write(target, next);
+      this.indexProduct(target);
       if (next.processed) {
         this.contribute(next.processed, addContribution, touched);
-        this.indexPatterns(next.processed, true);
+        this.indexPatterns(target, next.processed);
       }
-    } else if (orders) {
-      orders.delete(orderId);
-      if (orders.size === 0) this.byCustomer.delete(customerId);
+    } else if (slot !== undefined) {
+      this.slotOf.delete(customerId, orderId);
+      this.rows.remove(slot);
       this.count--;
     }
     const oldRow = old?.processed ?? null;
@@ -317,12 +320,12 @@ export class OrderState {
     // Not only when the row changed: the customer's tier change time is no part of the row.
     if (this.escalations.length > 0) this.updateEscalations(ref, newRow, tierChangedAt, emissions);
     for (const { windowStartMs, before } of touched.values()) {
-      const after = this.windows.get(customerId)?.get(windowStartMs);
+      const after = this.summaries.get(customerId, windowStartMs);
       if (!sameSummary(before, after)) emissions.push({ kind: 'summary', customerId, windowStartMs, summary: after ?? null });
     }
     if (this.windowed.length > 0 && !sameRow(oldRow, newRow)) {
       if (this.deferredPatterns) this.deferPatterns(customerId, oldRow, newRow);
-      else this.updatePatterns(customerId, [oldRow, newRow], emissions);
+      else this.updatePatterns(customerId, createdAtsOf(oldRow, newRow), emissions);
     }
     if (this.fanIn) contributionChanges(oldRow, newRow, emissions);
     return emissions;
@@ -332,9 +335,9 @@ export class OrderState {
   private deferPatterns(customerId: number, oldRow: ProcessedOrder | null, newRow: ProcessedOrder | null): void {
     const deferred = this.deferredPatterns;
     if (!deferred) throw new Error('deferPatterns outside a deferral');
-    const rows = deferred.get(customerId);
-    if (rows) rows.push(oldRow, newRow);
-    else deferred.set(customerId, [oldRow, newRow]);
+    const createdAts = deferred.get(customerId);
+    if (createdAts) createdAts.push(...createdAtsOf(oldRow, newRow));
+    else deferred.set(customerId, createdAtsOf(oldRow, newRow));
   }
 
   /** Evaluates the escalation patterns of one (customer, order) row against its customer's last tier change, emitting what changed. */
@@ -355,28 +358,33 @@ export class OrderState {
     return this.escalationAlerts.get(escalationSlot(customerId, orderId, pattern));
   }
 
-  private indexPatterns(row: ProcessedOrder, add: boolean): void {
-    for (const pattern of this.windowed) {
-      const windowStartMs = patternWindowStart(pattern, row.createdAt);
-      // Nested maps with number keys and a small array per window: a worker holds a window entry
-      // per live order, and a key string plus a Map each cost about 4 times as much.
-      let byCustomer = this.patternOrders.get(pattern.name);
-      if (!byCustomer) this.patternOrders.set(pattern.name, (byCustomer = new Map()));
-      let windows = byCustomer.get(row.customerId);
-      const orders = windows?.get(windowStartMs);
-      if (add) {
-        if (orders) orders.push(row);
-        else {
-          if (!windows) byCustomer.set(row.customerId, (windows = new Map()));
-          windows.set(windowStartMs, [row]);
-        }
-      } else if (orders && windows) {
-        const at = orders.findIndex((o) => o.orderId === row.orderId);
-        if (at >= 0) orders.splice(at, 1);
-        if (orders.length === 0) windows.delete(windowStartMs);
-        if (windows.size === 0) byCustomer.delete(row.customerId);
-      }
-    }
+  /** Links a slot into the window of each windowed pattern its row falls in. */
+  private indexPatterns(slot: number, row: ProcessedOrder): void {
+    this.windowed.forEach((pattern, i) => {
+      const { chains, heads } = this.patternWindows[i]!;
+      const key = windowKey(patternWindowStart(pattern, row.createdAt));
+      heads.set(row.customerId, key, chains.link(slot, heads.get(row.customerId, key) ?? NO_SLOT));
+    });
+  }
+
+  /** Unlinks a slot from the windows `row` (what it holds) placed it in. */
+  private unindexPatterns(slot: number, row: ProcessedOrder): void {
+    this.windowed.forEach((pattern, i) => {
+      const { chains, heads } = this.patternWindows[i]!;
+      const key = windowKey(patternWindowStart(pattern, row.createdAt));
+      const head = heads.get(row.customerId, key);
+      if (head === undefined) return;
+      const after = chains.unlink(slot, head);
+      if (after === NO_SLOT) heads.delete(row.customerId, key);
+      else heads.set(row.customerId, key, after);
+    });
+  }
+
+  /** The live rows of a customer's window of the `i`th windowed pattern. */
+  private windowRows(i: number, customerId: number, windowStartMs: number): ProcessedOrder[] {
+    const { chains, heads } = this.patternWindows[i]!;
+    const head = heads.get(customerId, windowKey(windowStartMs));
+    return head === undefined ? [] : chains.members(head).map((slot) => this.rows.processedAt(slot));
   }
 
   /** The live pattern alert of a customer's window, if any (for tests and tools). */
@@ -391,13 +399,13 @@ export class OrderState {
    * and emits what changed: an alert whose anchor order changed is a tombstone of the old key
    * and the new alert; one that no longer holds is a tombstone.
    */
-  private updatePatterns(customerId: number, rows: readonly (ProcessedOrder | null)[], emissions: Emission[]): void {
-    for (const pattern of this.windowed) {
+  private updatePatterns(customerId: number, createdAts: readonly number[], emissions: Emission[]): void {
+    for (const [i, pattern] of this.windowed.entries()) {
       const starts = new Set<number>();
-      for (const row of rows) if (row) starts.add(patternWindowStart(pattern, row.createdAt));
+      for (const createdAt of createdAts) starts.add(patternWindowStart(pattern, createdAt));
       for (const windowStartMs of starts) {
         const slot = patternSlot(customerId, pattern.name, windowStartMs);
-        const inWindow = this.patternOrders.get(pattern.name)?.get(customerId)?.get(windowStartMs) ?? [];
+        const inWindow = this.windowRows(i, customerId, windowStartMs);
         const before = this.patternAlerts.get(slot) ?? null;
         const after = patternAlert(pattern, customerId, windowStartMs, inWindow);
         if (sameAlert(before, after)) continue;
@@ -416,33 +424,32 @@ export class OrderState {
     touched: Map<number, { readonly windowStartMs: number; readonly before: SummaryAccumulator | undefined }> | undefined,
   ): void {
     const windowStartMs = windowStartFor(row.createdAt, this.rules.windowMinutes);
-    let windows = this.windows.get(row.customerId);
-    const current = windows?.get(windowStartMs);
+    const current = this.summaries.get(row.customerId, windowStartMs);
     if (touched && !touched.has(windowStartMs)) touched.set(windowStartMs, { windowStartMs, before: current });
-    const next = op(current ?? EMPTY_SUMMARY, row);
-    if (next.orderCount === 0) {
-      windows?.delete(windowStartMs);
-      if (windows?.size === 0) this.windows.delete(row.customerId);
-    } else {
-      if (!windows) this.windows.set(row.customerId, (windows = new Map()));
-      windows.set(windowStartMs, next);
-    }
+    this.summaries.set(row.customerId, windowStartMs, op(current ?? EMPTY_SUMMARY, row));
   }
 
-  private indexProduct(entry: OrderEntry): void {
-    const productId = entry.processed ? entry.processed.productId : entry.orphan.productId;
-    const entries = this.byProduct.get(productId);
-    if (entries) entries.add(entry);
-    else this.byProduct.set(productId, new Set([entry]));
+  private indexProduct(slot: number): void {
+    const productId = this.rows.productId(slot);
+    this.productHeads.set(productId, this.productChains.link(slot, this.productHeads.get(productId) ?? NO_SLOT));
   }
 
-  private unindexProduct(entry: OrderEntry): void {
-    const productId = entry.processed ? entry.processed.productId : entry.orphan.productId;
-    const entries = this.byProduct.get(productId);
-    if (!entries) return;
-    entries.delete(entry);
-    if (entries.size === 0) this.byProduct.delete(productId);
+  private unindexProduct(slot: number): void {
+    const productId = this.rows.productId(slot);
+    const head = this.productHeads.get(productId);
+    if (head === undefined) return;
+    const after = this.productChains.unlink(slot, head);
+    if (after === NO_SLOT) this.productHeads.delete(productId);
+    else this.productHeads.set(productId, after);
   }
+}
+
+/** The creation times of a change's old and new rows (those that exist): what places them in windows. */
+function createdAtsOf(oldRow: ProcessedOrder | null, newRow: ProcessedOrder | null): number[] {
+  const createdAts: number[] = [];
+  if (oldRow) createdAts.push(oldRow.createdAt);
+  if (newRow) createdAts.push(newRow.createdAt);
+  return createdAts;
 }
 
 /**
@@ -467,10 +474,6 @@ function contributionKeyOf(row: ProcessedOrder): ContributionKey {
 interface OrderRef {
   readonly customerId: number;
   readonly orderId: number;
-}
-
-function refOf(entry: OrderEntry): OrderRef {
-  return entry.processed ? { customerId: entry.processed.customerId, orderId: entry.processed.orderId } : { customerId: entry.orphan.customerId, orderId: entry.orphan.id };
 }
 
 function sameRow(a: ProcessedOrder | null, b: ProcessedOrder | null): boolean {
