@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { createKafkaAdmin, createProducer } from '../src/clients/kafka.ts';
 import { loadConfig } from '../src/config/load.ts';
+import { WORKER_MALLOC_ENV, workerNodeArgs } from '../src/local-stack/worker-runtime.ts';
 import { DEFAULT_PATTERNS } from '../src/domain/patterns.ts';
 import { StreamFixture } from '../test/integration/stream-fixture.ts';
 import { BIN_ENTRY } from '../test/integration/cli.ts';
@@ -45,11 +46,11 @@ try {
 
   const workerStarted = Date.now();
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
-  // The heap cap the supervisor gives every worker.
-  const nodeArgs = [`--max-old-space-size=${config.processor.heapMiB}`, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  // The flags and malloc settings the supervisor gives every worker.
+  const nodeArgs = [...workerNodeArgs(config), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const children: ResultPromise[] = [];
   for (let i = 0; i < workers; i++) {
-    children.push(execa(process.execPath, [...nodeArgs, BIN_ENTRY, 'processor', 'run', '--instance', `bench-${i}`, '--metrics-port', '0'], { cwd: fixture.cwd, reject: false, all: true }));
+    children.push(execa(process.execPath, [...nodeArgs, BIN_ENTRY, 'processor', 'run', '--instance', `bench-${i}`, '--metrics-port', '0'], { cwd: fixture.cwd, reject: false, all: true, env: { ...WORKER_MALLOC_ENV, ...process.env } }));
   }
   const peakRss = children.map(() => 0);
   const sampler = setInterval(() => {

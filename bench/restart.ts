@@ -16,6 +16,7 @@ import net from 'node:net';
 import { execa, type ResultPromise } from 'execa';
 import { createKafkaAdmin, createProducer } from '../src/clients/kafka.ts';
 import { loadConfig } from '../src/config/load.ts';
+import { WORKER_MALLOC_ENV, workerNodeArgs } from '../src/local-stack/worker-runtime.ts';
 import { scrapeMetric } from '../src/core/metrics.ts';
 import { StreamFixture } from '../test/integration/stream-fixture.ts';
 import { BIN_ENTRY } from '../test/integration/cli.ts';
@@ -56,7 +57,7 @@ async function transactions(port: number): Promise<number> {
 async function startAndTimeFirstCommit(): Promise<{ readonly ms: number; readonly restoreMs: string }> {
   const port = await freePort();
   const started = Date.now();
-  const child = execa(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), `--max-old-space-size=${config.processor.heapMiB}`, BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true });
+  const child = execa(process.execPath, [...workerNodeArgs(config), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true, env: { ...WORKER_MALLOC_ENV, ...process.env } });
   worker = child;
   let output = '';
   child.all?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));

@@ -76,8 +76,10 @@ export const DEFAULT_CONFIG = {
     missingReferenceWait: '30s',
     transactionTimeout: '60s',
     deploy: 'local',
-    // 768 was too small: in the fault matrix workers holding ~180 000 live orders each, restoring under a backlog, ran out of heap again and again.
-    heapMiB: 2048,
+    // 768 was too small while the state was on the heap (the fault matrix's workers, ~180 000 live orders each, restoring under a
+    // backlog, ran out again and again). The state is now outside it (typed arrays), and the cap also sets how far V8 lets the heap
+    // grow past what is live: 4x at 2 GiB, 1.6x at 1 GiB (src/local-stack/worker-runtime.ts).
+    heapMiB: 1024,
     workers: 1,
     minWorkers: 1,
     maxWorkers: 1,

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import { Metrics } from '../core/metrics.ts';
 import { startAutoscaler, scalingPolicyOf } from './autoscaler.ts';
+import { WORKER_MALLOC_ENV, workerNodeArgs } from './worker-runtime.ts';
 import type { StackPaths } from './paths.ts';
 import { runningPid, stopProcess, tailFile } from './processes.ts';
 import {
@@ -233,7 +234,7 @@ function workerMarker(name: string): string {
 function workerArgs(config: Config, name: string, configFile: string | undefined): readonly string[] {
   const spec = workerSpec(name);
   // A bounded heap keeps a processor's or sink's RSS predictable; V8 would otherwise grow lazily towards its large default.
-  const heap = spec.kind === 'source' ? [] : [`--max-old-space-size=${config.processor.heapMiB}`];
+  const heap = spec.kind === 'source' ? [] : workerNodeArgs(config);
   return [...heap, ENTRY, ...workerRun(spec), '--metrics-port', String(workerMetricsPort(config, spec)), '--json-logs', ...(configFile ? ['--config', configFile] : [])];
 }
 
@@ -313,7 +314,7 @@ async function supervise(dir: string, initial: DesiredWorkers, config: Config, l
   const start = (name: string): void => {
     if (signal.aborted || children.has(name) || givenUp.has(name)) return;
     const log = fs.openSync(path.join(dir, `${name}.log`), 'a');
-    const env = { ...process.env, [SUPERVISOR_PID_ENV]: String(process.pid), [WORKERS_DIR_ENV]: dir, [WORKER_NAME_ENV]: name };
+    const env = { ...WORKER_MALLOC_ENV, ...process.env, [SUPERVISOR_PID_ENV]: String(process.pid), [WORKERS_DIR_ENV]: dir, [WORKER_NAME_ENV]: name };
     const child = spawn(process.execPath, [...workerArgs(config, name, desired.configFile)], { stdio: ['ignore', log, log], cwd: process.cwd(), env });
     fs.closeSync(log);
     if (child.pid === undefined) return;

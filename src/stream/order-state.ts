@@ -4,7 +4,7 @@ import { countsForFanIn, escalationAlert, isFanIn, isWindowed, patternAlert, pat
 import type { ContributionKey } from './fan-in-state.ts';
 import { addContribution, EMPTY_SUMMARY, retractContribution, windowStartFor, type SummaryAccumulator } from '../domain/windows.ts';
 import { OrderRows, type OrderEntry } from './order-rows.ts';
-import { PairIndex, windowKey } from './pair-index.ts';
+import { PairHash, windowKey } from './pair-hash.ts';
 import { NO_SLOT, SlotChains } from './slot-chains.ts';
 import { SummaryTable } from './summary-table.ts';
 
@@ -50,8 +50,11 @@ export class OrderState {
    * has a slot, and everything that indexes orders holds slots.
    */
   private readonly rows: OrderRows;
-  /** customer → order → slot: the customer side of the join. */
-  private readonly slotOf = new PairIndex();
+  /** (customer, order) → slot. */
+  private readonly slotOf = new PairHash();
+  /** customer → the chain of its slots: the customer side of the join. */
+  private readonly customerChains = new SlotChains();
+  private readonly customerHeads = new Map<number, number>();
   /** product → the chain of slots that join it (the product side of the join). */
   private readonly productChains = new SlotChains();
   private readonly productHeads = new Map<number, number>();
@@ -73,7 +76,7 @@ export class OrderState {
    */
   private restoredPatterns: Map<number, number[]> | null = null;
   /** Per windowed pattern (as `windowed`): the live orders of each (customer, window), so a change reads only its window. */
-  private readonly patternWindows: readonly { readonly chains: SlotChains; readonly heads: PairIndex }[];
+  private readonly patternWindows: readonly { readonly chains: SlotChains; readonly heads: PairHash }[];
   /** The live escalation alert of each (customer, order, pattern), by escalationSlot: what was last emitted for it. */
   private readonly escalationAlerts = new Map<string, FraudAlert>();
   private readonly windowed: readonly CompiledVelocity[];
@@ -93,8 +96,9 @@ export class OrderState {
     this.windowed = rules.patterns.filter(isWindowed);
     this.escalations = rules.patterns.filter((p): p is CompiledEscalation => p.kind === 'escalation');
     this.fanIn = rules.patterns.some(isFanIn);
-    this.patternWindows = this.windowed.map(() => ({ chains: new SlotChains(), heads: new PairIndex() }));
+    this.patternWindows = this.windowed.map(() => ({ chains: new SlotChains(), heads: new PairHash() }));
     this.rows = new OrderRows((capacity) => {
+      this.customerChains.grow(capacity);
       this.productChains.grow(capacity);
       for (const window of this.patternWindows) window.chains.grow(capacity);
     });
@@ -127,8 +131,8 @@ export class OrderState {
    */
   deleteWhere(orderId: number, customerBelongsHere: (customerId: number) => boolean): readonly Emission[] {
     const emissions: Emission[] = [];
-    for (const [customerId, orders] of [...this.slotOf.groups()]) {
-      if (orders.has(orderId) && customerBelongsHere(customerId)) emissions.push(...this.delete(orderId, customerId));
+    for (const customerId of [...this.customerHeads.keys()]) {
+      if (this.slotOf.get(customerId, orderId) !== undefined && customerBelongsHere(customerId)) emissions.push(...this.delete(orderId, customerId));
     }
     return emissions;
   }
@@ -136,8 +140,8 @@ export class OrderState {
   /** A customer changed (e.g. its tier): every order that joins it is recomputed. */
   customerChanged(customerId: number): readonly Emission[] {
     this.settleRestore();
-    const orders = this.slotOf.under(customerId);
-    return orders ? this.recompute([...orders.keys()].map((orderId) => ({ customerId, orderId }))) : [];
+    const head = this.customerHeads.get(customerId);
+    return head === undefined ? [] : this.recompute(this.customerChains.members(head).map((slot) => this.rows.ref(slot)));
   }
 
   /** A product changed (e.g. its category): every order that joins it is recomputed. */
@@ -158,9 +162,10 @@ export class OrderState {
     this.settleRestore();
     const stale: OrderRef[] = [];
     const unknown: Emission[] = [];
-    for (const [customerId, orders] of this.slotOf.groups()) {
-      for (const [orderId, slot] of orders) {
+    for (const [customerId, head] of this.customerHeads) {
+      for (const slot of this.customerChains.members(head)) {
         const entry = this.rows.read(slot);
+        const orderId = this.rows.ref(slot).orderId;
         const p = entry.processed;
         if (!p) {
           if (this.tables.customer(entry.orphan.customerId) && this.tables.product(entry.orphan.productId)) stale.push({ customerId, orderId });
@@ -289,6 +294,7 @@ export class OrderState {
       if (target === undefined) {
         target = this.rows.add(next);
         this.slotOf.set(customerId, orderId, target);
+        this.customerHeads.set(customerId, this.customerChains.link(target, this.customerHeads.get(customerId) ?? NO_SLOT));
         this.count++;
       } else this.rows.write(target, next);
       this.indexProduct(target);
@@ -298,6 +304,9 @@ export class OrderState {
       }
     } else if (slot !== undefined) {
       this.slotOf.delete(customerId, orderId);
+      const head = this.customerChains.unlink(slot, this.customerHeads.get(customerId) ?? slot);
+      if (head === NO_SLOT) this.customerHeads.delete(customerId);
+      else this.customerHeads.set(customerId, head);
       this.rows.remove(slot);
       this.count--;
     }

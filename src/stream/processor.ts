@@ -22,6 +22,7 @@ import { deadLetter } from './dead-letter.ts';
 import { FanInState } from './fan-in-state.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { OrderState, type Emission } from './order-state.ts';
+import { NumberHash } from './pair-hash.ts';
 import { decodeContribution, decodeProcessed, decodeProcessedKey, decodeRouted, encodeEmission, encodeRouted, type RoutedChange } from './records.ts';
 import { InMemoryTables } from './reference-tables.ts';
 import { TableFeed } from './table-feed.ts';
@@ -421,7 +422,7 @@ function setOffset(offsets: Map<string, CommitOffset>, offset: CommitOffset): vo
 interface RouteDeps {
   readonly topics: StreamTopics;
   readonly partitions: number;
-  readonly stage1: Map<number, number>;
+  readonly stage1: NumberHash;
   readonly out: OutputBuffer;
   readonly toDeadLetters: DeadLetterSink;
 }
@@ -510,16 +511,19 @@ async function openTransactionsSettled(admin: Pick<KafkaAdmin, 'endOffsets' | 'l
   }
 }
 
-async function restoreStage1(kafka: KafkaModule, settings: KafkaSettings, topic: string, owned: ReadonlySet<number>, instanceId: string): Promise<Map<number, number>> {
-  const routes = new Map<number, number>();
+async function restoreStage1(kafka: KafkaModule, settings: KafkaSettings, topic: string, owned: ReadonlySet<number>, instanceId: string): Promise<NumberHash> {
+  const routes = new NumberHash();
   if (owned.size === 0) return routes;
   const reader = kafka.createPartitionReader(settings, { topic, partitions: [...owned], clientSuffix: `processor-${instanceId}-restore-routes` });
   try {
     await reader.readToEnd((records) => {
       for (const r of records) {
         const id = Number(r.key?.toString('utf8'));
-        if (r.value === null) routes.delete(id);
-        else routes.set(id, Number(r.value.toString('utf8')));
+        const customerId = r.value === null ? null : Number(r.value.toString('utf8'));
+        // Only this processor writes the changelog: a record that is not (order id, customer id) is not one of ours.
+        if (Number.isNaN(id) || Number.isNaN(customerId)) continue;
+        if (customerId === null) routes.delete(id);
+        else routes.set(id, customerId);
       }
     });
   } finally {

@@ -1,5 +1,5 @@
 import type { SummaryAccumulator } from '../domain/windows.ts';
-import { PairIndex, windowKey } from './pair-index.ts';
+import { PairHash, windowKey } from './pair-hash.ts';
 import { growFloat64, growInt32 } from './typed-growth.ts';
 
 /**
@@ -7,7 +7,7 @@ import { growFloat64, growInt32 } from './typed-growth.ts';
  * live order when orders are sparse in time). Read back as new objects, which die young.
  */
 export class SummaryTable {
-  private readonly slots = new PairIndex();
+  private readonly slots = new PairHash();
   private orderCount = new Int32Array(0);
   private totalAmountCents = new Float64Array(0);
   private totalFinalCents = new Float64Array(0);

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { NumberHash, PairHash, windowKey } from './pair-hash.ts';
+
+describe('PairHash', () => {
+  it('after 200 000 random sets and deletes holds exactly what a Map of the same operations holds', () => {
+    const hash = new PairHash(16);
+    const model = new Map<string, number>();
+    let seed = 11;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    // Few distinct firsts and a dense range of seconds: long probe runs, so deletes shift entries back often.
+    const keyOf = () => [Math.floor(random() * 40), Math.floor(random() * 3000)] as const;
+    for (let i = 0; i < 200_000; i++) {
+      const [a, b] = keyOf();
+      if (random() < 0.4) {
+        hash.delete(a, b);
+        model.delete(`${a}/${b}`);
+      } else {
+        const value = Math.floor(random() * 1e6);
+        hash.set(a, b, value);
+        model.set(`${a}/${b}`, value);
+      }
+    }
+    expect(hash.size).toBe(model.size);
+    for (let a = 0; a < 40; a++) for (let b = 0; b < 3000; b++) expect(hash.get(a, b)).toBe(model.get(`${a}/${b}`));
+    const seen = new Map<string, number>();
+    hash.forEach((a, b, value) => seen.set(`${a}/${b}`, value));
+    expect(seen).toEqual(model);
+  });
+
+  it('tells apart keys that are not 32-bit integers: large ids, negatives, fractions; -0 is 0', () => {
+    const hash = new PairHash();
+    const keys: [number, number][] = [[2 ** 40 + 1, 1], [2 ** 40 + 2, 1], [1, 2 ** 40 + 1], [-5, 3], [5, -3], [0.5, 1], [1.5, 1], [Date.UTC(2026, 10, 25), 7]];
+    keys.forEach(([a, b], i) => hash.set(a, b, i));
+    keys.forEach(([a, b], i) => expect(hash.get(a, b)).toBe(i));
+    expect(hash.get(2 ** 40, 1)).toBeUndefined();
+    hash.set(0, 0, 42);
+    expect(hash.get(-0, 0)).toBe(42);
+    expect(hash.size).toBe(keys.length + 1);
+  });
+
+  it('holds values beyond 32 bits and refuses NaN, which marks an empty bucket', () => {
+    const hash = new PairHash();
+    hash.set(1, 2, 2 ** 50 + 3);
+    expect(hash.get(1, 2)).toBe(2 ** 50 + 3);
+    expect(() => hash.set(1, 3, Number.NaN)).toThrow(/NaN/);
+    expect(() => hash.set(Number.NaN, 3, 1)).toThrow(/NaN/);
+    expect(hash.size).toBe(1);
+  });
+});
+
+describe('NumberHash', () => {
+  it('maps single numbers, deletes, and counts', () => {
+    const routes = new NumberHash();
+    for (let id = 1; id <= 5000; id++) routes.set(id, id % 97);
+    for (let id = 1; id <= 5000; id += 2) routes.delete(id);
+    routes.set(4, 1234);
+    expect(routes.size).toBe(2500);
+    expect(routes.get(4)).toBe(1234);
+    expect(routes.get(3)).toBeUndefined();
+    expect(routes.get(4998)).toBe(4998 % 97);
+  });
+});
+
+describe('windowKey', () => {
+  it('is the window start in whole minutes', () => {
+    // 2026-11-25 is day 20 782 of the epoch (56 years, 14 leap days, 328 days into 2026); 10:30 is minute 630.
+    expect(windowKey(Date.UTC(2026, 10, 25, 10, 30))).toBe(20_782 * 1440 + 630);
+    expect(windowKey(Date.UTC(2026, 10, 25, 10, 30)) | 0).toBe(29_926_710); // a 32-bit integer, hashed as it is
+  });
+});
