@@ -181,3 +181,46 @@ describe('OrderState (stage 2) writes the fan-in parts stage 3 reads', () => {
     expect(upsert(order(3, 3))).toEqual({ parts: [`10|3|3|${at} 1000`], alerts: ['1/1 1,2,3 3000'] });
   });
 });
+
+describe('FanInState under churn (its parts in columns, slots freed and reused, windows as slot chains)', () => {
+  it('after thousands of random parts, changes and retractions holds exactly the alerts of the live parts', () => {
+    const state = new FanInState(patterns);
+    const live = new Map<string, { readonly key: ContributionKey; readonly finalCents: number }>();
+    let seed = 3;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (let step = 0; step < 20_000; step++) {
+      // 1 500 orders over 4 products and 6 windows, each order's customer one of 8: windows of a few parts, often 3+ customers.
+      const orderId = 1 + Math.floor(random() * 1500);
+      const k = key(orderId, 1 + Math.floor(random() * 8), Math.floor(random() * 60), 1 + Math.floor(random() * 4));
+      if (random() < 0.3) {
+        state.apply(k, null);
+        live.delete(contributionKey(k));
+      } else {
+        const finalCents = 100 * (1 + Math.floor(random() * 50));
+        state.apply(k, finalCents);
+        live.set(contributionKey(k), { key: k, finalCents });
+      }
+    }
+    expect(state.size).toBe(live.size);
+    expect(live.size).toBeGreaterThan(1024); // past the columns' first capacity
+    // The alert each window must hold, by the rule itself: the parts of >= 3 distinct customers, anchored at the lowest order id.
+    let alerts = 0;
+    for (let productId = 1; productId <= 4; productId++) {
+      for (let w = W0; w < W0 + 60 * MIN; w += 10 * MIN) {
+        const parts = [...live.values()].filter((p) => p.key.productId === productId && p.key.createdAt >= w && p.key.createdAt < w + 10 * MIN);
+        const ids = parts.map((p) => p.key.orderId).sort((a, b) => a - b);
+        const fires = new Set(parts.map((p) => p.key.customerId)).size >= 3;
+        const alert = state.alert('fan-in', productId, w);
+        if (!fires) {
+          expect(alert).toBeUndefined();
+          continue;
+        }
+        alerts++;
+        expect(alert?.matchedOrderIds).toBe(ids.join(','));
+        expect(alert?.finalCents).toBe(parts.reduce((sum, p) => sum + p.finalCents, 0));
+        expect(alert?.orderId).toBe(ids[0]);
+      }
+    }
+    expect(alerts).toBeGreaterThan(10);
+  });
+});

@@ -1,7 +1,9 @@
 import { fanInAlert, patternWindowStart, type CompiledFanIn, type FanInContribution } from '../domain/patterns.ts';
 import { sameAlert, type FraudAlert } from '../domain/process-order.ts';
+import { NumberColumns } from './number-columns.ts';
 import type { Emission } from './order-state.ts';
-import { contributionKey } from './records.ts';
+import { PairHash, windowKey, windowStartOf } from './pair-hash.ts';
+import { NO_SLOT, SlotChains } from './slot-chains.ts';
 
 /**
  * The key of one NEW-tier order's part in fan-in, as stage 2 writes it to the product-keyed
@@ -24,9 +26,17 @@ type Contribution = ContributionKey & FanInContribution;
  * emitted for each, so a change emits exactly what changed. Pure: no I/O.
  */
 export class FanInState {
-  private readonly contributions = new Map<string, Contribution>();
-  /** pattern → product → window start → contribution key → contribution. */
-  private readonly windows = new Map<string, Map<number, Map<number, Map<string, Contribution>>>>();
+  /**
+   * The live contributions in columns, by slot: a worker holds one per live NEW-tier order of its
+   * products, and as objects under string keys in nested maps each cost ~530 bytes of heap.
+   */
+  private readonly parts: NumberColumns<keyof Contribution>;
+  /** (order, customer) → the chain of its parts (one, but for a moment when its product or created_at changes). */
+  private readonly byOrder = new PairHash();
+  private readonly orderChains = new SlotChains();
+  /** Per pattern (as `patterns`): product → window (windowKey) → the chain of the window's parts. */
+  private readonly windows: readonly { readonly heads: Map<number, Map<number, number>>; readonly chains: SlotChains }[];
+  private count = 0;
   /** The live alert of each (pattern, product, window), by slot. */
   private readonly alerts = new Map<string, FraudAlert>();
   /** Windows restored but not evaluated yet: each is evaluated once when the restore ends, not once per record read. */
@@ -35,19 +45,24 @@ export class FanInState {
 
   constructor(patterns: readonly CompiledFanIn[]) {
     this.patterns = patterns;
+    this.windows = patterns.map(() => ({ heads: new Map(), chains: new SlotChains() }));
+    this.parts = new NumberColumns(['productId', 'orderId', 'customerId', 'createdAt', 'finalCents'], (capacity) => {
+      this.orderChains.grow(capacity);
+      for (const window of this.windows) window.chains.grow(capacity);
+    });
   }
 
   get size(): number {
-    return this.contributions.size;
+    return this.count;
   }
 
   /** A contribution added or changed (finalCents), or retracted (null): re-evaluates its windows and returns the alert changes. */
   apply(key: ContributionKey, finalCents: number | null): readonly Emission[] {
-    const id = contributionKey(key);
-    const old = this.contributions.get(id);
-    if (finalCents === null && old === undefined) return this.repair(key);
-    this.set(id, key, finalCents);
-    if (old !== undefined && finalCents !== null && old.finalCents === finalCents) return [];
+    const old = this.find(key);
+    if (finalCents === null && old === NO_SLOT) return this.repair(key);
+    const oldFinalCents = old === NO_SLOT ? undefined : this.parts.value(old, 'finalCents');
+    this.set(key, finalCents);
+    if (oldFinalCents !== undefined && finalCents !== null && oldFinalCents === finalCents) return [];
     const emissions: Emission[] = [];
     for (const pattern of this.patterns) this.evaluate(pattern, key.productId, patternWindowStart(pattern, key.createdAt), emissions);
     return emissions;
@@ -59,7 +74,7 @@ export class FanInState {
    * cost O(n²) for a window of n parts.
    */
   restore(key: ContributionKey, finalCents: number | null): void {
-    this.set(contributionKey(key), key, finalCents);
+    this.set(key, finalCents);
     for (const pattern of this.patterns) {
       const windowStartMs = patternWindowStart(pattern, key.createdAt);
       this.restored.set(slotOf(pattern.name, key.productId, windowStartMs), { pattern, productId: key.productId, windowStartMs });
@@ -77,41 +92,70 @@ export class FanInState {
     return this.alerts.get(slotOf(pattern, productId, windowStartMs));
   }
 
-  private set(id: string, key: ContributionKey, finalCents: number | null): void {
-    const old = this.contributions.get(id);
-    if (old) {
-      this.contributions.delete(id);
-      for (const pattern of this.patterns) {
-        const byProduct = this.windows.get(pattern.name);
-        const byWindow = byProduct?.get(key.productId);
-        const windowStartMs = patternWindowStart(pattern, key.createdAt);
-        const parts = byWindow?.get(windowStartMs);
-        parts?.delete(id);
-        if (parts?.size === 0) byWindow?.delete(windowStartMs);
-        if (byWindow?.size === 0) byProduct?.delete(key.productId);
-      }
+  /** The slot of the part with this key, or NO_SLOT. */
+  private find(key: ContributionKey): number {
+    const head = this.byOrder.get(key.orderId, key.customerId);
+    if (head === undefined) return NO_SLOT;
+    for (const slot of this.orderChains.members(head)) {
+      if (this.parts.value(slot, 'productId') === key.productId && this.parts.value(slot, 'createdAt') === key.createdAt) return slot;
+    }
+    return NO_SLOT;
+  }
+
+  /** Puts the part (null: none) under its key; a changed part goes to the end of its windows, as a new one. */
+  private set(key: ContributionKey, finalCents: number | null): void {
+    const old = this.find(key);
+    if (old !== NO_SLOT) {
+      const head = this.orderChains.unlink(old, this.byOrder.get(key.orderId, key.customerId)!);
+      if (head === NO_SLOT) this.byOrder.delete(key.orderId, key.customerId);
+      else this.byOrder.set(key.orderId, key.customerId, head);
+      this.patterns.forEach((pattern, i) => {
+        const { heads, chains } = this.windows[i]!;
+        const byWindow = heads.get(key.productId)!;
+        const window = windowKey(patternWindowStart(pattern, key.createdAt));
+        const after = chains.unlink(old, byWindow.get(window)!);
+        if (after !== NO_SLOT) byWindow.set(window, after);
+        else {
+          byWindow.delete(window);
+          if (byWindow.size === 0) heads.delete(key.productId);
+        }
+      });
+      this.parts.remove(old);
+      this.count--;
     }
     if (finalCents === null) return;
-    const next: Contribution = { productId: key.productId, orderId: key.orderId, customerId: key.customerId, createdAt: key.createdAt, finalCents };
-    this.contributions.set(id, next);
-    for (const pattern of this.patterns) {
-      let byProduct = this.windows.get(pattern.name);
-      if (!byProduct) this.windows.set(pattern.name, (byProduct = new Map()));
-      let byWindow = byProduct.get(key.productId);
-      if (!byWindow) byProduct.set(key.productId, (byWindow = new Map()));
-      const windowStartMs = patternWindowStart(pattern, key.createdAt);
-      let parts = byWindow.get(windowStartMs);
-      if (!parts) byWindow.set(windowStartMs, (parts = new Map()));
-      parts.set(id, next);
-    }
+    const slot = this.parts.add({ productId: key.productId, orderId: key.orderId, customerId: key.customerId, createdAt: key.createdAt, finalCents });
+    this.count++;
+    this.byOrder.set(key.orderId, key.customerId, this.orderChains.link(slot, this.byOrder.get(key.orderId, key.customerId) ?? NO_SLOT));
+    this.patterns.forEach((pattern, i) => {
+      const { heads, chains } = this.windows[i]!;
+      let byWindow = heads.get(key.productId);
+      if (!byWindow) heads.set(key.productId, (byWindow = new Map()));
+      const window = windowKey(patternWindowStart(pattern, key.createdAt));
+      byWindow.set(window, chains.link(slot, byWindow.get(window) ?? NO_SLOT));
+    });
+  }
+
+  /** The live parts of a product's window of the `i`th pattern, as new objects. */
+  private windowParts(i: number, productId: number, windowStartMs: number): Contribution[] {
+    const { heads, chains } = this.windows[i]!;
+    const head = heads.get(productId)?.get(windowKey(windowStartMs));
+    if (head === undefined) return [];
+    return chains.members(head).map((slot) => ({
+      productId: this.parts.value(slot, 'productId'),
+      orderId: this.parts.value(slot, 'orderId'),
+      customerId: this.parts.value(slot, 'customerId'),
+      createdAt: this.parts.value(slot, 'createdAt'),
+      finalCents: this.parts.value(slot, 'finalCents'),
+    }));
   }
 
   /** Evaluates one window and emits what changed: a tombstone of an anchor that no longer holds the alert, and the alert. */
   private evaluate(pattern: CompiledFanIn, productId: number, windowStartMs: number, emissions: Emission[]): void {
     const slot = slotOf(pattern.name, productId, windowStartMs);
-    const parts = this.windows.get(pattern.name)?.get(productId)?.get(windowStartMs);
+    const parts = this.windowParts(this.patterns.indexOf(pattern), productId, windowStartMs);
     const before = this.alerts.get(slot) ?? null;
-    const after = parts ? fanInAlert(pattern, productId, windowStartMs, [...parts.values()]) : null;
+    const after = parts.length > 0 ? fanInAlert(pattern, productId, windowStartMs, parts) : null;
     if (sameAlert(before, after)) return;
     if (after) this.alerts.set(slot, after);
     else this.alerts.delete(slot);
@@ -134,15 +178,14 @@ export class FanInState {
    */
   private repair(key: ContributionKey): readonly Emission[] {
     const emissions: Emission[] = [];
-    for (const pattern of this.patterns) {
+    for (const [i, pattern] of this.patterns.entries()) {
       const windowStartMs = patternWindowStart(pattern, key.createdAt);
-      const parts = this.windows.get(pattern.name)?.get(key.productId)?.get(windowStartMs);
       const anchors = new Map<number, number>([[key.orderId, key.customerId]]);
-      for (const p of parts?.values() ?? []) anchors.set(p.orderId, p.customerId);
+      for (const p of this.windowParts(i, key.productId, windowStartMs)) anchors.set(p.orderId, p.customerId);
       for (const [orderId, customerId] of anchors) emissions.push({ kind: 'alert', orderId, customerId, pattern: pattern.name, alert: null });
       // Then every live alert of the product one of those keys anchors (this window's, or another's the order moved to), rewritten.
-      for (const start of this.windows.get(pattern.name)?.get(key.productId)?.keys() ?? []) {
-        const live = this.alerts.get(slotOf(pattern.name, key.productId, start));
+      for (const window of this.windows[i]!.heads.get(key.productId)?.keys() ?? []) {
+        const live = this.alerts.get(slotOf(pattern.name, key.productId, windowStartOf(window)));
         if (live && anchors.get(live.orderId) === live.customerId) emissions.push({ kind: 'alert', orderId: live.orderId, customerId: live.customerId, pattern: pattern.name, alert: live });
       }
     }
@@ -154,4 +197,3 @@ export class FanInState {
 function slotOf(pattern: string, productId: number, windowStartMs: number): string {
   return `${pattern}|${productId}|${windowStartMs}`;
 }
-

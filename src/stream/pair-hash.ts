@@ -156,3 +156,8 @@ const MINUTE_MS = 60_000;
 export function windowKey(windowStartMs: number): number {
   return windowStartMs / MINUTE_MS;
 }
+
+/** The start (epoch ms) of the window a windowKey names. */
+export function windowStartOf(key: number): number {
+  return key * MINUTE_MS;
+}

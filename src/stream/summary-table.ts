@@ -1,6 +1,6 @@
 import type { SummaryAccumulator } from '../domain/windows.ts';
+import { NumberColumns } from './number-columns.ts';
 import { PairHash, windowKey } from './pair-hash.ts';
-import { growFloat64, growInt32 } from './typed-growth.ts';
 
 /**
  * The live summary of each (customer, window), in columns by slot (a worker holds about one per
@@ -8,41 +8,23 @@ import { growFloat64, growInt32 } from './typed-growth.ts';
  */
 export class SummaryTable {
   private readonly slots = new PairHash();
-  private orderCount = new Int32Array(0);
-  private totalAmountCents = new Float64Array(0);
-  private totalFinalCents = new Float64Array(0);
-  private readonly freeSlots: number[] = [];
-  private used = 0;
+  private readonly rows = new NumberColumns<keyof SummaryAccumulator>(['orderCount', 'totalAmountCents', 'totalFinalCents']);
 
   get(customerId: number, windowStartMs: number): SummaryAccumulator | undefined {
     const slot = this.slots.get(customerId, windowKey(windowStartMs));
     if (slot === undefined) return undefined;
-    return { orderCount: this.orderCount[slot]!, totalAmountCents: this.totalAmountCents[slot]!, totalFinalCents: this.totalFinalCents[slot]! };
+    return { orderCount: this.rows.value(slot, 'orderCount'), totalAmountCents: this.rows.value(slot, 'totalAmountCents'), totalFinalCents: this.rows.value(slot, 'totalFinalCents') };
   }
 
   /** Puts the window's summary; one with no orders is removed (the window row no longer exists). */
   set(customerId: number, windowStartMs: number, summary: SummaryAccumulator): void {
     const key = windowKey(windowStartMs);
-    let slot = this.slots.get(customerId, key);
+    const slot = this.slots.get(customerId, key);
     if (summary.orderCount === 0) {
       if (slot === undefined) return;
       this.slots.delete(customerId, key);
-      this.freeSlots.push(slot);
-      return;
-    }
-    if (slot === undefined) {
-      slot = this.freeSlots.pop() ?? this.used++;
-      if (slot >= this.orderCount.length) this.grow(Math.max(1024, this.orderCount.length * 2));
-      this.slots.set(customerId, key, slot);
-    }
-    this.orderCount[slot] = summary.orderCount;
-    this.totalAmountCents[slot] = summary.totalAmountCents;
-    this.totalFinalCents[slot] = summary.totalFinalCents;
-  }
-
-  private grow(capacity: number): void {
-    this.orderCount = growInt32(this.orderCount, capacity);
-    this.totalAmountCents = growFloat64(this.totalAmountCents, capacity);
-    this.totalFinalCents = growFloat64(this.totalFinalCents, capacity);
+      this.rows.remove(slot);
+    } else if (slot === undefined) this.slots.set(customerId, key, this.rows.add(summary));
+    else this.rows.write(slot, summary);
   }
 }
