@@ -5,40 +5,53 @@
  * heap reach 1.6-4× what is live before a full collection; as nested Maps a million entries cost
  * ~40 MB live and two or three times that in resident memory).
  *
- * Linear probing, at most 3/4 full, deletion by shifting the run back (no tombstones). Keys are
- * any numbers but NaN; values any numbers but NaN.
+ * Ids, slots and minute keys are 32-bit integers, so the table holds 32-bit keys and values: 12
+ * bytes a bucket. A pair or value that is not one (a bigint id past 2^31, a fraction) goes to a
+ * Map beside it: always right, only slower and larger for such keys.
+ *
+ * Linear probing, at most 3/4 full, deletion by shifting the run back (no tombstones).
  */
 export class PairHash {
   private mask: number;
-  private firsts: Float64Array;
-  private seconds: Float64Array;
-  /** NaN: an empty bucket. */
-  private values: Float64Array;
+  private firsts: Int32Array;
+  private seconds: Int32Array;
+  /** EMPTY: a free bucket. */
+  private values: Int32Array;
   private count = 0;
+  private readonly others = new Map<string, number>();
 
   constructor(initialCapacity = 1024) {
     const capacity = 2 ** Math.ceil(Math.log2(Math.max(16, initialCapacity)));
     this.mask = capacity - 1;
-    this.firsts = new Float64Array(capacity);
-    this.seconds = new Float64Array(capacity);
-    this.values = new Float64Array(capacity).fill(Number.NaN);
+    this.firsts = new Int32Array(capacity);
+    this.seconds = new Int32Array(capacity);
+    this.values = new Int32Array(capacity).fill(EMPTY);
   }
 
   get size(): number {
-    return this.count;
+    return this.count + this.others.size;
   }
 
   get(a: number, b: number): number | undefined {
-    const at = this.find(a, b);
-    return at < 0 ? undefined : this.values[at];
+    if (isInt32(a) && isInt32(b)) {
+      const at = this.find(a, b);
+      if (at >= 0) return this.values[at];
+    }
+    return this.others.size === 0 ? undefined : this.others.get(otherKey(a, b));
   }
 
   set(a: number, b: number, value: number): void {
-    if (Number.isNaN(value) || Number.isNaN(a) || Number.isNaN(b)) throw new Error(`PairHash cannot hold NaN (${a}, ${b}) → ${value}`);
+    if (Number.isNaN(a) || Number.isNaN(b)) throw new Error(`PairHash cannot key on NaN (${a}, ${b})`);
+    if (!(isInt32(a) && isInt32(b) && isInt32(value) && value !== EMPTY)) {
+      this.deleteHere(a, b);
+      this.others.set(otherKey(a, b), value);
+      return;
+    }
+    if (this.others.size > 0) this.others.delete(otherKey(a, b));
     let at = pairHash(a, b) & this.mask;
     for (;;) {
       const held = this.values[at]!;
-      if (held !== held) break; // empty (NaN)
+      if (held === EMPTY) break;
       if (this.firsts[at] === a && this.seconds[at] === b) {
         this.values[at] = value;
         return;
@@ -53,14 +66,21 @@ export class PairHash {
   }
 
   delete(a: number, b: number): void {
+    this.deleteHere(a, b);
+    if (this.others.size > 0) this.others.delete(otherKey(a, b));
+  }
+
+  /** Deletes from the table itself (not from `others`). */
+  private deleteHere(a: number, b: number): void {
+    if (!(isInt32(a) && isInt32(b))) return;
     let hole = this.find(a, b);
     if (hole < 0) return;
-    this.values[hole] = Number.NaN;
+    this.values[hole] = EMPTY;
     this.count--;
     // Moves back each entry of the run after the hole that would no longer be found past it.
     for (let at = (hole + 1) & this.mask; ; at = (at + 1) & this.mask) {
       const held = this.values[at]!;
-      if (held !== held) return;
+      if (held === EMPTY) return;
       const home = pairHash(this.firsts[at]!, this.seconds[at]!) & this.mask;
       // The entry stays when its home lies cyclically in (hole, at]: it is still reachable from there.
       const reachable = hole <= at ? hole < home && home <= at : hole < home || home <= at;
@@ -68,16 +88,8 @@ export class PairHash {
       this.firsts[hole] = this.firsts[at]!;
       this.seconds[hole] = this.seconds[at]!;
       this.values[hole] = held;
-      this.values[at] = Number.NaN;
+      this.values[at] = EMPTY;
       hole = at;
-    }
-  }
-
-  /** Calls `visit` for every entry (in no particular order); the table must not change meanwhile. */
-  forEach(visit: (a: number, b: number, value: number) => void): void {
-    for (let at = 0; at < this.values.length; at++) {
-      const value = this.values[at]!;
-      if (value === value) visit(this.firsts[at]!, this.seconds[at]!, value);
     }
   }
 
@@ -85,7 +97,7 @@ export class PairHash {
     let at = pairHash(a, b) & this.mask;
     for (;;) {
       const held = this.values[at]!;
-      if (held !== held) return -1;
+      if (held === EMPTY) return -1;
       if (this.firsts[at] === a && this.seconds[at] === b) return at;
       at = (at + 1) & this.mask;
     }
@@ -94,30 +106,32 @@ export class PairHash {
   private rehash(capacity: number): void {
     const { firsts, seconds, values } = this;
     this.mask = capacity - 1;
-    this.firsts = new Float64Array(capacity);
-    this.seconds = new Float64Array(capacity);
-    this.values = new Float64Array(capacity).fill(Number.NaN);
+    this.firsts = new Int32Array(capacity);
+    this.seconds = new Int32Array(capacity);
+    this.values = new Int32Array(capacity).fill(EMPTY);
     this.count = 0;
     for (let at = 0; at < values.length; at++) {
       const value = values[at]!;
-      if (value === value) this.set(firsts[at]!, seconds[at]!, value);
+      if (value !== EMPTY) this.set(firsts[at]!, seconds[at]!, value);
     }
   }
 }
 
-const scratch = new Float64Array(1);
-const scratchWords = new Uint32Array(scratch.buffer);
+/** The one 32-bit value a bucket cannot hold: it marks the bucket free. */
+const EMPTY = -0x80000000;
 
-/** 32 bits of a number: itself when it is a 32-bit integer (ids and minute keys are), else its two words mixed. */
-function numberBits(n: number): number {
-  if ((n | 0) === n) return n | 0;
-  scratch[0] = n;
-  return Math.imul(scratchWords[0]! ^ 0x2c1b3c6d, 0x297a2d39) ^ scratchWords[1]!;
+/** Whether a number is a 32-bit integer (-0 counts as 0, as === has it). */
+function isInt32(n: number): boolean {
+  return (n | 0) === n;
 }
 
-/** Murmur3's finaliser over both numbers' bits: consecutive ids spread over the table. */
+function otherKey(a: number, b: number): string {
+  return `${a}|${b}`;
+}
+
+/** Murmur3's finaliser over both 32-bit keys: consecutive ids spread over the table. */
 function pairHash(a: number, b: number): number {
-  let h = Math.imul(numberBits(a), 0x9e3779b1) ^ numberBits(b);
+  let h = Math.imul(a, 0x9e3779b1) ^ b;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -151,7 +165,7 @@ const MINUTE_MS = 60_000;
 
 /**
  * The key of a window in a PairHash: its start in minutes. Windows are whole minutes, so this is a
- * 32-bit integer (hashed as it is) where the start in milliseconds is not.
+ * 32-bit integer (held in the table itself) where the start in milliseconds is not.
  */
 export function windowKey(windowStartMs: number): number {
   return windowStartMs / MINUTE_MS;
