@@ -1,13 +1,13 @@
-import { growFloat64 } from './typed-growth.ts';
+import { NumberColumn } from './number-column.ts';
 
 /**
- * Rows of numbers in columns, a Float64Array per field, addressed by slot: state that a worker
+ * Rows of numbers in columns (a NumberColumn per field: 32-bit until a value needs more), addressed by slot: state that a worker
  * holds once per live order or window, kept off the JavaScript heap (see OrderRows). Freed slots
  * are reused before the columns grow.
  */
 export class NumberColumns<F extends string> {
   private readonly fields: readonly F[];
-  private readonly columns = new Map<F, Float64Array<ArrayBuffer>>();
+  private readonly columns = new Map<F, NumberColumn>();
   private readonly freeSlots: number[] = [];
   private used = 0;
   private capacity = 0;
@@ -17,7 +17,7 @@ export class NumberColumns<F extends string> {
   constructor(fields: readonly F[], onGrow: (capacity: number) => void = () => {}) {
     this.fields = fields;
     this.onGrow = onGrow;
-    for (const field of fields) this.columns.set(field, new Float64Array(0));
+    for (const field of fields) this.columns.set(field, new NumberColumn());
   }
 
   /** A slot holding `row`. */
@@ -29,11 +29,11 @@ export class NumberColumns<F extends string> {
   }
 
   write(slot: number, row: Readonly<Record<F, number>>): void {
-    for (const field of this.fields) this.column(field)[slot] = row[field];
+    for (const field of this.fields) this.column(field).set(slot, row[field]);
   }
 
   value(slot: number, field: F): number {
-    return this.column(field)[slot]!;
+    return this.column(field).get(slot);
   }
 
   /** Frees a slot for reuse (what it held is no longer read). */
@@ -41,12 +41,12 @@ export class NumberColumns<F extends string> {
     this.freeSlots.push(slot);
   }
 
-  private column(field: F): Float64Array {
+  private column(field: F): NumberColumn {
     return this.columns.get(field)!;
   }
 
   private grow(capacity: number): void {
-    for (const field of this.fields) this.columns.set(field, growFloat64(this.column(field), capacity));
+    for (const field of this.fields) this.column(field).grow(capacity);
     this.capacity = capacity;
     this.onGrow(capacity);
   }

@@ -24,6 +24,11 @@ describe('OrderRows', () => {
     expect(rows.ref(d)).toEqual({ customerId: 8, orderId: 4 });
     expect(rows.productId(d)).toBe(99);
     expect(rows.ref(b)).toEqual({ customerId: 7, orderId: 2 });
+    // An id past 32 bits widens its column; what was held before reads back the same.
+    const e = rows.add({ processed: row(2 ** 40, { customerId: 2 ** 33, quantity: 1.5 }), tierChangedAt: null });
+    expect(rows.read(e)).toEqual({ processed: row(2 ** 40, { customerId: 2 ** 33, quantity: 1.5 }), tierChangedAt: null });
+    expect(rows.read(a)).toEqual({ processed: row(1), tierChangedAt: T0 - 5 });
+    expect(rows.ref(d)).toEqual({ customerId: 8, orderId: 4 });
   });
 
   it('overwrites an orphan with its processed row and back', () => {

@@ -1,5 +1,6 @@
 import type { ProcessedOrder, ProcessedStatus, SourceOrder } from '../domain/process-order.ts';
 import type { Tier } from '../domain/rules.ts';
+import { NumberColumn } from './number-column.ts';
 import { growFloat64, growUint16, growUint8 } from './typed-growth.ts';
 
 /**
@@ -19,23 +20,24 @@ const ORPHAN = 3;
 /**
  * The state's orders in columns: one typed array per field, indexed by a slot number. A worker
  * holds every live order (a million at the bench's end); as objects each cost ~180 bytes on the
- * heap and every major GC marked them all. In columns a row is ~90 bytes outside the heap,
+ * heap and every major GC marked them all. In columns a row is ~60 bytes outside the heap,
  * and the collector never walks it. Rows are read back as objects only for the moment they are
- * needed (a change, a window's evaluation), and those die young.
+ * needed (a change, a window's evaluation), and those die young. Ids, quantities and cents are
+ * 32-bit columns until a value does not fit (NumberColumn); times are Float64.
  *
  * Orphans (waiting for a customer or product) are rare and stay objects.
  */
 export class OrderRows {
   private capacity = 0;
   private kind = new Uint8Array(0);
-  private orderId = new Float64Array(0);
-  private customerIds = new Float64Array(0);
-  private productIds = new Float64Array(0);
-  private quantity = new Float64Array(0);
-  private amountCents = new Float64Array(0);
-  private discountCents = new Float64Array(0);
-  private taxCents = new Float64Array(0);
-  private finalCents = new Float64Array(0);
+  private readonly orderId = new NumberColumn();
+  private readonly customerIds = new NumberColumn();
+  private readonly productIds = new NumberColumn();
+  private readonly quantity = new NumberColumn();
+  private readonly amountCents = new NumberColumn();
+  private readonly discountCents = new NumberColumn();
+  private readonly taxCents = new NumberColumn();
+  private readonly finalCents = new NumberColumn();
   private createdAts = new Float64Array(0);
   /** NaN: null (no tier change known). */
   private tierChangedAt = new Float64Array(0);
@@ -72,23 +74,23 @@ export class OrderRows {
       const o = entry.orphan;
       this.kind[slot] = ORPHAN;
       this.orphans.set(slot, o);
-      this.orderId[slot] = o.id;
-      this.customerIds[slot] = o.customerId;
-      this.productIds[slot] = o.productId;
+      this.orderId.set(slot, o.id);
+      this.customerIds.set(slot, o.customerId);
+      this.productIds.set(slot, o.productId);
       this.createdAts[slot] = o.createdAt;
       return;
     }
     const tierChangedAt = entry.tierChangedAt;
     this.kind[slot] = tierChangedAt === undefined ? PROCESSED_UNKNOWN_TIER_TIME : PROCESSED;
     this.tierChangedAt[slot] = tierChangedAt ?? Number.NaN;
-    this.orderId[slot] = p.orderId;
-    this.customerIds[slot] = p.customerId;
-    this.productIds[slot] = p.productId;
-    this.quantity[slot] = p.quantity;
-    this.amountCents[slot] = p.amountCents;
-    this.discountCents[slot] = p.discountCents;
-    this.taxCents[slot] = p.taxCents;
-    this.finalCents[slot] = p.finalCents;
+    this.orderId.set(slot, p.orderId);
+    this.customerIds.set(slot, p.customerId);
+    this.productIds.set(slot, p.productId);
+    this.quantity.set(slot, p.quantity);
+    this.amountCents.set(slot, p.amountCents);
+    this.discountCents.set(slot, p.discountCents);
+    this.taxCents.set(slot, p.taxCents);
+    this.finalCents.set(slot, p.finalCents);
     this.createdAts[slot] = p.createdAt;
     this.tier[slot] = this.tiers.id(p.customerTier);
     this.status[slot] = this.statuses.id(p.status);
@@ -116,16 +118,16 @@ export class OrderRows {
   /** The processed row a (non-orphan) slot holds, as a new object. */
   processedAt(slot: number): ProcessedOrder {
     return {
-      orderId: this.orderId[slot]!,
-      customerId: this.customerIds[slot]!,
+      orderId: this.orderId.get(slot),
+      customerId: this.customerIds.get(slot),
       customerTier: this.tiers.value(this.tier[slot]!),
-      productId: this.productIds[slot]!,
+      productId: this.productIds.get(slot),
       productCategory: this.categories.value(this.category[slot]!),
-      quantity: this.quantity[slot]!,
-      amountCents: this.amountCents[slot]!,
-      discountCents: this.discountCents[slot]!,
-      taxCents: this.taxCents[slot]!,
-      finalCents: this.finalCents[slot]!,
+      quantity: this.quantity.get(slot),
+      amountCents: this.amountCents.get(slot),
+      discountCents: this.discountCents.get(slot),
+      taxCents: this.taxCents.get(slot),
+      finalCents: this.finalCents.get(slot),
       status: this.statuses.value(this.status[slot]!),
       createdAt: this.createdAts[slot]!,
     };
@@ -133,24 +135,24 @@ export class OrderRows {
 
   /** The (customer, order) row a slot holds (processed or orphan). */
   ref(slot: number): { readonly customerId: number; readonly orderId: number } {
-    return { customerId: this.customerIds[slot]!, orderId: this.orderId[slot]! };
+    return { customerId: this.customerIds.get(slot), orderId: this.orderId.get(slot) };
   }
 
   /** The product a slot's order joins (processed or orphan). */
   productId(slot: number): number {
-    return this.productIds[slot]!;
+    return this.productIds.get(slot);
   }
 
   private grow(capacity: number): void {
     this.kind = growUint8(this.kind, capacity);
-    this.orderId = growFloat64(this.orderId, capacity);
-    this.customerIds = growFloat64(this.customerIds, capacity);
-    this.productIds = growFloat64(this.productIds, capacity);
-    this.quantity = growFloat64(this.quantity, capacity);
-    this.amountCents = growFloat64(this.amountCents, capacity);
-    this.discountCents = growFloat64(this.discountCents, capacity);
-    this.taxCents = growFloat64(this.taxCents, capacity);
-    this.finalCents = growFloat64(this.finalCents, capacity);
+    this.orderId.grow(capacity);
+    this.customerIds.grow(capacity);
+    this.productIds.grow(capacity);
+    this.quantity.grow(capacity);
+    this.amountCents.grow(capacity);
+    this.discountCents.grow(capacity);
+    this.taxCents.grow(capacity);
+    this.finalCents.grow(capacity);
     this.createdAts = growFloat64(this.createdAts, capacity);
     this.tierChangedAt = growFloat64(this.tierChangedAt, capacity);
     this.tier = growUint16(this.tier, capacity);
