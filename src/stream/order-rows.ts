@@ -30,7 +30,7 @@ const ORPHAN = 3;
 export class OrderRows {
   private capacity = 0;
   private kind = new Uint8Array(0);
-  private readonly orderId = new NumberColumn();
+  private readonly orderIds = new NumberColumn();
   private readonly customerIds = new NumberColumn();
   private readonly productIds = new NumberColumn();
   private readonly quantity = new NumberColumn();
@@ -74,7 +74,7 @@ export class OrderRows {
       const o = entry.orphan;
       this.kind[slot] = ORPHAN;
       this.orphans.set(slot, o);
-      this.orderId.set(slot, o.id);
+      this.orderIds.set(slot, o.id);
       this.customerIds.set(slot, o.customerId);
       this.productIds.set(slot, o.productId);
       this.createdAts[slot] = o.createdAt;
@@ -83,7 +83,7 @@ export class OrderRows {
     const tierChangedAt = entry.tierChangedAt;
     this.kind[slot] = tierChangedAt === undefined ? PROCESSED_UNKNOWN_TIER_TIME : PROCESSED;
     this.tierChangedAt[slot] = tierChangedAt ?? Number.NaN;
-    this.orderId.set(slot, p.orderId);
+    this.orderIds.set(slot, p.orderId);
     this.customerIds.set(slot, p.customerId);
     this.productIds.set(slot, p.productId);
     this.quantity.set(slot, p.quantity);
@@ -118,7 +118,7 @@ export class OrderRows {
   /** The processed row a (non-orphan) slot holds, as a new object. */
   processedAt(slot: number): ProcessedOrder {
     return {
-      orderId: this.orderId.get(slot),
+      orderId: this.orderIds.get(slot),
       customerId: this.customerIds.get(slot),
       customerTier: this.tiers.value(this.tier[slot]!),
       productId: this.productIds.get(slot),
@@ -135,7 +135,7 @@ export class OrderRows {
 
   /** The (customer, order) row a slot holds (processed or orphan). */
   ref(slot: number): { readonly customerId: number; readonly orderId: number } {
-    return { customerId: this.customerIds.get(slot), orderId: this.orderId.get(slot) };
+    return { customerId: this.customerIds.get(slot), orderId: this.orderIds.get(slot) };
   }
 
   /** The product a slot's order joins (processed or orphan). */
@@ -145,7 +145,7 @@ export class OrderRows {
 
   private grow(capacity: number): void {
     this.kind = growUint8(this.kind, capacity);
-    this.orderId.grow(capacity);
+    this.orderIds.grow(capacity);
     this.customerIds.grow(capacity);
     this.productIds.grow(capacity);
     this.quantity.grow(capacity);
