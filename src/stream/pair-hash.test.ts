@@ -26,6 +26,30 @@ describe('PairHash', () => {
     for (let i = 0; i < 40; i++) for (let b = 0; b < 3000; b++) expect(hash.get(firstOf(i), b)).toBe(model.get(`${firstOf(i)}/${b}`));
   });
 
+  it('stays right at 9/10 full in a small table, where runs wrap around its end', () => {
+    for (let trial = 0; trial < 200; trial++) {
+      const hash = new PairHash(16); // 14 entries of 16 buckets stay in it
+      const model = new Map<string, number>();
+      let seed = trial + 1;
+      const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+      while (model.size < 14) {
+        const [a, b] = [Math.floor(random() * 1000), Math.floor(random() * 1000)];
+        hash.set(a, b, model.size);
+        model.set(`${a}|${b}`, model.size);
+      }
+      for (const key of [...model.keys()].filter(() => random() < 0.5)) {
+        const [a, b] = key.split('|').map(Number) as [number, number];
+        hash.delete(a, b);
+        model.delete(key);
+      }
+      for (const [key, value] of model) {
+        const [a, b] = key.split('|').map(Number) as [number, number];
+        expect(hash.get(a, b)).toBe(value);
+      }
+      expect(hash.size).toBe(model.size);
+    }
+  });
+
   it('moves a key between the table and the map beside it as its value changes, and deletes it from either', () => {
     const hash = new PairHash();
     hash.set(1, 2, 5);

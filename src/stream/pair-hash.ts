@@ -9,7 +9,8 @@
  * bytes a bucket. A pair or value that is not one (a bigint id past 2^31, a fraction) goes to a
  * Map beside it: always right, only slower and larger for such keys.
  *
- * Linear probing, at most 3/4 full, deletion by shifting the run back (no tombstones).
+ * Linear probing with Robin Hood placement, at most 9/10 full, deletion by shifting the run back
+ * (no tombstones).
  */
 export class PairHash {
   private mask: number;
@@ -48,21 +49,31 @@ export class PairHash {
       return;
     }
     if (this.others.size > 0) this.others.delete(otherKey(a, b));
-    let at = pairHash(a, b) & this.mask;
-    for (;;) {
-      const held = this.values[at]!;
-      if (held === EMPTY) break;
-      if (this.firsts[at] === a && this.seconds[at] === b) {
-        this.values[at] = value;
-        return;
-      }
-      at = (at + 1) & this.mask;
+    const found = this.find(a, b);
+    if (found >= 0) {
+      this.values[found] = value;
+      return;
     }
-    this.firsts[at] = a;
-    this.seconds[at] = b;
-    this.values[at] = value;
+    // Robin Hood: an entry farther from its home than the one in a bucket takes the bucket, and the
+    // displaced one moves on. Probe lengths stay even, so the table can run 9/10 full.
+    let [first, second, held, distance] = [a, b, value, 0];
+    for (let at = pairHash(a, b) & this.mask; ; at = (at + 1) & this.mask, distance++) {
+      if (this.values[at] === EMPTY) {
+        this.firsts[at] = first;
+        this.seconds[at] = second;
+        this.values[at] = held;
+        break;
+      }
+      const residentDistance = this.distance(at);
+      if (residentDistance < distance) {
+        [first, this.firsts[at]] = [this.firsts[at]!, first];
+        [second, this.seconds[at]] = [this.seconds[at]!, second];
+        [held, this.values[at]] = [this.values[at]!, held];
+        distance = residentDistance;
+      }
+    }
     this.count++;
-    if (this.count * 4 > this.values.length * 3) this.rehash(this.values.length * 2);
+    if (this.count * 10 > this.values.length * 9) this.rehash(this.values.length * 2);
   }
 
   delete(a: number, b: number): void {
@@ -77,30 +88,28 @@ export class PairHash {
     if (hole < 0) return;
     this.values[hole] = EMPTY;
     this.count--;
-    // Moves back each entry of the run after the hole that would no longer be found past it.
-    for (let at = (hole + 1) & this.mask; ; at = (at + 1) & this.mask) {
-      const held = this.values[at]!;
-      if (held === EMPTY) return;
-      const home = pairHash(this.firsts[at]!, this.seconds[at]!) & this.mask;
-      // The entry stays when its home lies cyclically in (hole, at]: it is still reachable from there.
-      const reachable = hole <= at ? hole < home && home <= at : hole < home || home <= at;
-      if (reachable) continue;
+    // Shifts the rest of the run back by one, up to an empty bucket or an entry already at its home.
+    for (let at = (hole + 1) & this.mask; this.values[at] !== EMPTY && this.distance(at) > 0; at = (at + 1) & this.mask) {
       this.firsts[hole] = this.firsts[at]!;
       this.seconds[hole] = this.seconds[at]!;
-      this.values[hole] = held;
+      this.values[hole] = this.values[at]!;
       this.values[at] = EMPTY;
       hole = at;
     }
   }
 
+  /** The bucket holding (a, b), or -1. A search stops at an entry nearer its home than the search is to (a, b)'s: Robin Hood would have placed (a, b) there. */
   private find(a: number, b: number): number {
-    let at = pairHash(a, b) & this.mask;
-    for (;;) {
-      const held = this.values[at]!;
-      if (held === EMPTY) return -1;
+    for (let at = pairHash(a, b) & this.mask, distance = 0; ; at = (at + 1) & this.mask, distance++) {
+      if (this.values[at] === EMPTY) return -1;
       if (this.firsts[at] === a && this.seconds[at] === b) return at;
-      at = (at + 1) & this.mask;
+      if (this.distance(at) < distance) return -1;
     }
+  }
+
+  /** How far the entry in bucket `at` is from its home bucket. */
+  private distance(at: number): number {
+    return (at - (pairHash(this.firsts[at]!, this.seconds[at]!) & this.mask)) & this.mask;
   }
 
   private rehash(capacity: number): void {
