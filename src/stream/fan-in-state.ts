@@ -61,7 +61,7 @@ export class FanInState {
     const old = this.find(key);
     if (finalCents === null && old === NO_SLOT) return this.repair(key);
     const oldFinalCents = old === NO_SLOT ? undefined : this.parts.value(old, 'finalCents');
-    this.set(key, finalCents);
+    this.set(key, finalCents, old);
     if (oldFinalCents !== undefined && finalCents !== null && oldFinalCents === finalCents) return [];
     const emissions: Emission[] = [];
     for (const pattern of this.patterns) this.evaluate(pattern, key.productId, patternWindowStart(pattern, key.createdAt), emissions);
@@ -102,9 +102,8 @@ export class FanInState {
     return NO_SLOT;
   }
 
-  /** Puts the part (null: none) under its key; a changed part goes to the end of its windows, as a new one. */
-  private set(key: ContributionKey, finalCents: number | null): void {
-    const old = this.find(key);
+  /** Puts the part (null: none) under its key (`old`: its slot, when the caller has found it); a changed part goes to the end of its windows, as a new one. */
+  private set(key: ContributionKey, finalCents: number | null, old = this.find(key)): void {
     if (old !== NO_SLOT) {
       const head = this.orderChains.unlink(old, this.byOrder.get(key.orderId, key.customerId)!);
       if (head === NO_SLOT) this.byOrder.delete(key.orderId, key.customerId);

@@ -7,7 +7,8 @@ import { NumberColumn } from './number-column.ts';
  */
 export class NumberColumns<F extends string> {
   private readonly fields: readonly F[];
-  private readonly columns = new Map<F, NumberColumn>();
+  /** A plain object, not a Map: read on every summary and fan-in lookup. */
+  private readonly columns = {} as Record<F, NumberColumn>;
   private readonly freeSlots: number[] = [];
   private used = 0;
   private capacity = 0;
@@ -17,7 +18,7 @@ export class NumberColumns<F extends string> {
   constructor(fields: readonly F[], onGrow: (capacity: number) => void = () => {}) {
     this.fields = fields;
     this.onGrow = onGrow;
-    for (const field of fields) this.columns.set(field, new NumberColumn());
+    for (const field of fields) this.columns[field] = new NumberColumn();
   }
 
   /** A slot holding `row`. */
@@ -42,7 +43,7 @@ export class NumberColumns<F extends string> {
   }
 
   private column(field: F): NumberColumn {
-    return this.columns.get(field)!;
+    return this.columns[field];
   }
 
   private grow(capacity: number): void {
