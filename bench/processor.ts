@@ -53,12 +53,17 @@ try {
     children.push(execa(process.execPath, [...nodeArgs, BIN_ENTRY, 'processor', 'run', '--instance', `bench-${i}`, '--metrics-port', '0'], { cwd: fixture.cwd, reject: false, all: true, env: { ...WORKER_MALLOC_ENV, ...process.env } }));
   }
   const peakRss = children.map(() => 0);
+  // CPU seconds (user + system) each worker has used: less sensitive to the host's other load than wall time.
+  const cpuSeconds = children.map(() => 0);
   const sampler = setInterval(() => {
     children.forEach((child, i) => {
       try {
         const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
         const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
         peakRss[i] = Math.max(peakRss[i] ?? 0, hwm);
+        // /proc/<pid>/stat fields 14 and 15 (after the parenthesised command name): utime and stime, in clock ticks (100 a second).
+        const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+        cpuSeconds[i] = (Number(fields[11]) + Number(fields[12])) / 100;
       } catch {
         // The worker may not have started yet, or has exited.
       }
@@ -79,6 +84,7 @@ try {
   }
   const seconds = (Date.now() - workerStarted) / 1000;
   clearInterval(sampler);
+  const cpuUsed = [...cpuSeconds];
 
   // The tier changes reach the workers through the customers table, outside the group's lag: give
   // their recomputation a moment before calling a difference a failure.
@@ -99,6 +105,7 @@ try {
   console.log(`check ${check.problems.length === 0 ? 'PASS' : 'FAIL'}: ${check.summary}`);
   for (const problem of check.problems) console.log(`  ${problem}`);
   failed = check.problems.length > 0;
+  console.log(`worker CPU ${cpuUsed.map((s) => `${s.toFixed(1)} s (${((1e6 * s) / total).toFixed(1)} µs a record)`).join(', ')}`);
   console.log(`worker peak RSS ${peakRss.map((b) => `${(b / 1024 / 1024).toFixed(0)} MiB`).join(', ')}`);
   console.log(`processed ${total} records with ${workers} worker${workers === 1 ? '' : 's'} in ${seconds.toFixed(1)} s (including start-up and restore)`);
   const rate = Math.round(total / seconds);

@@ -56,8 +56,11 @@ export class PairHash {
     }
     // Robin Hood: an entry farther from its home than the one in a bucket takes the bucket, and the
     // displaced one moves on. Probe lengths stay even, so the table can run 9/10 full.
-    let [first, second, held, distance] = [a, b, value, 0];
-    for (let at = pairHash(a, b) & this.mask; ; at = (at + 1) & this.mask, distance++) {
+    // Plain swaps: destructuring ([x, y] = [y, x]) allocated an array per swap on this hot path.
+    let first = a;
+    let second = b;
+    let held = value;
+    for (let at = pairHash(a, b) & this.mask, distance = 0; ; at = (at + 1) & this.mask, distance++) {
       if (this.values[at] === EMPTY) {
         this.firsts[at] = first;
         this.seconds[at] = second;
@@ -66,9 +69,15 @@ export class PairHash {
       }
       const residentDistance = this.distance(at);
       if (residentDistance < distance) {
-        [first, this.firsts[at]] = [this.firsts[at]!, first];
-        [second, this.seconds[at]] = [this.seconds[at]!, second];
-        [held, this.values[at]] = [this.values[at]!, held];
+        const residentFirst = this.firsts[at]!;
+        const residentSecond = this.seconds[at]!;
+        const residentValue = this.values[at]!;
+        this.firsts[at] = first;
+        this.seconds[at] = second;
+        this.values[at] = held;
+        first = residentFirst;
+        second = residentSecond;
+        held = residentValue;
         distance = residentDistance;
       }
     }
