@@ -12,7 +12,7 @@
  * size (`--no-baseline` skips it) and prints the processor's share of the consumer's rate.
  * Last line: `processor records/s N`.
  *
- *   npx tsx bench/processor.ts [--records 1000000] [--workers 1] [--no-patterns | --no-fan-in] [--no-baseline]
+ *   npx tsx bench/processor.ts [--records 1000000] [--workers 1] [--no-patterns | --no-fan-in] [--no-baseline] [--max-poll-records N]
  */
 import fs from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
@@ -31,8 +31,12 @@ const workers = arg('workers', 1);
 const withPatterns = !process.argv.includes('--no-patterns');
 const withFanIn = !process.argv.includes('--no-fan-in');
 const withBaseline = !process.argv.includes('--no-baseline');
+// processor.maxPollRecords for the workers (the batch, hence the transaction, size); the default config's otherwise.
+const maxPollRecords = process.argv.includes('--max-poll-records') ? arg('max-poll-records', 0) : undefined;
 
-const fixture = new StreamFixture(`bench${Date.now().toString(36)}`, PARTITIONS, !withPatterns ? { rules: { patterns: [] } } : withFanIn ? {} : { rules: { patterns: DEFAULT_PATTERNS.filter((p) => p.kind !== 'fan-in') } });
+const processor = maxPollRecords ? { processor: { maxPollRecords } } : {};
+const rules = !withPatterns ? { rules: { patterns: [] } } : withFanIn ? {} : { rules: { patterns: DEFAULT_PATTERNS.filter((p) => p.kind !== 'fan-in') } };
+const fixture = new StreamFixture(`bench${Date.now().toString(36)}`, PARTITIONS, { ...processor, ...rules });
 await fixture.createTopics();
 const { config } = loadConfig({ cwd: fixture.cwd });
 const producer = createProducer(config.kafka, 'bench-producer');

@@ -53,8 +53,15 @@ async function transactions(port: number): Promise<number> {
   return (await scrapeMetric(`http://127.0.0.1:${port}/metrics`, 'stream_migrate_processor_transactions_total', 500)) ?? 0;
 }
 
+/** How long the worker's state restore took and where it waited, as its log line says (ms from the session's start). */
+function restoreTimes(log: string): string {
+  const field = (name: string) => new RegExp(`${name}=(\\d+)`).exec(log)?.[1] ?? '?';
+  const total = /fan-in parts in (\d+) ms/.exec(log)?.[1] ?? '?';
+  return `state restore ${total} ms: open transactions settled ${field('openTransactionsSettledMs')}, tables ${field('tablesMs')}, orders ${field('ordersMs')}, fan-in ${field('fanInMs')}`;
+}
+
 /** Starts a worker; the ms from its start to its first committed transaction, and how long its state restore took (its log says). */
-async function startAndTimeFirstCommit(): Promise<{ readonly ms: number; readonly restoreMs: string }> {
+async function startAndTimeFirstCommit(): Promise<{ readonly ms: number; readonly restore: string }> {
   const port = await freePort();
   const started = Date.now();
   const child = execa(process.execPath, [...workerNodeArgs(config), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN_ENTRY, 'processor', 'run', '--instance', 'bench', '--metrics-port', String(port)], { cwd: fixture.cwd, reject: false, all: true, env: { ...WORKER_MALLOC_ENV, ...process.env } });
@@ -63,7 +70,7 @@ async function startAndTimeFirstCommit(): Promise<{ readonly ms: number; readonl
   child.all?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   while (Date.now() - started < FIRST_COMMIT_TIMEOUT_MS) {
     if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`the worker exited (code ${child.exitCode}) before its first commit:\n${String((await child).all ?? '').slice(-3000)}`);
-    if ((await transactions(port)) > 0) return { ms: Date.now() - started, restoreMs: /fan-in parts in (\d+) ms/.exec(output)?.[1] ?? '?' };
+    if ((await transactions(port)) > 0) return { ms: Date.now() - started, restore: restoreTimes(output) };
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`no committed transaction within ${FIRST_COMMIT_TIMEOUT_MS / 1000} s of the worker's start`);
@@ -89,7 +96,7 @@ try {
   const input = await produceInput(producer, fixture.topics, total);
   console.log(`produced ${total} order records (${input.status.size} orders, ${input.tierChanges} tier changes)`);
   const cold = await startAndTimeFirstCommit();
-  console.log(`cold start-to-first-commit ms ${cold.ms} (state restore ${cold.restoreMs} ms)`);
+  console.log(`cold start-to-first-commit ms ${cold.ms} (${cold.restore})`);
   const samples: number[] = [];
   for (let k = 0; k < kills; k++) {
     await new Promise((r) => setTimeout(r, RUN_BEFORE_KILL_MS));
@@ -100,9 +107,9 @@ try {
     }
     worker?.kill('SIGKILL');
     await worker;
-    const { ms, restoreMs } = await startAndTimeFirstCommit();
+    const { ms, restore } = await startAndTimeFirstCommit();
     samples.push(ms);
-    console.log(`kill ${k + 1}: backlog ${left} order records, restart-to-first-commit ${ms} ms (state restore ${restoreMs} ms)`);
+    console.log(`kill ${k + 1}: backlog ${left} order records, restart-to-first-commit ${ms} ms (${restore})`);
   }
   while ((await remainingLag()) !== 0n) await new Promise((r) => setTimeout(r, 1_000));
   const checkStarted = Date.now();

@@ -6,11 +6,13 @@ import type { Config } from '../config/schema.ts';
  *   collection: about 4× at a 2 GiB cap, 1.6× at 1 GiB (measured: full collections at ~400 MB
  *   with ~250 MB live at 1 GiB, ~610 MB at 2 GiB). The stream state lives outside the heap
  *   (typed arrays), so the cap bounds only what is in flight.
- * - A 16 MiB semi-space (V8 picks 64 MiB at this cap): 96 MiB less resident young generation,
- *   and the 1M-record bench ran no slower with it.
+ * - A 32 MiB semi-space (V8 picks 64 MiB at this cap): what a batch allocates and drops mostly
+ *   dies young at 32, and the young generation is 64 MiB smaller than at 64. Measured at the 1M
+ *   bench with the state off the heap: 4-7% less worker CPU than 16 MiB, peak RSS 474-483 MiB
+ *   against 448-473 (docs/decisions/processor-performance.md).
  */
 export function workerNodeArgs(config: Config): readonly string[] {
-  return [`--max-old-space-size=${config.processor.heapMiB}`, '--max-semi-space-size=16'];
+  return [`--max-old-space-size=${config.processor.heapMiB}`, '--max-semi-space-size=32'];
 }
 
 /**

@@ -223,16 +223,25 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     });
     // Stage 1 and 2 restore from partitions only their task writes: a previous owner's transaction may still be open there.
     const settled = openTransactionsSettled(deps.admin, [topics.changelog, topics.processedOrders], owned, logger, durationMs(config.processor.transactionTimeout));
-    const [stage1] = await Promise.all([
+    // When each restore finished, ms after the session started: says which one a slow restart waited for.
+    const doneAt = (promise: Promise<unknown>) => promise.then(() => Date.now() - started);
+    const [stage1, ...finished] = await Promise.all([
       settled.then(() => restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId)),
-      Promise.all([tablesRestored, settled]).then(() => restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId, state)),
-      restoreStage3(kafka, settings, topics.ordersByProduct, owned, options.instanceId, fanIn, committed),
+      doneAt(settled),
+      doneAt(tablesRestored),
+      doneAt(Promise.all([tablesRestored, settled]).then(() => restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId, state))),
+      doneAt(restoreStage3(kafka, settings, topics.ordersByProduct, owned, options.instanceId, fanIn, committed)),
     ]);
+    const [settledMs, tablesMs, ordersMs, fanInMs] = finished;
     counters.stateOrders(state.size);
     logger.info(`processor ${options.instanceId}: tasks [${[...owned].sort((a, b) => a - b).join(', ')}] of ${partitions}, restored ${stage1.size} routes, ${state.size} orders and ${fanIn.size} fan-in parts in ${Date.now() - started} ms`, {
       generation,
       customers: tables.counts.customers,
       products: tables.counts.products,
+      openTransactionsSettledMs: settledMs,
+      tablesMs,
+      ordersMs,
+      fanInMs,
     });
 
     let batch = await consumer.poll({ maxRecords, maxWaitMs, lingerMs: POLL_LINGER_MS });
