@@ -2,7 +2,7 @@ import { Consumer, FetchIsolationLevels, IS_CONTROL, type fetchV17, type Records
 import { DependencyError, UsageError } from '../../core/errors.ts';
 import { guard, protocolErrorIds } from './errors.ts';
 import { filterFetchResponse, keepReadCommittedFilterOurs } from './library-patches.ts';
-import type { ConsumedRecord, PollOptions } from './records.ts';
+import { NO_HEADERS, type ConsumedRecord, type PollOptions } from './records.ts';
 import { connectionOptions, type KafkaSettings } from './settings.ts';
 
 type FetchRequestPartition = fetchV17.FetchRequestPartition;
@@ -220,8 +220,6 @@ export function createPartitionReader(kafka: KafkaSettings, options: PartitionRe
     close: () => consumer.close(),
   };
 }
-
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * Appends the data records of fetched batches (already filtered of aborted transactions) with

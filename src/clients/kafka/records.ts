@@ -87,6 +87,9 @@ export function toProduce(record: OutgoingRecord): ProducedMessage {
   };
 }
 
+/** The headers of a record without any: one shared frozen object, not a new one per consumed record. */
+export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 function isBuffer(value: unknown): value is Buffer {
   return Buffer.isBuffer(value);
 }
@@ -104,11 +107,13 @@ export function toConsumed(message: unknown): ConsumedRecord {
   if (typeof topic !== 'string' || typeof partition !== 'number' || typeof offset !== 'bigint') {
     throw new TypeError('Kafka consumer returned a message without topic, partition or offset');
   }
-  const headerRecord: Record<string, string> = {};
-  if (headers instanceof Map) {
+  let headerRecord = NO_HEADERS;
+  if (headers instanceof Map && headers.size > 0) {
+    const own: Record<string, string> = {};
     for (const [k, v] of headers) {
-      if (isBuffer(k) || typeof k === 'string') headerRecord[k.toString()] = isBuffer(v) || typeof v === 'string' ? v.toString() : '';
+      if (isBuffer(k) || typeof k === 'string') own[k.toString()] = isBuffer(v) || typeof v === 'string' ? v.toString() : '';
     }
+    headerRecord = own;
   }
   return {
     topic,
