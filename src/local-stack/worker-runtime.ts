@@ -8,8 +8,9 @@ import type { Config } from '../config/schema.ts';
  *   (typed arrays), so the cap bounds only what is in flight.
  * - A 32 MiB semi-space (V8 picks 64 MiB at this cap): what a batch allocates and drops mostly
  *   dies young at 32, and the young generation is 64 MiB smaller than at 64. Measured at the 1M
- *   bench with the state off the heap: 4-7% less worker CPU than 16 MiB, peak RSS 474-483 MiB
- *   against 448-473 (docs/decisions/processor-performance.md).
+ *   bench with the state off the heap: 4-7% less worker CPU than 16 MiB; peak RSS 469-502 MiB over
+ *   a dozen runs (448-473 at 16; 526-552 at 64, over the 512 MiB target), see
+ *   docs/decisions/processor-performance.md.
  */
 export function workerNodeArgs(config: Config): readonly string[] {
   return [`--max-old-space-size=${config.processor.heapMiB}`, '--max-semi-space-size=32'];
