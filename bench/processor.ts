@@ -32,9 +32,9 @@ const withPatterns = !process.argv.includes('--no-patterns');
 const withFanIn = !process.argv.includes('--no-fan-in');
 const withBaseline = !process.argv.includes('--no-baseline');
 // processor.maxPollRecords for the workers (the batch, hence the transaction, size); the default config's otherwise.
-const maxPollRecords = process.argv.includes('--max-poll-records') ? arg('max-poll-records', 0) : undefined;
+const maxPollRecords = arg('max-poll-records', 0);
 
-const processor = maxPollRecords ? { processor: { maxPollRecords } } : {};
+const processor = maxPollRecords > 0 ? { processor: { maxPollRecords } } : {};
 const rules = !withPatterns ? { rules: { patterns: [] } } : withFanIn ? {} : { rules: { patterns: DEFAULT_PATTERNS.filter((p) => p.kind !== 'fan-in') } };
 const fixture = new StreamFixture(`bench${Date.now().toString(36)}`, PARTITIONS, { ...processor, ...rules });
 await fixture.createTopics();

@@ -49,17 +49,14 @@ export class PairHash {
       return;
     }
     if (this.others.size > 0) this.others.delete(otherKey(a, b));
-    const found = this.find(a, b);
-    if (found >= 0) {
-      this.values[found] = value;
-      return;
-    }
     // Robin Hood: an entry farther from its home than the one in a bucket takes the bucket, and the
     // displaced one moves on. Probe lengths stay even, so the table can run 9/10 full.
-    // Plain swaps: destructuring ([x, y] = [y, x]) allocated an array per swap on this hot path.
+    // One probe finds (a, b) or places it: (a, b) can only sit before the first bucket it would
+    // take (where `find` stops too). Plain swaps: destructuring allocated an array per swap.
     let first = a;
     let second = b;
     let held = value;
+    let displaced = false;
     for (let at = pairHash(a, b) & this.mask, distance = 0; ; at = (at + 1) & this.mask, distance++) {
       if (this.values[at] === EMPTY) {
         this.firsts[at] = first;
@@ -67,8 +64,13 @@ export class PairHash {
         this.values[at] = held;
         break;
       }
+      if (!displaced && this.firsts[at] === a && this.seconds[at] === b) {
+        this.values[at] = value;
+        return;
+      }
       const residentDistance = this.distance(at);
       if (residentDistance < distance) {
+        displaced = true;
         const residentFirst = this.firsts[at]!;
         const residentSecond = this.seconds[at]!;
         const residentValue = this.values[at]!;

@@ -225,14 +225,13 @@ async function runSession(deps: SessionDeps): Promise<boolean> {
     const settled = openTransactionsSettled(deps.admin, [topics.changelog, topics.processedOrders], owned, logger, durationMs(config.processor.transactionTimeout));
     // When each restore finished, ms after the session started: says which one a slow restart waited for.
     const doneAt = (promise: Promise<unknown>) => promise.then(() => Date.now() - started);
-    const [stage1, ...finished] = await Promise.all([
+    const [stage1, settledMs, tablesMs, ordersMs, fanInMs] = await Promise.all([
       settled.then(() => restoreStage1(kafka, settings, topics.changelog, owned, options.instanceId)),
       doneAt(settled),
       doneAt(tablesRestored),
       doneAt(Promise.all([tablesRestored, settled]).then(() => restoreStage2(kafka, settings, topics.processedOrders, owned, options.instanceId, state))),
       doneAt(restoreStage3(kafka, settings, topics.ordersByProduct, owned, options.instanceId, fanIn, committed)),
     ]);
-    const [settledMs, tablesMs, ordersMs, fanInMs] = finished;
     counters.stateOrders(state.size);
     logger.info(`processor ${options.instanceId}: tasks [${[...owned].sort((a, b) => a - b).join(', ')}] of ${partitions}, restored ${stage1.size} routes, ${state.size} orders and ${fanIn.size} fan-in parts in ${Date.now() - started} ms`, {
       generation,

@@ -2,7 +2,7 @@ import { Consumer, FetchIsolationLevels, IS_CONTROL, type fetchV17, type Records
 import { DependencyError, UsageError } from '../../core/errors.ts';
 import { guard, protocolErrorIds } from './errors.ts';
 import { filterFetchResponse, keepReadCommittedFilterOurs } from './library-patches.ts';
-import { NO_HEADERS, type ConsumedRecord, type PollOptions } from './records.ts';
+import { headersOf, NO_HEADERS, type ConsumedRecord, type PollOptions } from './records.ts';
 import { connectionOptions, type KafkaSettings } from './settings.ts';
 
 type FetchRequestPartition = fetchV17.FetchRequestPartition;
@@ -236,19 +236,13 @@ function appendRecords(out: ConsumedRecord[], topic: string, partition: number, 
       const offset = batch.firstOffset + BigInt(record.offsetDelta);
       if (offset < from) continue;
       if (until !== undefined && offset >= until) return;
-      let headers = NO_HEADERS;
-      if (record.headers.length > 0) {
-        const own: Record<string, string> = {};
-        for (const [k, v] of record.headers) if (k !== null) own[k.toString('utf8')] = v === null ? '' : v.toString('utf8');
-        headers = own;
-      }
       out.push({
         topic,
         partition,
         offset,
         key: record.key,
         value: record.value,
-        headers,
+        headers: record.headers.length > 0 ? headersOf(record.headers) : NO_HEADERS,
         timestamp: Number(batch.firstTimestamp + record.timestampDelta),
       });
     }

@@ -90,6 +90,15 @@ export function toProduce(record: OutgoingRecord): ProducedMessage {
 /** The headers of a record without any: one shared frozen object, not a new one per consumed record. */
 export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
+/** A consumed record's headers as strings (a value-less header reads as ''; a key-less one is dropped). */
+export function headersOf(entries: Iterable<readonly [unknown, unknown]>): Readonly<Record<string, string>> {
+  const own: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (isBuffer(k) || typeof k === 'string') own[k.toString('utf8')] = isBuffer(v) || typeof v === 'string' ? v.toString('utf8') : '';
+  }
+  return own;
+}
+
 function isBuffer(value: unknown): value is Buffer {
   return Buffer.isBuffer(value);
 }
@@ -107,21 +116,13 @@ export function toConsumed(message: unknown): ConsumedRecord {
   if (typeof topic !== 'string' || typeof partition !== 'number' || typeof offset !== 'bigint') {
     throw new TypeError('Kafka consumer returned a message without topic, partition or offset');
   }
-  let headerRecord = NO_HEADERS;
-  if (headers instanceof Map && headers.size > 0) {
-    const own: Record<string, string> = {};
-    for (const [k, v] of headers) {
-      if (isBuffer(k) || typeof k === 'string') own[k.toString()] = isBuffer(v) || typeof v === 'string' ? v.toString() : '';
-    }
-    headerRecord = own;
-  }
   return {
     topic,
     partition,
     offset,
     key: isBuffer(key) ? key : null,
     value: isBuffer(value) ? value : null,
-    headers: headerRecord,
+    headers: headers instanceof Map && headers.size > 0 ? headersOf(headers) : NO_HEADERS,
     timestamp: typeof timestamp === 'bigint' ? Number(timestamp) : typeof timestamp === 'number' ? timestamp : 0,
   };
 }
