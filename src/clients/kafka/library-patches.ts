@@ -10,11 +10,12 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { kGetApi, kGetConnection, kMetadata, kPerformWithRetry, type Admin, type CallbackWithPromise, type Consumer, type FetchOptions, type fetchV17, type ListCommitsOptions, type Offsets, type Producer } from '@platformatic/kafka';
+import { crc32c, kGetApi, kGetConnection, kMetadata, kPerformWithRetry, produceV11, Writer, type Admin, type CallbackWithPromise, type Connection, type Consumer, type FetchOptions, type fetchV17, type ListCommitsOptions, type Offsets, type Producer } from '@platformatic/kafka';
 import { UsageError } from '../../core/errors.ts';
 import { sleep } from '../../core/time.ts';
 import { dropAbortedBatches, fetchPosition, type FetchPosition } from './aborted-batches.ts';
 import { hasProtocolError } from './errors.ts';
+import { encodeProduceRequest, type EncodableMessage, type ProduceRequestOptions } from './produce-request.ts';
 import { partitionKey, type CommitOffset, type ConsumerGroupMetadata } from './records.ts';
 
 /** The library version every patch below was checked against (package.json pins it exactly). */
@@ -268,4 +269,56 @@ export async function stableCommittedOffsets(admin: Admin, groupId: string, opti
       await sleep(delay);
     }
   }
+}
+
+type ProduceResponse = produceV11.ProduceResponse;
+type ProduceCallback = (error: Error | null, response?: ProduceResponse | boolean) => void;
+type ProduceApi = ((connection: Connection, ...args: unknown[]) => void) & { readonly key: number; readonly version: number; readonly async: unknown };
+
+/**
+ * Not a defect but the largest cost in a processor worker: the library encodes each record as a
+ * list of small buffers and joins them twice (produce-request.ts). This hands a producer's Produce
+ * v11 calls to `encodeProduceRequest`, which writes the same bytes into one buffer, and sends them
+ * on the library's connection with the library's response parser: sequences, retries, metadata and
+ * transactions stay the library's. Anything the encoder does not cover (compression, a broker that
+ * settles on another Produce version, a key or header that is not bytes) goes to the library's own.
+ */
+export function encodeProduceRequestsInOneBuffer(producer: Producer): void {
+  const getApi = producer[kGetApi].bind(producer) as (name: string, callback: (error: Error | null, api?: ProduceApi) => void) => void;
+  const patched = (name: string, callback: (error: Error | null, api?: ProduceApi) => void): void => {
+    if (name !== 'Produce') return getApi(name, callback);
+    getApi(name, (error, api) => {
+      if (error || !api || api.version !== 11) return callback(error, api);
+      const oneBuffer = (connection: Connection, ...args: unknown[]): void => {
+        const [acks, timeout, messages, options] = args as [number, number, readonly EncodableMessage[], ProduceRequestOptions & { readonly compression?: string }];
+        const done = args[args.length - 1] as ProduceCallback;
+        if (typeof done !== 'function' || !encodable(messages, options)) return api(connection, ...args);
+        let body: Buffer;
+        try {
+          body = encodeProduceRequest(acks, timeout, messages, options, crc32c);
+        } catch (encodeError) {
+          return done(encodeError instanceof Error ? encodeError : new Error(String(encodeError)));
+        }
+        connection.send(api.key, api.version, () => {
+          const writer = Writer.create().append(body);
+          // acks=0: the broker sends no response, and the connection must not wait for one.
+          if (acks === 0) writer.context.noResponse = true;
+          return writer;
+        }, produceV11.parseResponse, true, true, done);
+      };
+      callback(null, Object.assign(oneBuffer, { key: api.key, version: api.version, async: api.async }) as ProduceApi);
+    });
+  };
+  // An own property shadows the prototype method for this instance only.
+  Object.defineProperty(producer, kGetApi, { value: patched, writable: true, configurable: true });
+}
+
+function encodable(messages: readonly EncodableMessage[], options: { readonly compression?: string } | undefined): boolean {
+  if (!Array.isArray(messages) || messages.length === 0 || (options?.compression ?? 'none') !== 'none') return false;
+  for (const m of messages) {
+    if ((m.key != null && !Buffer.isBuffer(m.key)) || (m.value != null && !Buffer.isBuffer(m.value))) return false;
+    if (m.headers !== undefined && !(m.headers instanceof Map)) return false;
+    if (m.headers) for (const [k, v] of m.headers) if (!Buffer.isBuffer(k) || !Buffer.isBuffer(v)) return false;
+  }
+  return true;
 }

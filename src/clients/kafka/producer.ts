@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors.ts';
 import { chunksBySize } from './chunking.ts';
 import { coordinatorOf } from './consumer.ts';
 import { guard } from './errors.ts';
-import { addOffsetsToTransaction, PLAIN_INIT_PRODUCER_ID, transactionTimeoutOption, type Transaction } from './library-patches.ts';
+import { addOffsetsToTransaction, encodeProduceRequestsInOneBuffer, PLAIN_INIT_PRODUCER_ID, transactionTimeoutOption, type Transaction } from './library-patches.ts';
 import { toProduce, type CommitOffset, type ConsumerGroupMetadata, type OutgoingRecord } from './records.ts';
 import { connectionOptions, type KafkaSettings } from './settings.ts';
 
@@ -53,6 +53,7 @@ export function createProducer(kafka: KafkaSettings, clientSuffix = 'producer'):
     retryDelay: 250,
     ...connectionOptions(kafka),
   });
+  encodeProduceRequestsInOneBuffer(producer);
   return {
     send: (records) =>
       guard(kafka, 'produce', async () => {
@@ -84,6 +85,7 @@ export function createTransactionalProducer(kafka: KafkaSettings, options: Trans
     retryDelay: 20,
     ...connectionOptions(kafka),
   });
+  encodeProduceRequestsInOneBuffer(producer);
   let current: Transaction | undefined;
   const active = (): Transaction => {
     if (!current) throw new UsageError(`no open transaction on producer ${options.transactionalId}; call begin() first`);

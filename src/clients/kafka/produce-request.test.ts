@@ -1,0 +1,71 @@
+import { crc32c, NumericMap, produceV11, Reader, readRecordsBatch } from '@platformatic/kafka';
+import { describe, expect, it } from 'vitest';
+import { encodeProduceRequest, type EncodableMessage } from './produce-request.ts';
+
+const NOW = 1_764_500_000_123;
+const bytes = (text: string) => Buffer.from(text, 'utf8');
+
+/** The library's own encoding of the same request: the reference these tests compare with. */
+function libraryRequest(acks: number, timeout: number, messages: readonly EncodableMessage[], options: Parameters<typeof produceV11.createRequest>[3]): Buffer {
+  // The library stamps messages without a timestamp with its own clock; give it ours.
+  const copies = messages.map((m) => ({ ...m, headers: m.headers ? new Map(m.headers) : undefined, timestamp: m.timestamp === undefined ? BigInt(NOW) : BigInt(m.timestamp) }));
+  return produceV11.createRequest(acks, timeout, copies as Parameters<typeof produceV11.createRequest>[2], options).buffer;
+}
+
+function sequences(entries: Record<string, number>): NumericMap {
+  const map = new NumericMap();
+  for (const [k, v] of Object.entries(entries)) map.set(k, v);
+  return map;
+}
+
+describe('encodeProduceRequest', () => {
+  it('writes the bytes the library writes: two topics, partitions out of order, tombstone, key-less, headers, a transaction', () => {
+    const messages: EncodableMessage[] = [
+      { topic: 'orders', partition: 3, key: bytes('o-1'), value: bytes('{"id":1}') },
+      { topic: 'summaries', partition: 0, key: bytes('c-9'), value: null },
+      { topic: 'orders', partition: 1, key: null, value: bytes('no key') },
+      { topic: 'orders', partition: 3, key: bytes('o-2'), value: bytes('{"id":2}'), headers: new Map([[bytes('trace'), bytes('abc')], [bytes('e'), Buffer.alloc(0)]]) },
+      { topic: 'orders', partition: 3, key: Buffer.alloc(0), value: Buffer.alloc(0) },
+    ];
+    const options = { transactionalId: 'group.worker-0', producerId: 4242n, producerEpoch: 7, sequences: sequences({ 'orders:3': 120, 'orders:1': 5 }) };
+    const ours = encodeProduceRequest(-1, 30_000, messages, options, crc32c, NOW);
+    expect(ours.toString('hex')).toBe(libraryRequest(-1, 30_000, messages, options).toString('hex'));
+  });
+
+  it('writes the bytes the library writes for values whose lengths take 2 and 3 varint bytes, mixed timestamps, no transaction', () => {
+    const messages: EncodableMessage[] = [
+      { topic: 't', partition: 0, key: bytes('a'), value: Buffer.alloc(200, 1), timestamp: NOW + 5_000 },
+      { topic: 't', partition: 0, key: bytes('b'), value: Buffer.alloc(20_000, 2), timestamp: NOW },
+      { topic: 't', partition: 0, key: Buffer.alloc(70, 3), value: bytes('x'), timestamp: BigInt(NOW + 70_000) },
+    ];
+    const options = { transactionalId: null, producerId: -1n, producerEpoch: -1 };
+    const ours = encodeProduceRequest(1, 1_000, messages, options, crc32c, NOW);
+    expect(ours.toString('hex')).toBe(libraryRequest(1, 1_000, messages, options).toString('hex'));
+  });
+
+  it('encodes a batch that the library decodes to the same records, with a correct CRC', () => {
+    const messages: EncodableMessage[] = Array.from({ length: 150 }, (_, i) => ({ topic: 'p', partition: 2, key: bytes(`k${i}`), value: bytes(`value ${'x'.repeat(i)}`), timestamp: NOW + i }));
+    const ours = encodeProduceRequest(-1, 5_000, messages, { transactionalId: 'tx', producerId: 1n, producerEpoch: 0, sequences: sequences({ 'p:2': 9 }) }, crc32c, NOW);
+    // transactional id (1 + 2), acks 2, timeout 4, topic array 1, name 1 + 1, partition array 1, index 4, then COMPACT_RECORDS.
+    const reader = Reader.from(ours);
+    reader.skip(3 + 2 + 4 + 1 + 2 + 1 + 4);
+    reader.readUnsignedVarInt();
+    const batchStart = reader.position;
+    const batch = readRecordsBatch(reader);
+    expect(batch.records.length).toBe(150);
+    expect(batch.firstSequence).toBe(9);
+    expect(batch.producerId).toBe(1n);
+    expect(batch.attributes & 0x10).toBe(0x10);
+    expect(batch.lastOffsetDelta).toBe(149);
+    expect(batch.firstTimestamp).toBe(BigInt(NOW));
+    expect(batch.maxTimestamp).toBe(BigInt(NOW + 149));
+    expect(batch.records.map((r) => r.key?.toString())).toEqual(messages.map((_, i) => `k${i}`));
+    expect(batch.records[149]?.value?.toString()).toBe(`value ${'x'.repeat(149)}`);
+    expect(batch.records[149]?.offsetDelta).toBe(149);
+    expect(batch.records[149]?.timestampDelta).toBe(149n);
+    // The CRC covers attributes to the end of the batch (the Java client's Crc32C over the same range).
+    const crcFrom = batchStart + 21;
+    expect(batch.crc).toBe(crc32c(ours.subarray(crcFrom, batchStart + 12 + batch.length)));
+    expect(batch.crc).not.toBe(0);
+  });
+});
