@@ -32,6 +32,8 @@ describe('chunksBySize', () => {
   it('counts keys, values and headers in bytes, not characters', () => {
     expect(messageBytes(toProduce({ topic: 't', key: 'é', value: Buffer.alloc(10), headers: { h: 'ü' } }))).toBe(70 + 2 + 10 + 1 + 2 + 8);
     expect(messageBytes(toProduce({ topic: 't', value: null }))).toBe(70);
+    // With a partition, strings stay strings (written as UTF-8 by the Produce encoder) and count as their UTF-8 bytes.
+    expect(messageBytes(toProduce({ topic: 't', partition: 1, key: 'é', value: '€' }))).toBe(70 + 2 + 3);
   });
 
   it('splits a send only as far as a partition needs, whatever the whole send weighs', () => {

@@ -42,7 +42,12 @@ export function chunksBySize(messages: ProducedMessage[], maxBytesPerPartition =
 
 /** An upper estimate of a message's size in a v2 batch (70 bytes of framing covers its varints and attributes). */
 export function messageBytes(message: ProducedMessage): number {
-  let bytes = 70 + (message.key?.length ?? 0) + (message.value?.length ?? 0);
+  let bytes = 70 + byteLength(message.key) + byteLength(message.value);
   if (message.headers) for (const [k, v] of message.headers) bytes += k.length + v.length + 8;
   return bytes;
+}
+
+function byteLength(data: Buffer | string | null | undefined): number {
+  if (data === null || data === undefined) return 0;
+  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
 }

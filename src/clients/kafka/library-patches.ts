@@ -44,7 +44,9 @@ assertLibraryVersion(installedLibraryVersion());
 
 type FetchResponse = fetchV17.FetchResponse;
 /** The library's transaction class is not exported; its type is what `beginTransaction` returns. */
-export type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
+export type Transaction = Awaited<ReturnType<AdapterProducer['beginTransaction']>>;
+/** The adapter's producers: keys and values as bytes or strings (see `ProducedMessage`), headers as bytes. */
+export type AdapterProducer = Producer<Buffer | string, Buffer | string, Buffer, Buffer>;
 type FetchCallback = CallbackWithPromise<FetchResponse>;
 type FetchedPartition = FetchResponse['responses'][number]['partitions'][number];
 /** The Fetch API function the library gets from `kGetApi`, as far as the patch below handles it. */
@@ -188,7 +190,7 @@ export function transactionTimeoutOption(transactionTimeoutMs: number): { readon
  * partitions paid as many round trips per transaction. This builds the same request the library
  * would (its API, connection, metadata and retry helpers, all exported) with every partition.
  */
-export async function addOffsetsToTransaction(producer: Producer, tx: Transaction, group: ConsumerGroupMetadata, coordinatorId: number, offsets: readonly CommitOffset[]): Promise<void> {
+export async function addOffsetsToTransaction(producer: AdapterProducer, tx: Transaction, group: ConsumerGroupMetadata, coordinatorId: number, offsets: readonly CommitOffset[]): Promise<void> {
   if (offsets.length === 0) return;
   // AddOffsetsToTxn: the library reads only `groupId` from the consumer.
   await tx.addConsumer({ groupId: group.groupId } as unknown as Consumer);
@@ -283,7 +285,7 @@ type ProduceApi = ((connection: Connection, ...args: unknown[]) => void) & { rea
  * transactions stay the library's. Anything the encoder does not cover (compression, a broker that
  * settles on another Produce version, a key or header that is not bytes) goes to the library's own.
  */
-export function encodeProduceRequestsInOneBuffer(producer: Producer): void {
+export function encodeProduceRequestsInOneBuffer(producer: AdapterProducer): void {
   const getApi = producer[kGetApi].bind(producer) as (name: string, callback: (error: Error | null, api?: ProduceApi) => void) => void;
   const patched = (name: string, callback: (error: Error | null, api?: ProduceApi) => void): void => {
     if (name !== 'Produce') return getApi(name, callback);
@@ -292,7 +294,15 @@ export function encodeProduceRequestsInOneBuffer(producer: Producer): void {
       const oneBuffer = (connection: Connection, ...args: unknown[]): void => {
         const [acks, timeout, messages, options] = args as [number, number, readonly EncodableMessage[], ProduceRequestOptions & { readonly compression?: string }];
         const done = args[args.length - 1] as ProduceCallback;
-        if (typeof done !== 'function' || !encodable(messages, options)) return api(connection, ...args);
+        if (typeof done !== 'function') return api(connection, ...args);
+        if (!encodable(messages, options)) {
+          // The library's encoder counts a string's characters, not its bytes: hand it bytes.
+          for (const m of messages as unknown as { key?: unknown; value?: unknown }[]) {
+            if (typeof m.key === 'string') m.key = Buffer.from(m.key, 'utf8');
+            if (typeof m.value === 'string') m.value = Buffer.from(m.value, 'utf8');
+          }
+          return api(connection, ...args);
+        }
         let body: Buffer;
         try {
           body = encodeProduceRequest(acks, timeout, messages, options, crc32c);
@@ -316,9 +326,13 @@ export function encodeProduceRequestsInOneBuffer(producer: Producer): void {
 function encodable(messages: readonly EncodableMessage[], options: { readonly compression?: string } | undefined): boolean {
   if (!Array.isArray(messages) || messages.length === 0 || (options?.compression ?? 'none') !== 'none') return false;
   for (const m of messages) {
-    if ((m.key != null && !Buffer.isBuffer(m.key)) || (m.value != null && !Buffer.isBuffer(m.value))) return false;
+    if (!isData(m.key) || !isData(m.value)) return false;
     if (m.headers !== undefined && !(m.headers instanceof Map)) return false;
     if (m.headers) for (const [k, v] of m.headers) if (!Buffer.isBuffer(k) || !Buffer.isBuffer(v)) return false;
   }
   return true;
+}
+
+function isData(data: unknown): boolean {
+  return data === null || data === undefined || typeof data === 'string' || Buffer.isBuffer(data);
 }

@@ -43,6 +43,15 @@ describe('encodeProduceRequest', () => {
     expect(ours.toString('hex')).toBe(libraryRequest(1, 1_000, messages, options).toString('hex'));
   });
 
+  it('writes string keys and values as their UTF-8 bytes, multi-byte characters included: the same request as with Buffers', () => {
+    const texts = ['plain', 'café ü', '€ and 𝄞 (4 bytes)', '', 'x'.repeat(300) + 'é'];
+    const asStrings: EncodableMessage[] = texts.map((t, i) => ({ topic: 's', partition: i % 2, key: `k-${t}`, value: t, timestamp: NOW }));
+    const asBytes: EncodableMessage[] = texts.map((t, i) => ({ topic: 's', partition: i % 2, key: bytes(`k-${t}`), value: bytes(t), timestamp: NOW }));
+    const options = { transactionalId: 'tx', producerId: 3n, producerEpoch: 1 };
+    const ours = encodeProduceRequest(-1, 1_000, asStrings, options, crc32c, NOW);
+    expect(ours.toString('hex')).toBe(libraryRequest(-1, 1_000, asBytes, options).toString('hex'));
+  });
+
   it('encodes a batch that the library decodes to the same records, with a correct CRC', () => {
     const messages: EncodableMessage[] = Array.from({ length: 150 }, (_, i) => ({ topic: 'p', partition: 2, key: bytes(`k${i}`), value: bytes(`value ${'x'.repeat(i)}`), timestamp: NOW + i }));
     const ours = encodeProduceRequest(-1, 5_000, messages, { transactionalId: 'tx', producerId: 1n, producerEpoch: 0, sequences: sequences({ 'p:2': 9 }) }, crc32c, NOW);

@@ -15,8 +15,9 @@
 export interface EncodableMessage {
   readonly topic: string;
   readonly partition?: number;
-  readonly key?: Buffer | null;
-  readonly value?: Buffer | null;
+  /** Strings are written as UTF-8. */
+  readonly key?: Buffer | string | null;
+  readonly value?: Buffer | string | null;
   readonly headers?: ReadonlyMap<Buffer, Buffer>;
   readonly timestamp?: bigint | number;
 }
@@ -69,13 +70,17 @@ function writeVarInt(buffer: Buffer, offset: number, value: number): number {
   return writeUnsignedVarInt(buffer, offset, value >= 0 ? value * 2 : -value * 2 - 1);
 }
 
+/** The UTF-8 length of a key or value, -1 for none. */
+function byteLength(data: Buffer | string | null | undefined): number {
+  if (data === null || data === undefined) return -1;
+  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
+}
+
 /** A record's bytes after its own length prefix. */
-function recordBodySize(message: EncodableMessage, timestampDelta: number, offsetDelta: number): number {
-  const key = message.key;
-  const value = message.value;
+function recordBodySize(message: EncodableMessage, keyBytes: number, valueBytes: number, timestampDelta: number, offsetDelta: number): number {
   let size = 1 + varIntSize(timestampDelta) + varIntSize(offsetDelta);
-  size += key ? varIntSize(key.length) + key.length : 1;
-  size += value ? varIntSize(value.length) + value.length : 1;
+  size += keyBytes < 0 ? 1 : varIntSize(keyBytes) + keyBytes;
+  size += valueBytes < 0 ? 1 : varIntSize(valueBytes) + valueBytes;
   const headers = message.headers;
   size += varIntSize(headers ? headers.size : 0);
   if (headers) for (const [k, v] of headers) size += varIntSize(k.length) + k.length + varIntSize(v.length) + v.length;
@@ -89,6 +94,15 @@ function writeBytes(buffer: Buffer, offset: number, bytes: Buffer | null | undef
   return offset + bytes.length;
 }
 
+/** A key or value of `length` bytes (measured by `byteLength`), strings as UTF-8. */
+function writeData(buffer: Buffer, offset: number, data: Buffer | string | null | undefined, length: number): number {
+  offset = writeVarInt(buffer, offset, length);
+  if (length <= 0 || data === null || data === undefined) return offset;
+  if (typeof data === 'string') buffer.write(data, offset, length, 'utf8');
+  else data.copy(buffer, offset);
+  return offset + length;
+}
+
 function timestampOf(message: EncodableMessage, now: number): number {
   const ts = message.timestamp;
   return ts === undefined ? now : Number(ts);
@@ -100,8 +114,10 @@ interface PartitionBatch {
   readonly messages: EncodableMessage[];
   firstTimestamp: number;
   maxTimestamp: number;
-  /** Each record's body size, in message order. */
+  /** Each record's body size, key and value lengths (-1: none), in message order. */
   bodySizes: number[];
+  keyBytes: number[];
+  valueBytes: number[];
   /** The whole batch, baseOffset included. */
   batchSize: number;
 }
@@ -117,7 +133,7 @@ function groupMessages(messages: readonly EncodableMessage[]): Map<string, Parti
     if (!partitions) byTopic.set(message.topic, (partitions = new Map()));
     const partition = message.partition ?? 0;
     let batch = partitions.get(partition);
-    if (!batch) partitions.set(partition, (batch = { partition, messages: [], firstTimestamp: 0, maxTimestamp: 0, bodySizes: [], batchSize: 0 }));
+    if (!batch) partitions.set(partition, (batch = { partition, messages: [], firstTimestamp: 0, maxTimestamp: 0, bodySizes: [], keyBytes: [], valueBytes: [], batchSize: 0 }));
     batch.messages.push(message);
   }
   const grouped = new Map<string, PartitionBatch[]>();
@@ -133,8 +149,12 @@ function measureBatch(batch: PartitionBatch, now: number): void {
     const message = batch.messages[i] as EncodableMessage;
     const ts = timestampOf(message, now);
     if (ts > max) max = ts;
-    const body = recordBodySize(message, ts - first, i);
+    const keyBytes = byteLength(message.key);
+    const valueBytes = byteLength(message.value);
+    const body = recordBodySize(message, keyBytes, valueBytes, ts - first, i);
     batch.bodySizes.push(body);
+    batch.keyBytes.push(keyBytes);
+    batch.valueBytes.push(valueBytes);
     size += varIntSize(body) + body;
   }
   batch.firstTimestamp = first;
@@ -166,8 +186,8 @@ function writeBatch(buffer: Buffer, start: number, topic: string, batch: Partiti
     buffer[offset++] = 0; // record attributes: unused
     offset = writeVarInt(buffer, offset, timestampOf(message, now) - batch.firstTimestamp);
     offset = writeVarInt(buffer, offset, i);
-    offset = writeBytes(buffer, offset, message.key);
-    offset = writeBytes(buffer, offset, message.value);
+    offset = writeData(buffer, offset, message.key, batch.keyBytes[i] as number);
+    offset = writeData(buffer, offset, message.value, batch.valueBytes[i] as number);
     const headers = message.headers;
     offset = writeVarInt(buffer, offset, headers ? headers.size : 0);
     if (headers) {

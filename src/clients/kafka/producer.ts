@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors.ts';
 import { chunksBySize } from './chunking.ts';
 import { coordinatorOf } from './consumer.ts';
 import { guard } from './errors.ts';
-import { addOffsetsToTransaction, encodeProduceRequestsInOneBuffer, PLAIN_INIT_PRODUCER_ID, transactionTimeoutOption, type Transaction } from './library-patches.ts';
+import { addOffsetsToTransaction, encodeProduceRequestsInOneBuffer, PLAIN_INIT_PRODUCER_ID, transactionTimeoutOption, type AdapterProducer, type Transaction } from './library-patches.ts';
 import { toProduce, type CommitOffset, type ConsumerGroupMetadata, type OutgoingRecord } from './records.ts';
 import { connectionOptions, type KafkaSettings } from './settings.ts';
 
@@ -44,7 +44,7 @@ export interface TransactionalProducer extends TransactionScope {
 
 /** A non-transactional, idempotent producer (acks=all). */
 export function createProducer(kafka: KafkaSettings, clientSuffix = 'producer'): KafkaProducer {
-  const producer = new Producer({
+  const producer: AdapterProducer = new Producer({
     clientId: `${kafka.clientId}-${clientSuffix}`,
     bootstrapBrokers: [...kafka.brokers],
     idempotent: true,
@@ -69,7 +69,7 @@ export function createProducer(kafka: KafkaSettings, clientSuffix = 'producer'):
  * kind, which would drop partitions or offsets).
  */
 export function createTransactionalProducer(kafka: KafkaSettings, options: TransactionalProducerOptions): TransactionalProducer {
-  const producer = new Producer({
+  const producer: AdapterProducer = new Producer({
     clientId: `${kafka.clientId}-${options.clientSuffix ?? 'tx'}`,
     bootstrapBrokers: [...kafka.brokers],
     idempotent: true,

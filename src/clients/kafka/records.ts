@@ -65,12 +65,13 @@ export interface PollOptions {
   readonly lingerMs?: number;
 }
 
-function toBuffer(value: string | Buffer): Buffer {
-  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-}
-
-/** A record as the library produces it: strings already UTF-8 bytes. */
-export type ProducedMessage = MessageToProduce<Buffer, Buffer, Buffer, Buffer> & { readonly headers?: Map<Buffer, Buffer> };
+/**
+ * A record as the library's producer takes it. Keys and values stay strings where the partition is
+ * given: the one-buffer Produce encoder (produce-request.ts) writes them as UTF-8 straight into the
+ * request, instead of a Buffer made per key and per value first (four or five per processed record).
+ * A record without a partition has its key as bytes, which the library's partitioner hashes.
+ */
+export type ProducedMessage = MessageToProduce<Buffer | string, Buffer | string, Buffer, Buffer> & { readonly headers?: Map<Buffer, Buffer> };
 
 /**
  * One object per record, every field present (an absent key, value, partition or headers is
@@ -78,10 +79,11 @@ export type ProducedMessage = MessageToProduce<Buffer, Buffer, Buffer, Buffer> &
  * input record, and building each from spread fragments made four temporary objects.
  */
 export function toProduce(record: OutgoingRecord): ProducedMessage {
+  const key = record.key ?? undefined;
   return {
     topic: record.topic,
-    key: record.key === undefined || record.key === null ? undefined : toBuffer(record.key),
-    value: record.value === null ? undefined : toBuffer(record.value),
+    key: record.partition === undefined && typeof key === 'string' ? Buffer.from(key, 'utf8') : key,
+    value: record.value ?? undefined,
     partition: record.partition,
     headers: record.headers ? new Map(Object.entries(record.headers).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const)) : undefined,
   };
