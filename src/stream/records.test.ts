@@ -41,3 +41,40 @@ describe('processed-orders records', () => {
     expect(decodeProcessed(Buffer.from(JSON.stringify(older)))?.tierChangedAt).toBeUndefined();
   });
 });
+
+describe('the output JSON', () => {
+  const money = (cents: number) => `${cents < 0 ? '-' : ''}${Math.floor(Math.abs(cents) / 100)}.${String(Math.abs(cents) % 100).padStart(2, '0')}`;
+  const categories = ['books', 'garden & "outdoor"', 'caf\u00e9 \\ back', 'emoji \u{1F600}', 'tab\there', ''];
+  const statuses = ['PLACED', 'PAID', 'SHIPPED'] as const;
+  const tiers = ['NEW', 'SILVER', 'GOLD'] as const;
+
+  it('writes a processed row as the text JSON.stringify gives the same object, field for field', () => {
+    for (let i = 0; i < 500; i++) {
+      const orderId = i % 7 === 0 ? 1_000_000_000_000 + i : 1_000 + i; // partner orders' ids start at 10^12
+      const row = {
+        orderId, customerId: 1 + (i % 97), customerTier: tiers[i % 3]!, productId: i % 200, productCategory: categories[i % categories.length]!,
+        quantity: 1 + (i % 5), amountCents: i * 1_337, discountCents: i % 11 === 0 ? -5 : i * 13, taxCents: i, finalCents: i * 1_300, status: statuses[i % 3]!,
+        createdAt: Date.UTC(2026, 10, 30) + i * 61_001,
+      };
+      const sourceTsMs = i % 4 === 0 ? null : row.createdAt + 5;
+      const tierChangedAt = i % 3 === 0 ? null : row.createdAt - 1;
+      const nowIso = '2026-12-01T11:00:00.123Z';
+      const encoded = encodeEmission({ kind: 'processed', orderId, customerId: row.customerId, row, sourceTsMs, tierChangedAt }, nowIso, 5);
+      const expected = JSON.stringify({
+        order_id: row.orderId, customer_id: row.customerId, customer_tier: row.customerTier, product_id: row.productId, product_category: row.productCategory,
+        quantity: row.quantity, amount: money(row.amountCents), discount: money(row.discountCents), tax: money(row.taxCents), final_amount: money(row.finalCents),
+        status: row.status, created_at: new Date(row.createdAt).toISOString(), processed_at: nowIso, channel: i % 7 === 0 ? 'partner' : 'web',
+        source_ts_ms: sourceTsMs, tier_changed_at_ms: tierChangedAt,
+      });
+      expect(encoded.value).toBe(expected);
+    }
+  });
+
+  it('writes a summary as the text JSON.stringify gives the same object', () => {
+    const windowStartMs = Date.UTC(2026, 10, 30, 10, 5);
+    const encoded = encodeEmission({ kind: 'summary', customerId: 42, windowStartMs, summary: { orderCount: 3, totalAmountCents: 123_456, totalFinalCents: -7 } }, '2026-12-01T11:00:00.000Z', 5);
+    expect(encoded.value).toBe(
+      JSON.stringify({ customer_id: 42, window_start: '2026-11-30T10:05:00.000Z', window_end: '2026-11-30T10:10:00.000Z', order_count: 3, total_amount: '1234.56', total_final_amount: '-0.07', updated_at: '2026-12-01T11:00:00.000Z' }),
+    );
+  });
+});

@@ -3,6 +3,7 @@ import type { FraudAlert, ProcessedOrder, SourceOrder } from '../domain/process-
 import { orderStatusOf, tierOf } from '../domain/rules.ts';
 import { windowEndFor } from '../domain/windows.ts';
 import { channelOfOrderId } from '../sources/order-input.ts';
+import { isoTime } from './iso-time.ts';
 import type { ContributionKey } from './fan-in-state.ts';
 import type { Emission } from './order-state.ts';
 
@@ -55,16 +56,10 @@ export function encodeEmission(emission: Emission, nowIso: string, windowMinutes
       return { key: contributionKey(emission), value: emission.finalCents === null ? null : String(emission.finalCents) };
     case 'summary': {
       const s = emission.summary;
+      // JSON.stringify's text of { customer_id, window_start, window_end, order_count, total_amount, total_final_amount, updated_at }.
       const value = s
-        ? JSON.stringify({
-            customer_id: emission.customerId,
-            window_start: windowIso(emission.windowStartMs),
-            window_end: windowIso(windowEndFor(emission.windowStartMs, windowMinutes)),
-            order_count: s.orderCount,
-            total_amount: formatMoney(s.totalAmountCents),
-            total_final_amount: formatMoney(s.totalFinalCents),
-            updated_at: nowIso,
-          })
+        ? `{"customer_id":${num(emission.customerId)},"window_start":"${windowIso(emission.windowStartMs)}","window_end":"${windowIso(windowEndFor(emission.windowStartMs, windowMinutes))}",` +
+          `"order_count":${num(s.orderCount)},"total_amount":"${formatMoney(s.totalAmountCents)}","total_final_amount":"${formatMoney(s.totalFinalCents)}","updated_at":${text(nowIso)}}`
         : null;
       return { key: summaryKey(emission.customerId, emission.windowStartMs), value };
     }
@@ -73,28 +68,44 @@ export function encodeEmission(emission: Emission, nowIso: string, windowMinutes
   }
 }
 
+/**
+ * The processed row's JSON, written as a template (field order and text exactly JSON.stringify's of
+ * the same object; records.test.ts compares them): one object and one stringify per processed order
+ * were a hot spot, as this runs for every order.
+ */
 function encodeProcessed(row: ProcessedOrder, nowIso: string, sourceTsMs: number | null, tierChangedAt: number | null): string {
-  return JSON.stringify({
-    order_id: row.orderId,
-    customer_id: row.customerId,
-    customer_tier: row.customerTier,
-    product_id: row.productId,
-    product_category: row.productCategory,
-    quantity: row.quantity,
-    amount: formatMoney(row.amountCents),
-    discount: formatMoney(row.discountCents),
-    tax: formatMoney(row.taxCents),
-    final_amount: formatMoney(row.finalCents),
-    status: row.status,
-    created_at: iso(row.createdAt),
-    processed_at: nowIso,
-    // The channel is a function of the key: partner and store orders have reserved id ranges.
-    channel: channelOfOrderId(row.orderId),
-    source_ts_ms: sourceTsMs,
-    // The customer's tier change time the escalation alerts of this row were evaluated with: a
-    // restore needs it to know which alerts exist (the row alone does not say, e.g. after A → B → A).
-    tier_changed_at_ms: tierChangedAt,
-  });
+  // The channel is a function of the key: partner and store orders have reserved id ranges.
+  // tier_changed_at_ms: the customer's tier change time the escalation alerts of this row were evaluated
+  // with; a restore needs it to know which alerts exist (the row alone does not say, e.g. after A → B → A).
+  return (
+    `{"order_id":${num(row.orderId)},"customer_id":${num(row.customerId)},"customer_tier":${text(row.customerTier)},"product_id":${num(row.productId)},` +
+    `"product_category":${text(row.productCategory)},"quantity":${num(row.quantity)},"amount":"${formatMoney(row.amountCents)}","discount":"${formatMoney(row.discountCents)}",` +
+    `"tax":"${formatMoney(row.taxCents)}","final_amount":"${formatMoney(row.finalCents)}","status":${text(row.status)},"created_at":"${iso(row.createdAt)}",` +
+    `"processed_at":${text(nowIso)},"channel":${text(channelOfOrderId(row.orderId))},"source_ts_ms":${nullableNum(sourceTsMs)},"tier_changed_at_ms":${nullableNum(tierChangedAt)}}`
+  );
+}
+
+/** A number as JSON writes it (a non-finite one as null). */
+function num(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
+}
+
+function nullableNum(value: number | null): string {
+  return value === null ? 'null' : num(value);
+}
+
+/** A string as JSON writes it; the few values that recur (tiers, statuses, channels, categories) are quoted once. */
+const quoted = new Map<string, string>();
+function text(value: string): string {
+  let json = quoted.get(value);
+  if (json === undefined) {
+    json = JSON.stringify(value);
+    if (value.length <= 64) {
+      if (quoted.size >= 10_000) quoted.clear();
+      quoted.set(value, json);
+    }
+  }
+  return json;
 }
 
 function encodeAlert(alert: FraudAlert, nowIso: string): string {
@@ -216,9 +227,7 @@ function internCategory(category: string): string {
   return category;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
+const iso = isoTime;
 
 /**
  * ISO text of window bounds, which recur on every change of a window: formatting dates was one of
