@@ -1,6 +1,6 @@
 import { crc32c, NumericMap, produceV11, Reader, readRecordsBatch } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
-import { encodeProduceRequest, type EncodableMessage } from './produce-request.ts';
+import { encodeProduceRequest, PartitionSequences, type EncodableMessage } from './produce-request.ts';
 
 const NOW = 1_764_500_000_123;
 const bytes = (text: string) => Buffer.from(text, 'utf8');
@@ -12,10 +12,11 @@ function libraryRequest(acks: number, timeout: number, messages: readonly Encoda
   return produceV11.createRequest(acks, timeout, copies as Parameters<typeof produceV11.createRequest>[2], options).buffer;
 }
 
-function sequences(entries: Record<string, number>): NumericMap {
-  const map = new NumericMap();
-  for (const [k, v] of Object.entries(entries)) map.set(k, v);
-  return map;
+/** The library's sequences (by `topic:partition`) and the same as the encoder reads them. */
+function sequences(entries: Record<string, number>): { readonly library: NumericMap; readonly firstSequence: (topic: string, partition: number) => number } {
+  const library = new NumericMap();
+  for (const [k, v] of Object.entries(entries)) library.set(k, v);
+  return { library, firstSequence: (topic, partition) => entries[`${topic}:${partition}`] ?? 0 };
 }
 
 describe('encodeProduceRequest', () => {
@@ -27,9 +28,10 @@ describe('encodeProduceRequest', () => {
       { topic: 'orders', partition: 3, key: bytes('o-2'), value: bytes('{"id":2}'), headers: new Map([[bytes('trace'), bytes('abc')], [bytes('e'), Buffer.alloc(0)]]) },
       { topic: 'orders', partition: 3, key: Buffer.alloc(0), value: Buffer.alloc(0) },
     ];
-    const options = { transactionalId: 'group.worker-0', producerId: 4242n, producerEpoch: 7, sequences: sequences({ 'orders:3': 120, 'orders:1': 5 }) };
-    const ours = encodeProduceRequest(-1, 30_000, messages, options, crc32c, NOW);
-    expect(ours.toString('hex')).toBe(libraryRequest(-1, 30_000, messages, options).toString('hex'));
+    const seq = sequences({ 'orders:3': 120, 'orders:1': 5 });
+    const options = { transactionalId: 'group.worker-0', producerId: 4242n, producerEpoch: 7 };
+    const ours = encodeProduceRequest(-1, 30_000, messages, { ...options, firstSequence: seq.firstSequence }, crc32c, NOW);
+    expect(ours.toString('hex')).toBe(libraryRequest(-1, 30_000, messages, { ...options, sequences: seq.library }).toString('hex'));
   });
 
   it('writes the bytes the library writes for values whose lengths take 2 and 3 varint bytes, mixed timestamps, no transaction', () => {
@@ -54,7 +56,7 @@ describe('encodeProduceRequest', () => {
 
   it('encodes a batch that the library decodes to the same records, with a correct CRC', () => {
     const messages: EncodableMessage[] = Array.from({ length: 150 }, (_, i) => ({ topic: 'p', partition: 2, key: bytes(`k${i}`), value: bytes(`value ${'x'.repeat(i)}`), timestamp: NOW + i }));
-    const ours = encodeProduceRequest(-1, 5_000, messages, { transactionalId: 'tx', producerId: 1n, producerEpoch: 0, sequences: sequences({ 'p:2': 9 }) }, crc32c, NOW);
+    const ours = encodeProduceRequest(-1, 5_000, messages, { transactionalId: 'tx', producerId: 1n, producerEpoch: 0, firstSequence: sequences({ 'p:2': 9 }).firstSequence }, crc32c, NOW);
     // transactional id (1 + 2), acks 2, timeout 4, topic array 1, name 1 + 1, partition array 1, index 4, then COMPACT_RECORDS.
     const reader = Reader.from(ours);
     reader.skip(3 + 2 + 4 + 1 + 2 + 1 + 4);
@@ -76,5 +78,24 @@ describe('encodeProduceRequest', () => {
     const crcFrom = batchStart + 21;
     expect(batch.crc).toBe(crc32c(ours.subarray(crcFrom, batchStart + 12 + batch.length)));
     expect(batch.crc).not.toBe(0);
+  });
+});
+
+describe('PartitionSequences', () => {
+  it('counts per partition, starts again at 0 for a new producer epoch, and wraps past 2^31 - 1 like the broker', () => {
+    const s = new PartitionSequences();
+    expect(s.take(7n, 0, 'a', 1, 10)).toBe(0);
+    expect(s.take(7n, 0, 'a', 1, 5)).toBe(10);
+    expect(s.take(7n, 0, 'a', 2, 3)).toBe(0);
+    expect(s.take(7n, 0, 'b', 1, 1)).toBe(0);
+    expect(s.take(7n, 0, 'a', 1, 1)).toBe(15);
+    // A new epoch (a re-initialised producer): every partition from 0.
+    expect(s.take(7n, 1, 'a', 1, 4)).toBe(0);
+    expect(s.take(7n, 1, 'a', 1, 1)).toBe(4);
+    // Wrap: 2^31 - 3 plus 5 sequences (2^31-3, 2^31-2, 2^31-1, 0, 1): the next batch starts at 2.
+    const w = new PartitionSequences();
+    w.take(1n, 0, 't', 0, 2_147_483_645);
+    expect(w.take(1n, 0, 't', 0, 5)).toBe(2_147_483_645);
+    expect(w.take(1n, 0, 't', 0, 1)).toBe(2);
   });
 });

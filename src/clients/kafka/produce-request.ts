@@ -27,8 +27,8 @@ export interface ProduceRequestOptions {
   readonly transactionalId?: string | null;
   readonly producerId?: bigint;
   readonly producerEpoch?: number;
-  /** Each partition's first sequence number, by `topic:partition` (the library's key). Absent: not idempotent, sequence 0. */
-  readonly sequences?: { getWithDefault(key: string, fallback: number): number };
+  /** The first sequence number of each partition's batch. Absent: not idempotent, sequence 0. */
+  readonly firstSequence?: (topic: string, partition: number) => number;
   readonly partitionLeaderEpoch?: number;
 }
 
@@ -177,7 +177,7 @@ function writeBatch(buffer: Buffer, start: number, topic: string, batch: Partiti
   buffer.writeBigInt64BE(BigInt(batch.maxTimestamp), offset + 14);
   buffer.writeBigInt64BE(options.producerId ?? -1n, offset + 22);
   buffer.writeInt16BE(options.producerEpoch ?? 0, offset + 30);
-  buffer.writeInt32BE(options.sequences?.getWithDefault(`${topic}:${batch.partition}`, 0) ?? 0, offset + 32);
+  buffer.writeInt32BE(options.firstSequence?.(topic, batch.partition) ?? 0, offset + 32);
   buffer.writeInt32BE(batch.messages.length, offset + 36);
   offset += BATCH_HEADER_AFTER_CRC;
   for (let i = 0; i < batch.messages.length; i++) {
@@ -250,4 +250,31 @@ export function encodeProduceRequest(acks: number, timeoutMs: number, messages: 
   buffer[offset++] = 0; // request tagged fields
   if (offset !== size) throw new Error(`produce request encoder wrote ${offset} bytes, measured ${size}`);
   return buffer;
+}
+
+const MAX_SEQUENCE = 2_147_483_647;
+
+/**
+ * The idempotent producer's sequence numbers: per partition, the first sequence of the next batch.
+ * They count per producer id and epoch (a new epoch starts every partition at 0 again) and wrap
+ * past 2^31 - 1 to 0, as the broker expects.
+ */
+export class PartitionSequences {
+  #producer = '';
+  /** topic → next sequence by partition. */
+  #next = new Map<string, number[]>();
+
+  /** Reserves `count` sequences of a partition for `producerId`/`producerEpoch`; returns the first. */
+  take(producerId: bigint, producerEpoch: number, topic: string, partition: number, count: number): number {
+    const producer = `${producerId}/${producerEpoch}`;
+    if (producer !== this.#producer) {
+      this.#producer = producer;
+      this.#next.clear();
+    }
+    let byPartition = this.#next.get(topic);
+    if (!byPartition) this.#next.set(topic, (byPartition = []));
+    const first = byPartition[partition] ?? 0;
+    byPartition[partition] = first > MAX_SEQUENCE - count ? count - (MAX_SEQUENCE - first) - 1 : first + count;
+    return first;
+  }
 }

@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors.ts';
 import { chunksBySize } from './chunking.ts';
 import { coordinatorOf } from './consumer.ts';
 import { guard } from './errors.ts';
-import { addOffsetsToTransaction, encodeProduceRequestsInOneBuffer, PLAIN_INIT_PRODUCER_ID, transactionTimeoutOption, type AdapterProducer, type Transaction } from './library-patches.ts';
+import { addOffsetsToTransaction, encodeProduceRequestsInOneBuffer, PLAIN_INIT_PRODUCER_ID, TransactionalProduce, transactionTimeoutOption, type AdapterProducer, type Transaction } from './library-patches.ts';
 import { toProduce, type CommitOffset, type ConsumerGroupMetadata, type OutgoingRecord } from './records.ts';
 import { connectionOptions, type KafkaSettings } from './settings.ts';
 
@@ -86,6 +86,8 @@ export function createTransactionalProducer(kafka: KafkaSettings, options: Trans
     ...connectionOptions(kafka),
   });
   encodeProduceRequestsInOneBuffer(producer);
+  // Every transactional send goes through this, never the library's send: it keeps the sequences.
+  const produce = new TransactionalProduce(producer, options.transactionTimeoutMs ?? 60_000);
   let current: Transaction | undefined;
   const active = (): Transaction => {
     if (!current) throw new UsageError(`no open transaction on producer ${options.transactionalId}; call begin() first`);
@@ -97,7 +99,7 @@ export function createTransactionalProducer(kafka: KafkaSettings, options: Trans
     send: (records) =>
       call('transactional produce', async () => {
         // One request per chunk, one after another: concurrent sends inside a transaction get merged by the library.
-        for (const chunk of chunksBySize(records.map(toProduce))) await active().send({ messages: chunk });
+        for (const chunk of chunksBySize(records.map(toProduce))) await produce.send(active(), chunk);
       }),
     sendOffsets: (group, offsets) =>
       call('transactional offset commit', async () => {
