@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCustomer, decodeOrder, decodeProduct } from './cdc-decode.ts';
+import { decodeCustomer, decodeKeyId, decodeOrder, decodeProduct } from './cdc-decode.ts';
 
 const key = (id: number) => Buffer.from(JSON.stringify({ id }));
 const value = (row: Record<string, unknown>) => Buffer.from(JSON.stringify(row));
@@ -69,5 +69,30 @@ describe('a key that does not match its value', () => {
     expect(decodeOrder(null, value(row)).ok).toBe(true);
     expect(decodeOrder(key(7), value({ __deleted: 'true', __op: 'd' }))).toEqual({ ok: true, value: { kind: 'delete', id: 7, sourceTsMs: null } });
     expect(decodeOrder(key(7), Buffer.from('7')).ok).toBe(false);
+  });
+});
+
+describe('decodeKeyId', () => {
+  it('reads the id of every key shape, plain `{"id":n}` keys and all others alike', () => {
+    const cases: [string, number | string][] = [
+      ['{"id":7}', 7],
+      ['{"id":0}', 0],
+      ['{"id":-12}', -12],
+      ['{"id":123456789012345}', 123_456_789_012_345],
+      ['{"id":9007199254740991}', 9_007_199_254_740_991], // 16 digits: past the byte reader, still a safe integer
+      ['{"id":9007199254740993}', 'id must be an integer, got 9007199254740992'],
+      ['{"id": 8}', 8],
+      ['{"id":"42"}', 42],
+      ['{"id":5,"tenant":1}', 5],
+      ['{"id":007}', 'key: not valid JSON'],
+      ['{"id":1.5}', 'id must be an integer, got 1.5'],
+      ['{"id":}', 'key: not valid JSON'],
+      ['{"id":-}', 'key: not valid JSON'],
+      ['{"id":null}', 'missing required field id'],
+      ['{"other":3}', 'missing required field id'],
+      ['[1]', 'key: JSON is not an object'],
+    ];
+    for (const [key, expected] of cases) expect([key, decodeKeyId(Buffer.from(key))]).toEqual([key, expected]);
+    expect(decodeKeyId(null)).toBe('record has neither a key nor a value');
   });
 });

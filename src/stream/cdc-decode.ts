@@ -106,6 +106,8 @@ function keyMismatch(key: Buffer | null, row: Record<string, unknown>): string |
 /** The row id a change record's key names, or why it names none. */
 export function decodeKeyId(key: Buffer | null): number | string {
   if (key === null) return 'record has neither a key nor a value';
+  const plain = plainIdKey(key);
+  if (plain !== undefined) return plain;
   const parsed = parseObject(key);
   if (typeof parsed === 'string') return `key: ${parsed}`;
   return integer(parsed, 'id');
@@ -138,4 +140,32 @@ function timestamp(row: Record<string, unknown>, field: string): number | string
   }
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   return value === undefined || value === null ? `missing required field ${field}` : `${field} must be a timestamp, got ${JSON.stringify(value)}`;
+}
+
+const ID_KEY_PREFIX = Buffer.from('{"id":', 'latin1');
+const [MINUS, ZERO, NINE, CLOSE] = [0x2d, 0x30, 0x39, 0x7d];
+
+/**
+ * The id of a key that is exactly `{"id":<integer>}`, Debezium's key for a one-column primary key
+ * (up to 15 digits, the safe integers `integer` accepts from a string too); undefined for any other
+ * shape, which then goes through JSON.parse. Read from the bytes: a string and a parsed object per
+ * order record, only to read one number, were measurable on the processor's hottest path.
+ */
+function plainIdKey(key: Buffer): number | undefined {
+  const end = key.length - 1;
+  if (end < ID_KEY_PREFIX.length || key[end] !== CLOSE || key.compare(ID_KEY_PREFIX, 0, ID_KEY_PREFIX.length, 0, ID_KEY_PREFIX.length) !== 0) return undefined;
+  let i = ID_KEY_PREFIX.length;
+  const negative = key[i] === MINUS;
+  if (negative) i++;
+  const digits = end - i;
+  if (digits < 1 || digits > 15) return undefined;
+  let id = 0;
+  for (; i < end; i++) {
+    const c = key[i] as number;
+    if (c < ZERO || c > NINE) return undefined;
+    id = id * 10 + (c - ZERO);
+  }
+  // JSON has no leading zeros; such a key is left to JSON.parse, which refuses it.
+  if (digits > 1 && key[end - digits] === ZERO) return undefined;
+  return negative ? -id : id;
 }

@@ -46,7 +46,7 @@ type FetchResponse = fetchV17.FetchResponse;
 /** The library's transaction class is not exported; its type is what `beginTransaction` returns. */
 export type Transaction = Awaited<ReturnType<AdapterProducer['beginTransaction']>>;
 /** The adapter's producers: keys and values as bytes or strings (see `ProducedMessage`), headers as bytes. */
-export type AdapterProducer = Producer<Buffer | string, Buffer | string, Buffer, Buffer>;
+export type AdapterProducer = Producer<Buffer | string | null, Buffer | string | null, Buffer, Buffer>;
 type FetchCallback = CallbackWithPromise<FetchResponse>;
 type FetchedPartition = FetchResponse['responses'][number]['partitions'][number];
 /** The Fetch API function the library gets from `kGetApi`, as far as the patch below handles it. */

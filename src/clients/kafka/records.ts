@@ -71,14 +71,15 @@ export interface PollOptions {
  * request, instead of a Buffer made per key and per value first (four or five per processed record).
  * A record without a partition has its key as bytes, which the library's partitioner hashes.
  */
-export type ProducedMessage = MessageToProduce<Buffer | string, Buffer | string, Buffer, Buffer> & { readonly headers?: Map<Buffer, Buffer> };
+export type ProducedMessage = MessageToProduce<Buffer | string | null, Buffer | string | null, Buffer, Buffer> & { readonly headers?: Map<Buffer, Buffer> };
 
 /**
- * One object per record, every field present (an absent key, value, partition or headers is
- * undefined, which the library reads as absent): the processor converts ~4 output records per
- * input record, and building each from spread fragments made four temporary objects.
+ * A record as the producer takes it. A record with a partition and no headers is that already (the
+ * processor's ~4 output records per input record): it is passed on as it is, not copied. A null key
+ * or value is written as absent (a null value is a tombstone).
  */
 export function toProduce(record: OutgoingRecord): ProducedMessage {
+  if (record.partition !== undefined && record.headers === undefined) return record as ProducedMessage;
   const key = record.key ?? undefined;
   return {
     topic: record.topic,
