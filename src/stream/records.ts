@@ -80,7 +80,7 @@ function encodeProcessed(row: ProcessedOrder, nowIso: string, sourceTsMs: number
   return (
     `{"order_id":${num(row.orderId)},"customer_id":${num(row.customerId)},"customer_tier":${text(row.customerTier)},"product_id":${num(row.productId)},` +
     `"product_category":${text(row.productCategory)},"quantity":${num(row.quantity)},"amount":"${formatMoney(row.amountCents)}","discount":"${formatMoney(row.discountCents)}",` +
-    `"tax":"${formatMoney(row.taxCents)}","final_amount":"${formatMoney(row.finalCents)}","status":${text(row.status)},"created_at":"${iso(row.createdAt)}",` +
+    `"tax":"${formatMoney(row.taxCents)}","final_amount":"${formatMoney(row.finalCents)}","status":${text(row.status)},"created_at":"${isoTime(row.createdAt)}",` +
     `"processed_at":${text(nowIso)},"channel":${text(channelOfOrderId(row.orderId))},"source_ts_ms":${nullableNum(sourceTsMs)},"tier_changed_at_ms":${nullableNum(tierChangedAt)}}`
   );
 }
@@ -115,7 +115,7 @@ function encodeAlert(alert: FraudAlert, nowIso: string): string {
     final_amount: formatMoney(alert.finalCents),
     severity: alert.severity,
     reason: alert.reason,
-    created_at: iso(alert.createdAt),
+    created_at: isoTime(alert.createdAt),
     alerted_at: nowIso,
     pattern: alert.pattern,
     matched_order_ids: alert.matchedOrderIds,
@@ -227,8 +227,6 @@ function internCategory(category: string): string {
   return category;
 }
 
-const iso = isoTime;
-
 /**
  * ISO text of window bounds, which recur on every change of a window: formatting dates was one of
  * the processor's top costs. Bounded: cleared when it grows past the windows of a busy day.
@@ -238,7 +236,7 @@ function windowIso(ms: number): string {
   let text = windowIsoCache.get(ms);
   if (text === undefined) {
     if (windowIsoCache.size >= 50_000) windowIsoCache.clear();
-    text = iso(ms);
+    text = isoTime(ms);
     windowIsoCache.set(ms, text);
   }
   return text;

@@ -1,3 +1,4 @@
+import { dataLength } from './produce-request.ts';
 import type { ProducedMessage } from './records.ts';
 
 /**
@@ -5,8 +6,8 @@ import type { ProducedMessage } from './records.ts';
  * default message.max.bytes (1 MiB): the library (2.12.1 as 1.x) sends one batch per partition
  * and does not split. Messages without an explicit partition count against their topic as a whole.
  * Pure: a send that fits is returned whole as the one chunk; a single message larger than the limit
- * still goes alone in its chunk. Works on messages already encoded to bytes, so each string is
- * converted to UTF-8 once (it was measured, then converted again: two passes per output record).
+ * still goes alone in its chunk. Keys and values that are strings count by their UTF-8 length; they
+ * stay strings until the Produce encoder writes them (produce-request.ts).
  */
 export function chunksBySize(messages: ProducedMessage[], maxBytesPerPartition = 900 * 1024): ProducedMessage[][] {
   if (messages.length === 0) return [];
@@ -42,12 +43,7 @@ export function chunksBySize(messages: ProducedMessage[], maxBytesPerPartition =
 
 /** An upper estimate of a message's size in a v2 batch (70 bytes of framing covers its varints and attributes). */
 export function messageBytes(message: ProducedMessage): number {
-  let bytes = 70 + byteLength(message.key) + byteLength(message.value);
+  let bytes = 70 + Math.max(0, dataLength(message.key)) + Math.max(0, dataLength(message.value));
   if (message.headers) for (const [k, v] of message.headers) bytes += k.length + v.length + 8;
   return bytes;
-}
-
-function byteLength(data: Buffer | string | null | undefined): number {
-  if (data === null || data === undefined) return 0;
-  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
 }

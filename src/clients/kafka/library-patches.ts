@@ -285,24 +285,20 @@ type ProduceApi = ((connection: Connection, ...args: unknown[]) => void) & { rea
  * v11 calls to `encodeProduceRequest`, which writes the same bytes into one buffer, and sends them
  * on the library's connection with the library's response parser: sequences, retries, metadata and
  * transactions stay the library's. Anything the encoder does not cover (compression, a broker that
- * settles on another Produce version, a key or header that is not bytes) goes to the library's own.
+ * settles on another Produce version, a header that is not bytes) goes to the library's own, with
+ * string keys and values turned into bytes first.
  */
 export function encodeProduceRequestsInOneBuffer(producer: AdapterProducer): void {
   const getApi = producer[kGetApi].bind(producer) as (name: string, callback: (error: Error | null, api?: ProduceApi) => void) => void;
   const patched = (name: string, callback: (error: Error | null, api?: ProduceApi) => void): void => {
     if (name !== 'Produce') return getApi(name, callback);
     getApi(name, (error, api) => {
-      if (error || !api || api.version !== 11) return callback(error, api);
+      if (error || !api) return callback(error, api);
       const oneBuffer = (connection: Connection, ...args: unknown[]): void => {
         const [acks, timeout, messages, options] = args as [number, number, readonly EncodableMessage[], LibraryProduceOptions];
         const done = args[args.length - 1] as ProduceCallback;
-        if (typeof done !== 'function') return api(connection, ...args);
-        if (!encodable(messages, options)) {
-          // The library's encoder counts a string's characters, not its bytes: hand it bytes.
-          for (const m of messages as unknown as { key?: unknown; value?: unknown }[]) {
-            if (typeof m.key === 'string') m.key = Buffer.from(m.key, 'utf8');
-            if (typeof m.value === 'string') m.value = Buffer.from(m.value, 'utf8');
-          }
+        if (api.version !== 11 || typeof done !== 'function' || !encodable(messages, options)) {
+          keysAndValuesAsBytes(messages);
           return api(connection, ...args);
         }
         let body: Buffer;
@@ -325,6 +321,18 @@ export function encodeProduceRequestsInOneBuffer(producer: AdapterProducer): voi
   };
   // An own property shadows the prototype method for this instance only.
   Object.defineProperty(producer, kGetApi, { value: patched, writable: true, configurable: true });
+}
+
+/**
+ * The library's own encoder counts a string's characters, not its bytes: it gets bytes. The messages
+ * are the copies the library's `send` made, so changing them changes nothing of the caller's.
+ */
+function keysAndValuesAsBytes(messages: unknown): void {
+  if (!Array.isArray(messages)) return;
+  for (const m of messages as { key?: unknown; value?: unknown }[]) {
+    if (typeof m.key === 'string') m.key = Buffer.from(m.key, 'utf8');
+    if (typeof m.value === 'string') m.value = Buffer.from(m.value, 'utf8');
+  }
 }
 
 function encodable(messages: readonly EncodableMessage[], options: { readonly compression?: string } | undefined): boolean {
@@ -361,8 +369,6 @@ export class TransactionalProduce {
   readonly #sequences = new PartitionSequences();
   readonly #roundRobin = new Map<string, number>();
   #oneBuffer: Promise<boolean> | undefined;
-  /** A request failed: the next attempt reads the metadata afresh (a moved leader is the usual cause). */
-  #stale = false;
 
   constructor(producer: AdapterProducer, timeoutMs: number) {
     this.#producer = producer;
@@ -413,7 +419,7 @@ export class TransactionalProduce {
     }
     const options: ProduceRequestOptions = { transactionalId: tx.id, producerId, producerEpoch, firstSequence: (topic, partition) => first.get(topic)?.[partition] ?? 0 };
     const byLeader = leaders.size === 1 ? [resolved] : [...leaders].map((leader) => resolved.filter((m) => leaderOf(metadata, m.topic, m.partition as number) === leader));
-    await Promise.all(byLeader.map((group) => this.#produce(topics, group, encodeProduceRequest(-1, this.#timeoutMs, group, options, crc32c))));
+    await Promise.all(byLeader.map((group) => this.#produce(topics, metadata, group, encodeProduceRequest(-1, this.#timeoutMs, group, options, crc32c))));
   }
 
   /** The messages with their partitions resolved and in range; the array itself when nothing changed (the processor's case). */
@@ -446,17 +452,19 @@ export class TransactionalProduce {
     );
   }
 
-  /** Sends one encoded request to the leader of its partitions, with the library's retries. */
-  #produce(topics: readonly string[], messages: readonly ProducedMessage[], body: Buffer): Promise<void> {
+  /**
+   * Sends one encoded request to the leader of its partitions, with the library's retries. The first
+   * attempt uses the metadata `send` read; a retry reads it afresh (a moved leader is the usual reason for one).
+   */
+  #produce(topics: readonly string[], sendMetadata: ClusterMetadata, messages: readonly ProducedMessage[], body: Buffer): Promise<void> {
     const producer = this.#producer;
     const { topic, partition } = messages[0] as ProducedMessage;
+    let attempts = 0;
     return new Promise<void>((resolve, reject) => {
       producer[kPerformWithRetry]<void>(
         'produce',
         (done) => {
-          // A retry reads the metadata again: a stale leader is the usual reason for one.
-          this.#metadata(topics, this.#stale).then((metadata) => {
-            this.#stale = false;
+          (attempts++ === 0 ? Promise.resolve(sendMetadata) : this.#metadata(topics, true)).then((metadata) => {
             const leader = leaderOf(metadata, topic, partition as number);
             if (messages.some((m) => leaderOf(metadata, m.topic, m.partition as number) !== leader)) {
               return done(new LeadersSplitError('the partitions of one produce request no longer share a leader broker; the transaction is aborted and retried from the committed offsets'));
@@ -465,10 +473,7 @@ export class TransactionalProduce {
             if (!broker) return done(new Error(`leader broker ${leader} is not in the cluster metadata`));
             producer[kGetConnection](broker, (connectionError, connection) => {
               if (connectionError || !connection) return done(connectionError ?? new Error(`no connection to broker ${leader}`));
-              connection.send(0, 11, () => Writer.create().append(body), produceV11.parseResponse, true, true, (error) => {
-                if (error) this.#stale = true;
-                done(error ?? null);
-              });
+              connection.send(0, 11, () => Writer.create().append(body), produceV11.parseResponse, true, true, (error) => done(error ?? null));
             });
           }, done);
         },

@@ -70,8 +70,8 @@ function writeVarInt(buffer: Buffer, offset: number, value: number): number {
   return writeUnsignedVarInt(buffer, offset, value >= 0 ? value * 2 : -value * 2 - 1);
 }
 
-/** The UTF-8 length of a key or value, -1 for none. */
-function byteLength(data: Buffer | string | null | undefined): number {
+/** The UTF-8 length of a key or value, -1 for none (the wire's null). */
+export function dataLength(data: Buffer | string | null | undefined): number {
   if (data === null || data === undefined) return -1;
   return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
 }
@@ -87,14 +87,7 @@ function recordBodySize(message: EncodableMessage, keyBytes: number, valueBytes:
   return size;
 }
 
-function writeBytes(buffer: Buffer, offset: number, bytes: Buffer | null | undefined): number {
-  if (!bytes) return writeVarInt(buffer, offset, -1);
-  offset = writeVarInt(buffer, offset, bytes.length);
-  bytes.copy(buffer, offset);
-  return offset + bytes.length;
-}
-
-/** A key or value of `length` bytes (measured by `byteLength`), strings as UTF-8. */
+/** A key, value or header part of `length` bytes (measured by `dataLength`), strings as UTF-8. */
 function writeData(buffer: Buffer, offset: number, data: Buffer | string | null | undefined, length: number): number {
   offset = writeVarInt(buffer, offset, length);
   if (length <= 0 || data === null || data === undefined) return offset;
@@ -149,8 +142,8 @@ function measureBatch(batch: PartitionBatch, now: number): void {
     const message = batch.messages[i] as EncodableMessage;
     const ts = timestampOf(message, now);
     if (ts > max) max = ts;
-    const keyBytes = byteLength(message.key);
-    const valueBytes = byteLength(message.value);
+    const keyBytes = dataLength(message.key);
+    const valueBytes = dataLength(message.value);
     const body = recordBodySize(message, keyBytes, valueBytes, ts - first, i);
     batch.bodySizes.push(body);
     batch.keyBytes.push(keyBytes);
@@ -192,8 +185,8 @@ function writeBatch(buffer: Buffer, start: number, topic: string, batch: Partiti
     offset = writeVarInt(buffer, offset, headers ? headers.size : 0);
     if (headers) {
       for (const [k, v] of headers) {
-        offset = writeBytes(buffer, offset, k);
-        offset = writeBytes(buffer, offset, v);
+        offset = writeData(buffer, offset, k, k.length);
+        offset = writeData(buffer, offset, v, v.length);
       }
     }
   }
