@@ -55,7 +55,18 @@ export interface DemoChannels {
 }
 
 /**
- * Starts the partner API (on the port of the previous run when it is free, with the earlier
+ * The partner API's port: the one after the dashboard's, so each stack (the user's, the tests')
+ * has its own, and outside the kernel's ephemeral range (32768-60999 on Linux). The source worker
+ * outlives the demo and keeps polling this port; an ephemeral port, once the demo had ended, could
+ * be handed to any other process (a test's HTTP server answered it 404, and the worker exited).
+ */
+export function demoPartnerPort(config: Pick<Config, 'monitoring'>): number {
+  const dashboard = config.monitoring.dashboardPort;
+  return dashboard > 0 && dashboard < 65_535 ? dashboard + 1 : 0;
+}
+
+/**
+ * Starts the partner API (on the demo's own port when it is free, with the earlier
  * runs' changes, so the partner worker's committed cursor stays valid and the nightly read sees
  * every day it covers) and writes the demo's configuration with both sources.
  */
@@ -70,12 +81,13 @@ export async function openDemoChannels(userFile: string | undefined, cwd: string
     for (const change of history) api.change(change);
     return { api, port: await api.start() };
   };
+  const port = demoPartnerPort(userConfig);
   let started: { api: PartnerApi; port: number };
   try {
-    started = await start(saved?.port ?? 0);
+    started = await start(port);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !saved) throw error;
-    logger.info(`partner API port ${saved.port} is taken; using another (the source workers restart with the new URL)`);
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw error;
+    logger.info(`partner API port ${port} is taken; using another (the source workers restart with the new URL)`);
     started = await start(0);
   }
   fs.writeFileSync(paths.partnerState, JSON.stringify({ port: started.port, cursorBase }) + '\n');
